@@ -1,0 +1,87 @@
+// The differentiable ops of adaptgrad, grouped by family. Each is implemented as a
+// forward/backward pair side by side in core/ops_<family>.cpp, with the shapes in a comment.
+//
+// Broadcasting (elementwise binary ops) is the subset a transformer needs: the second operand
+// may have the shape of the first, be a single element, or have the shape of the first's
+// trailing dimensions (a bias row (D) against activations (B, T, D)). The same holds with the
+// roles swapped. The gradient of a broadcast operand is summed over the repeated dimensions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/tensor.h"
+
+namespace ag {
+
+// --- matrix products (ops_linear.cpp) ----------------------------------------------------------
+// y = x Wᵀ + b. x (..., in), W (out, in), b (out) or undefined; y (..., out).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+// Fused y = gelu(x Wᵀ + b): one pass over y for bias and activation (the FFN's first layer).
+Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// C = op(A) op(B) for 2-D A, B, where op transposes when asked (no copies are made).
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+              bool transpose_b = false);
+
+// --- multi-head attention (ops_attention.cpp) --------------------------------------------------
+// q, k, v are (B, T, D) with D = heads · dh; head h is the strided column block
+// [h·dh, (h+1)·dh) of every row, read in place through cblas leading dimensions.
+// probs (B, H, T, T) = softmax(scale · Q_h K_hᵀ with masked keys set to the lowest float),
+// fusing the QKᵀ GEMM, the scale, the mask and the softmax. key_mask (B, T): 1 keep, 0 mask.
+Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask, int64_t heads,
+                       float scale);
+// context (B, T, D) = probs_h V_h for every head, written in place into its column block.
+Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads);
+
+// --- elementwise (ops_elementwise.cpp) ---------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& a, float s);
+Tensor relu(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor gelu(const Tensor& x);  // erf form: 0.5 x (1 + erf(x / √2)), as Hugging Face's "gelu"
+Tensor sqrt(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+
+// --- reductions (ops_reduce.cpp) ----------------------------------------------------------------
+Tensor sum(const Tensor& x);   // () = Σ x
+Tensor mean(const Tensor& x);  // () = Σ x / numel
+// n (R) with n_i = ‖x_i‖₂ over the last dimension of x (R, C).
+Tensor row_l2_norm(const Tensor& x);
+
+// --- normalisation and softmax (ops_norm.cpp) ---------------------------------------------------
+// y = (x − mean) / √(var + eps) · gamma + beta over the last dim. x (..., D), gamma, beta (D).
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps);
+// Fused layer_norm(x + residual, ...): the residual sum and the norm in one pass.
+Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma,
+                      const Tensor& beta, float eps);
+// Softmax over the last dim of x (..., C); `additive_mask`, if defined, is added first and
+// broadcasts like an elementwise operand (e.g. (C) or the trailing dims of x).
+Tensor softmax(const Tensor& x, const Tensor& additive_mask = Tensor());
+
+// --- dropout (ops_dropout.cpp) ------------------------------------------------------------------
+// Inverted dropout: keeps each element with probability 1 − p and scales it by 1 / (1 − p).
+// The mask is a pure function of (seed, element index) — a counter-based RNG — so backward
+// regenerates it instead of storing it. The seed is drawn from the global generator.
+Tensor dropout(const Tensor& x, float p, bool training);
+Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed);
+
+// --- embeddings and shapes (ops_shape.cpp) ------------------------------------------------------
+// out (..., D) = table[ids]: table (V, D), ids of any shape. The table gets a gradient only
+// when it requires one; ids out of [0, V) are an error naming the offending id.
+Tensor embedding(const Indices& ids, const Tensor& table);
+// A view with a new shape and the same elements (one dimension may be −1).
+Tensor reshape(const Tensor& x, Shape shape);
+// Picks index `index` of dimension `dim`, removing that dimension (x[:, 0] is select(x, 1, 0)).
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+// (R, C) -> (C, R).
+Tensor transpose2d(const Tensor& x);
+
+// --- loss (ops_loss.cpp) ------------------------------------------------------------------------
+// Mean cross-entropy of logits (N, C) against labels (N); labels equal to ignore_index are
+// skipped (and do not count in the mean), as torch.nn.functional.cross_entropy.
+Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index = -100);
+
+}  // namespace ag
