@@ -21,8 +21,8 @@ namespace ag {
 
 // Where the gradient for one input of a node goes.
 struct Edge {
-  std::shared_ptr<Node> node;         // the input was produced by this node, or
-  std::shared_ptr<TensorImpl> leaf;   // the input is a leaf that requires a gradient, or neither
+  std::shared_ptr<Node> node;        // the input was produced by this node, or
+  std::shared_ptr<TensorImpl> leaf;  // the input is a leaf that requires a gradient, or neither
   bool needed() const { return node != nullptr || leaf != nullptr; }
 };
 

@@ -20,8 +20,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // Fused y = gelu(x Wᵀ + b): one pass over y for bias and activation (the FFN's first layer).
 Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias);
 // C = op(A) op(B) for 2-D A, B, where op transposes when asked (no copies are made).
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 
 // --- multi-head attention (ops_attention.cpp) --------------------------------------------------
 // q, k, v are (B, T, D) with D = heads · dh; head h is the strided column block
@@ -70,8 +69,9 @@ Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed);
 
 // --- embeddings and shapes (ops_shape.cpp) ------------------------------------------------------
 // out (..., D) = table[ids]: table (V, D), ids of any shape. The table gets a gradient only
-// when it requires one; ids out of [0, V) are an error naming the offending id.
-Tensor embedding(const Indices& ids, const Tensor& table);
+// when it requires one; ids out of [0, V) are an error naming the offending id. Positions
+// holding `padding_idx` send no gradient to the table (torch's padding_idx).
+Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx = -1);
 // A view with a new shape and the same elements (one dimension may be −1).
 Tensor reshape(const Tensor& x, Shape shape);
 // Picks index `index` of dimension `dim`, removing that dimension (x[:, 0] is select(x, 1, 0)).

@@ -140,8 +140,8 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads) {
         for (int64_t h = 0; h < s.H; ++h) {
           const int64_t head = b * s.T * s.D + h * s.dh, bh = (b * s.H + h) * s.T * s.T;
           if (dp.data)
-            gemm_ld(false, true, s.T, s.T, s.dh, 1.0f, pg + head, s.D, saved_v.data() + head,
-                    s.D, dp.beta(), dp.data + bh, s.T);
+            gemm_ld(false, true, s.T, s.T, s.dh, 1.0f, pg + head, s.D, saved_v.data() + head, s.D,
+                    dp.beta(), dp.data + bh, s.T);
           if (dv.data)
             gemm_ld(true, false, s.T, s.dh, s.T, 1.0f, saved_p.data() + bh, s.T, pg + head, s.D,
                     dv.beta(), dv.data + head, s.D);

@@ -13,9 +13,9 @@ namespace {
 // How two operands line up. The larger has n elements; the smaller repeats with period
 // `period` (= n when shapes are equal, 1 for a single element, the trailing size otherwise).
 struct Broadcast {
-  Shape shape;          // output shape (the larger operand's)
-  int64_t n = 0;        // output elements
-  int64_t period = 0;   // elements of the smaller operand
+  Shape shape;         // output shape (the larger operand's)
+  int64_t n = 0;       // output elements
+  int64_t period = 0;  // elements of the smaller operand
   bool a_small = false, b_small = false;
 };
 
@@ -86,10 +86,18 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
   Broadcast bc = broadcast(a, b, name);
   Tensor out = Tensor::empty(bc.shape);
   switch (op) {
-    case BinaryOp::kAdd: binary_forward(bc, a.data(), b.data(), out.data(), std::plus<float>()); break;
-    case BinaryOp::kSub: binary_forward(bc, a.data(), b.data(), out.data(), std::minus<float>()); break;
-    case BinaryOp::kMul: binary_forward(bc, a.data(), b.data(), out.data(), std::multiplies<float>()); break;
-    case BinaryOp::kDiv: binary_forward(bc, a.data(), b.data(), out.data(), std::divides<float>()); break;
+    case BinaryOp::kAdd:
+      binary_forward(bc, a.data(), b.data(), out.data(), std::plus<float>());
+      break;
+    case BinaryOp::kSub:
+      binary_forward(bc, a.data(), b.data(), out.data(), std::minus<float>());
+      break;
+    case BinaryOp::kMul:
+      binary_forward(bc, a.data(), b.data(), out.data(), std::multiplies<float>());
+      break;
+    case BinaryOp::kDiv:
+      binary_forward(bc, a.data(), b.data(), out.data(), std::divides<float>());
+      break;
   }
   auto node = record(name, {a, b}, out);
   if (!node) return out;
@@ -107,17 +115,30 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
       GradBuffer da = n.grad_for(0);
       switch (op) {
         case BinaryOp::kAdd:
-        case BinaryOp::kSub: binary_backward(bc, bc.a_small, g, da, [](int64_t) { return 1.0f; }); break;
-        case BinaryOp::kMul: binary_backward(bc, bc.a_small, g, da, [&](int64_t i) { return at(pb, bc.b_small, i); }); break;
-        case BinaryOp::kDiv: binary_backward(bc, bc.a_small, g, da, [&](int64_t i) { return 1.0f / at(pb, bc.b_small, i); }); break;
+        case BinaryOp::kSub:
+          binary_backward(bc, bc.a_small, g, da, [](int64_t) { return 1.0f; });
+          break;
+        case BinaryOp::kMul:
+          binary_backward(bc, bc.a_small, g, da, [&](int64_t i) { return at(pb, bc.b_small, i); });
+          break;
+        case BinaryOp::kDiv:
+          binary_backward(bc, bc.a_small, g, da,
+                          [&](int64_t i) { return 1.0f / at(pb, bc.b_small, i); });
+          break;
       }
     }
     if (n.needs_grad(1)) {
       GradBuffer db = n.grad_for(1);
       switch (op) {
-        case BinaryOp::kAdd: binary_backward(bc, bc.b_small, g, db, [](int64_t) { return 1.0f; }); break;
-        case BinaryOp::kSub: binary_backward(bc, bc.b_small, g, db, [](int64_t) { return -1.0f; }); break;
-        case BinaryOp::kMul: binary_backward(bc, bc.b_small, g, db, [&](int64_t i) { return at(pa, bc.a_small, i); }); break;
+        case BinaryOp::kAdd:
+          binary_backward(bc, bc.b_small, g, db, [](int64_t) { return 1.0f; });
+          break;
+        case BinaryOp::kSub:
+          binary_backward(bc, bc.b_small, g, db, [](int64_t) { return -1.0f; });
+          break;
+        case BinaryOp::kMul:
+          binary_backward(bc, bc.b_small, g, db, [&](int64_t i) { return at(pa, bc.a_small, i); });
+          break;
         case BinaryOp::kDiv:
           binary_backward(bc, bc.b_small, g, db, [&](int64_t i) {
             const float bv = at(pb, bc.b_small, i);
@@ -156,25 +177,35 @@ Tensor unary(const Tensor& x, const char* name, bool save_input, F f, D derivati
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::kAdd, "add"); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::kSub, "sub"); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::kMul, "mul"); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::kDiv, "div"); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::kAdd, "add");
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::kSub, "sub");
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::kMul, "mul");
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::kDiv, "div");
+}
 
 Tensor scale(const Tensor& a, float s) {
-  return unary(a, "scale", true, [s](float v) { return s * v; }, [s](float) { return s; });
+  return unary(
+      a, "scale", true, [s](float v) { return s * v; }, [s](float) { return s; });
 }
 
 // relu' from the output: 1 where y > 0.
 Tensor relu(const Tensor& x) {
-  return unary(x, "relu", false, [](float v) { return v > 0.0f ? v : 0.0f; },
-               [](float y) { return y > 0.0f ? 1.0f : 0.0f; });
+  return unary(
+      x, "relu", false, [](float v) { return v > 0.0f ? v : 0.0f; },
+      [](float y) { return y > 0.0f ? 1.0f : 0.0f; });
 }
 
 // tanh' = 1 − y².
 Tensor tanh(const Tensor& x) {
-  return unary(x, "tanh", false, [](float v) { return std::tanh(v); },
-               [](float y) { return 1.0f - y * y; });
+  return unary(
+      x, "tanh", false, [](float v) { return std::tanh(v); }, [](float y) { return 1.0f - y * y; });
 }
 
 Tensor gelu(const Tensor& x) {
@@ -192,14 +223,14 @@ Tensor gelu(const Tensor& x) {
 
 // sqrt' = 1 / (2 y).
 Tensor sqrt(const Tensor& x) {
-  return unary(x, "sqrt", false, [](float v) { return std::sqrt(v); },
-               [](float y) { return 0.5f / y; });
+  return unary(
+      x, "sqrt", false, [](float v) { return std::sqrt(v); }, [](float y) { return 0.5f / y; });
 }
 
 // (1/x)' = −1/x² = −y².
 Tensor reciprocal(const Tensor& x) {
-  return unary(x, "reciprocal", false, [](float v) { return 1.0f / v; },
-               [](float y) { return -y * y; });
+  return unary(
+      x, "reciprocal", false, [](float v) { return 1.0f / v; }, [](float y) { return -y * y; });
 }
 
 }  // namespace ag

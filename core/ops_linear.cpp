@@ -60,7 +60,9 @@ static void linear_backward(Node& n, const float* x, const float* w, int64_t M, 
   if (n.needs_grad(2)) column_sums(dy, M, out, n.grad_for(2));
 }
 
-static const float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
+static const float* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data() : nullptr;
+}
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_linear(x, weight, bias, "linear");
@@ -71,8 +73,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor saved_w = node->needs_grad(0) ? weight : Tensor();
     const int64_t in = weight.size(1), out = weight.size(0), M = x.numel() / in;
     node->backward_fn = [saved_x, saved_w, M, in, out](Node& n) {
-      linear_backward(n, data_or_null(saved_x), data_or_null(saved_w), M, in, out,
-                      n.grad.data());
+      linear_backward(n, data_or_null(saved_x), data_or_null(saved_w), M, in, out, n.grad.data());
     };
   }
   return y;
@@ -105,8 +106,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t M = ta ? a.size(1) : a.size(0), K = ta ? a.size(0) : a.size(1);
   const int64_t Kb = tb ? b.size(1) : b.size(0), N = tb ? b.size(0) : b.size(1);
   if (K != Kb)
-    throw ShapeError("matmul: inner dimensions differ: " + to_string(a.shape()) +
-                     (ta ? "ᵀ" : "") + " x " + to_string(b.shape()) + (tb ? "ᵀ" : ""));
+    throw ShapeError("matmul: inner dimensions differ: " + to_string(a.shape()) + (ta ? "ᵀ" : "") +
+                     " x " + to_string(b.shape()) + (tb ? "ᵀ" : ""));
   Tensor c = Tensor::empty({M, N});
   gemm(ta, tb, M, N, K, 1.0f, a.data(), b.data(), 0.0f, c.data());
   if (auto node = record("matmul", {a, b}, c)) {

@@ -24,7 +24,8 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
     for (int64_t j = 0; j < C; ++j) mx = std::max(mx, row[j]);
     double z = 0.0;
     for (int64_t j = 0; j < C; ++j) z += std::exp(double(row[j]) - mx);
-    for (int64_t j = 0; j < C; ++j) probs.data()[i * C + j] = float(std::exp(double(row[j]) - mx) / z);
+    for (int64_t j = 0; j < C; ++j)
+      probs.data()[i * C + j] = float(std::exp(double(row[j]) - mx) / z);
     const int32_t y = labels.values[i];
     if (y == ignore_index) continue;
     if (y < 0 || y >= C)

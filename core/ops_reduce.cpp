@@ -27,7 +27,9 @@ static Tensor sum_scaled(const Tensor& x, float factor, const char* name) {
   return out;
 }
 
-Tensor sum(const Tensor& x) { return sum_scaled(x, 1.0f, "sum"); }
+Tensor sum(const Tensor& x) {
+  return sum_scaled(x, 1.0f, "sum");
+}
 
 Tensor mean(const Tensor& x) {
   if (x.numel() == 0) throw ShapeError("mean of an empty tensor");

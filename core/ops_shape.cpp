@@ -11,8 +11,9 @@ namespace ag {
 // out (..., D) = table[ids] with table (V, D).
 // Backward: dtable[ids[i]] += dout[i] — a scatter-add; rows may repeat, so threads split the
 // D columns rather than the rows. The node exists only when the table requires a gradient.
-Tensor embedding(const Indices& ids, const Tensor& table) {
-  if (table.dim() != 2) throw ShapeError("embedding: table must be (V, D), got " + to_string(table.shape()));
+Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx) {
+  if (table.dim() != 2)
+    throw ShapeError("embedding: table must be (V, D), got " + to_string(table.shape()));
   const int64_t V = table.size(0), D = table.size(1), N = ids.numel();
   for (int64_t i = 0; i < N; ++i)
     if (ids.values[i] < 0 || ids.values[i] >= V)
@@ -24,16 +25,18 @@ Tensor embedding(const Indices& ids, const Tensor& table) {
   const float* pt = table.data();
   float* po = out.data();
 #pragma omp parallel for if (N * D > kParallelGrain)
-  for (int64_t i = 0; i < N; ++i) std::memcpy(po + i * D, pt + int64_t(ids.values[i]) * D, D * sizeof(float));
+  for (int64_t i = 0; i < N; ++i)
+    std::memcpy(po + i * D, pt + int64_t(ids.values[i]) * D, D * sizeof(float));
   if (auto node = record("embedding", {table}, out)) {
-    node->backward_fn = [ids = ids.values, V, D](Node& n) {
+    node->backward_fn = [ids = ids.values, V, D, padding_idx](Node& n) {
       GradBuffer dt = n.grad_for(0);
       if (!dt.accumulate) std::memset(dt.data, 0, sizeof(float) * V * D);
       const float* g = n.grad.data();
       const int64_t N = int64_t(ids.size());
 #pragma omp parallel for if (N * D > kParallelGrain)
       for (int64_t j = 0; j < D; ++j)
-        for (int64_t i = 0; i < N; ++i) dt.data[int64_t(ids[i]) * D + j] += g[i * D + j];
+        for (int64_t i = 0; i < N; ++i)
+          if (ids[i] != padding_idx) dt.data[int64_t(ids[i]) * D + j] += g[i * D + j];
     };
   }
   return out;
@@ -42,9 +45,12 @@ Tensor embedding(const Indices& ids, const Tensor& table) {
 Tensor reshape(const Tensor& x, Shape shape) {
   int64_t known = 1, infer = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == -1 && infer < 0) infer = int64_t(i);
-    else if (shape[i] < 0) throw ShapeError("reshape: bad target shape " + to_string(shape));
-    else known *= shape[i];
+    if (shape[i] == -1 && infer < 0)
+      infer = int64_t(i);
+    else if (shape[i] < 0)
+      throw ShapeError("reshape: bad target shape " + to_string(shape));
+    else
+      known *= shape[i];
   }
   if (infer >= 0 && known > 0 && x.numel() % known == 0) shape[infer] = x.numel() / known;
   if (numel(shape) != x.numel())
@@ -55,7 +61,9 @@ Tensor reshape(const Tensor& x, Shape shape) {
   impl->shape = shape;
   Tensor y(impl);
   if (auto node = record("reshape", {x}, y)) {
-    node->backward_fn = [n = x.numel()](Node& nd) { accumulate(nd.grad_for(0), nd.grad.data(), n); };
+    node->backward_fn = [n = x.numel()](Node& nd) {
+      accumulate(nd.grad_for(0), nd.grad.data(), n);
+    };
   }
   return y;
 }

@@ -13,8 +13,12 @@ void set_num_threads(int n) {
   openblas_set_num_threads(n);
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
+int get_num_threads() {
+  return omp_get_max_threads();
+}
 
-bool blas_uses_openmp() { return openblas_get_parallel() == 2; }
+bool blas_uses_openmp() {
+  return openblas_get_parallel() == 2;
+}
 
 }  // namespace ag

@@ -8,15 +8,25 @@ namespace {
 std::atomic<uint64_t> g_state{0x5EED5EED5EED5EEDull};
 }  // namespace
 
-void manual_seed(uint64_t seed) { g_state = splitmix64(seed); }
-uint64_t next_seed() { return splitmix64(g_state.fetch_add(1)); }
-uint64_t generator_state() { return g_state; }
-void set_generator_state(uint64_t s) { g_state = s; }
+void manual_seed(uint64_t seed) {
+  g_state = splitmix64(seed);
+}
+uint64_t next_seed() {
+  return splitmix64(g_state.fetch_add(1));
+}
+uint64_t generator_state() {
+  return g_state;
+}
+void set_generator_state(uint64_t s) {
+  g_state = s;
+}
 
 void fill_uniform(const Tensor& t, float low, float high) {
   fill_uniform(t, low, high, next_seed());
 }
-void fill_normal(const Tensor& t, float mean, float std) { fill_normal(t, mean, std, next_seed()); }
+void fill_normal(const Tensor& t, float mean, float std) {
+  fill_normal(t, mean, std, next_seed());
+}
 
 void fill_uniform(const Tensor& t, float low, float high, uint64_t seed) {
   float* p = t.data();

@@ -32,8 +32,12 @@ Tensor Tensor::empty(const Shape& shape) {
   return Tensor(impl);
 }
 
-Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
-Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.0f); }
+Tensor Tensor::zeros(const Shape& shape) {
+  return full(shape, 0.0f);
+}
+Tensor Tensor::ones(const Shape& shape) {
+  return full(shape, 1.0f);
+}
 
 Tensor Tensor::full(const Shape& shape, float value) {
   Tensor t = empty(shape);
@@ -75,7 +79,9 @@ float Tensor::item() const {
   return data()[0];
 }
 
-std::vector<float> Tensor::to_vector() const { return std::vector<float>(data(), data() + numel()); }
+std::vector<float> Tensor::to_vector() const {
+  return std::vector<float>(data(), data() + numel());
+}
 
 Tensor Tensor::clone() const {
   Tensor t = empty(shape());
@@ -99,9 +105,13 @@ void Tensor::copy_(const Tensor& other) const {
   std::memmove(data(), other.data(), sizeof(float) * numel());
 }
 
-void Tensor::fill_(float value) const { std::fill_n(data(), numel(), value); }
+void Tensor::fill_(float value) const {
+  std::fill_n(data(), numel(), value);
+}
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+bool Tensor::requires_grad() const {
+  return impl_ && impl_->requires_grad;
+}
 
 const Tensor& Tensor::set_requires_grad(bool value) const {
   if (impl_->grad_fn && !value)
@@ -110,13 +120,21 @@ const Tensor& Tensor::set_requires_grad(bool value) const {
   return *this;
 }
 
-bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
+bool Tensor::is_leaf() const {
+  return impl_->grad_fn == nullptr;
+}
 
-Tensor Tensor::grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  return impl_->grad ? Tensor(impl_->grad) : Tensor();
+}
 
-void Tensor::zero_grad() const { impl_->grad = nullptr; }
+void Tensor::zero_grad() const {
+  impl_->grad = nullptr;
+}
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  return impl_->grad_fn;
+}
 
 void Tensor::backward() const {
   if (numel() != 1)
@@ -125,9 +143,13 @@ void Tensor::backward() const {
   run_backward(*this, Tensor::ones(shape()));
 }
 
-void Tensor::backward(const Tensor& output_grad) const { run_backward(*this, output_grad); }
+void Tensor::backward(const Tensor& output_grad) const {
+  run_backward(*this, output_grad);
+}
 
-const std::string& Tensor::name() const { return impl_->name; }
+const std::string& Tensor::name() const {
+  return impl_->name;
+}
 
 const Tensor& Tensor::set_name(const std::string& name) const {
   impl_->name = name;

@@ -78,7 +78,7 @@ class Tensor {
   bool requires_grad() const;
   const Tensor& set_requires_grad(bool value) const;
   bool is_leaf() const;
-  Tensor grad() const;  // undefined until backward() wrote a gradient into this leaf
+  Tensor grad() const;     // undefined until backward() wrote a gradient into this leaf
   void zero_grad() const;  // drops the gradient (set_to_none semantics, as torch's default)
   const std::shared_ptr<Node>& grad_fn() const;
   // Reverse-mode differentiation from this scalar (or with an explicit output gradient).

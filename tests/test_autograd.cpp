@@ -62,9 +62,9 @@ TEST_CASE("no-grad scope records nothing; the graph is freed after backward") {
   }
   Tensor loss = ag::sum(ag::scale(x, 2.0f));
   loss.backward();
-  CHECK_THROWS_AS(loss.backward(), ag::Error);  // the nodes were released
+  CHECK_THROWS_AS(loss.backward(), ag::Error);                        // the nodes were released
   CHECK_THROWS_AS(ag::sum(Tensor::ones({2})).backward(), ag::Error);  // nothing to differentiate
-  CHECK_THROWS_AS(ag::scale(x, 1.0f).backward(), ag::ShapeError);    // not a scalar
+  CHECK_THROWS_AS(ag::scale(x, 1.0f).backward(), ag::ShapeError);     // not a scalar
 }
 
 TEST_CASE("clone copies, detach shares, reshape is a view") {

@@ -15,10 +15,13 @@ using gradcheck::Vec;
 
 constexpr double kForwardTol = 1e-5, kGradTol = 5e-5;
 
-static double gelu_ref(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+static double gelu_ref(double x) {
+  return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+}
 
 // y (M, out) = x (M, in) Wᵀ + b, in double.
-static Vec linear_ref(const Vec& x, const Vec& w, const Vec* b, int64_t M, int64_t in, int64_t out) {
+static Vec linear_ref(const Vec& x, const Vec& w, const Vec* b, int64_t M, int64_t in,
+                      int64_t out) {
   Vec y(M * out);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t o = 0; o < out; ++o) {
@@ -77,7 +80,8 @@ TEST_CASE("gradcheck matmul with every transpose combination") {
             for (int64_t i = 0; i < M; ++i)
               for (int64_t j = 0; j < N; ++j)
                 for (int64_t k = 0; k < K; ++k)
-                  c[i * N + j] += v[0][ta ? k * M + i : i * K + k] * v[1][tb ? j * K + k : k * N + j];
+                  c[i * N + j] +=
+                      v[0][ta ? k * M + i : i * K + k] * v[1][tb ? j * K + k : k * N + j];
             return c;
           },
           kForwardTol, kGradTol);

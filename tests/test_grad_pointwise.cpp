@@ -29,8 +29,8 @@ TEST_CASE("gradcheck add, sub, mul, div with same shapes and broadcast operands"
   struct Case {
     ag::Shape a, b;
   };
-  const Case cases[] = {{{3, 4}, {3, 4}}, {{2, 3, 5}, {5}}, {{5}, {2, 3, 5}}, {{2, 3}, {1}},
-                        {{2, 3, 4}, {3, 4}}, {{2, 3, 4}, {1, 4}}};
+  const Case cases[] = {{{3, 4}, {3, 4}}, {{2, 3, 5}, {5}},    {{5}, {2, 3, 5}},
+                        {{2, 3}, {1}},    {{2, 3, 4}, {3, 4}}, {{2, 3, 4}, {1, 4}}};
   uint64_t seed = 100;
   for (const Case& c : cases) {
     for (int op = 0; op < 4; ++op) {
@@ -44,10 +44,14 @@ TEST_CASE("gradcheck add, sub, mul, div with same shapes and broadcast operands"
           std::string(names[op]) + " " + ag::to_string(c.a) + " " + ag::to_string(c.b), {a, b},
           [op](auto& t) {
             switch (op) {
-              case 0: return ag::add(t[0], t[1]);
-              case 1: return ag::sub(t[0], t[1]);
-              case 2: return ag::mul(t[0], t[1]);
-              default: return ag::div(t[0], t[1]);
+              case 0:
+                return ag::add(t[0], t[1]);
+              case 1:
+                return ag::sub(t[0], t[1]);
+              case 2:
+                return ag::mul(t[0], t[1]);
+              default:
+                return ag::div(t[0], t[1]);
             }
           },
           [op](auto& v) {
@@ -80,7 +84,9 @@ static void check_unary(const std::string& name, std::function<Tensor(const Tens
 }
 
 TEST_CASE("gradcheck scale") {
-  check_unary("scale", [](auto& x) { return ag::scale(x, -2.5f); }, [](double v) { return -2.5 * v; }, -1, 1, 200);
+  check_unary(
+      "scale", [](auto& x) { return ag::scale(x, -2.5f); }, [](double v) { return -2.5 * v; }, -1,
+      1, 200);
 }
 TEST_CASE("gradcheck relu (inputs away from the kink at 0)") {
   Tensor x = gradcheck::random_tensor({4, 5}, 201, 0.1f, 1.0f);
@@ -96,17 +102,24 @@ TEST_CASE("gradcheck relu (inputs away from the kink at 0)") {
       kForwardTol, kGradTol);
 }
 TEST_CASE("gradcheck tanh") {
-  check_unary("tanh", [](auto& x) { return ag::tanh(x); }, [](double v) { return std::tanh(v); }, -2, 2, 202);
+  check_unary(
+      "tanh", [](auto& x) { return ag::tanh(x); }, [](double v) { return std::tanh(v); }, -2, 2,
+      202);
 }
 TEST_CASE("gradcheck gelu") {
-  check_unary("gelu", [](auto& x) { return ag::gelu(x); },
-              [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, -3, 3, 203);
+  check_unary(
+      "gelu", [](auto& x) { return ag::gelu(x); },
+      [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, -3, 3, 203);
 }
 TEST_CASE("gradcheck sqrt (positive inputs)") {
-  check_unary("sqrt", [](auto& x) { return ag::sqrt(x); }, [](double v) { return std::sqrt(v); }, 0.2f, 3, 204);
+  check_unary(
+      "sqrt", [](auto& x) { return ag::sqrt(x); }, [](double v) { return std::sqrt(v); }, 0.2f, 3,
+      204);
 }
 TEST_CASE("gradcheck reciprocal (inputs away from 0)") {
-  check_unary("reciprocal", [](auto& x) { return ag::reciprocal(x); }, [](double v) { return 1.0 / v; }, 0.5f, 2, 205);
+  check_unary(
+      "reciprocal", [](auto& x) { return ag::reciprocal(x); }, [](double v) { return 1.0 / v; },
+      0.5f, 2, 205);
 }
 
 TEST_CASE("gradcheck sum and mean") {
@@ -157,15 +170,16 @@ static Vec layer_norm_ref(const Vec& x, const Vec& g, const Vec& b, int64_t D, d
     mu /= D;
     for (int64_t j = 0; j < D; ++j) var += (x[r * D + j] - mu) * (x[r * D + j] - mu);
     var /= D;
-    for (int64_t j = 0; j < D; ++j) y[r * D + j] = (x[r * D + j] - mu) / std::sqrt(var + eps) * g[j] + b[j];
+    for (int64_t j = 0; j < D; ++j)
+      y[r * D + j] = (x[r * D + j] - mu) / std::sqrt(var + eps) * g[j] + b[j];
   }
   return y;
 }
 
 TEST_CASE("gradcheck layer_norm") {
   const int64_t D = 10;
-  Tensor x = gradcheck::random_tensor({2, 3, D}, 400, -2, 2), g = gradcheck::random_tensor({D}, 401),
-         b = gradcheck::random_tensor({D}, 402);
+  Tensor x = gradcheck::random_tensor({2, 3, D}, 400, -2, 2),
+         g = gradcheck::random_tensor({D}, 401), b = gradcheck::random_tensor({D}, 402);
   x.set_requires_grad(true), g.set_requires_grad(true), b.set_requires_grad(true);
   gradcheck::check(
       "layer_norm", {x, g, b}, [](auto& t) { return ag::layer_norm(t[0], t[1], t[2], 1e-5f); },
@@ -174,8 +188,9 @@ TEST_CASE("gradcheck layer_norm") {
 
 TEST_CASE("gradcheck add_layer_norm (fused residual add)") {
   const int64_t D = 7;
-  Tensor x = gradcheck::random_tensor({4, D}, 410, -2, 2), r = gradcheck::random_tensor({4, D}, 411),
-         g = gradcheck::random_tensor({D}, 412), b = gradcheck::random_tensor({D}, 413);
+  Tensor x = gradcheck::random_tensor({4, D}, 410, -2, 2),
+         r = gradcheck::random_tensor({4, D}, 411), g = gradcheck::random_tensor({D}, 412),
+         b = gradcheck::random_tensor({D}, 413);
   for (auto* t : {&x, &r, &g, &b}) t->set_requires_grad(true);
   gradcheck::check(
       "add_layer_norm", {x, r, g, b},
@@ -242,7 +257,10 @@ TEST_CASE("gradcheck reshape, select and transpose2d") {
   Tensor x = gradcheck::random_tensor({2, 3, 4}, 700);
   x.set_requires_grad(true);
   gradcheck::check(
-      "reshape", {x}, [](auto& t) { return ag::mul(ag::reshape(t[0], {6, -1}), ag::reshape(t[0], {6, 4})); },
+      "reshape", {x},
+      [](auto& t) {
+        return ag::mul(ag::reshape(t[0], {6, -1}), ag::reshape(t[0], {6, 4}));
+      },
       [](auto& v) {
         Vec y(v[0].size());
         for (size_t i = 0; i < y.size(); ++i) y[i] = v[0][i] * v[0][i];

@@ -1,0 +1,728 @@
+#include "core/safetensors.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+
+namespace ag::safetensors {
+
+// safetensors stores numbers little-endian; this code copies them to memory as they are.
+static_assert(std::endian::native == std::endian::little, "adaptgrad assumes a little-endian CPU");
+
+using nlohmann::json;
+
+namespace {
+
+// The reference implementation refuses headers above 100 MB; so do we, before allocating.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr uint64_t kHeaderLengthBytes = 8;
+
+// --- dtypes -----------------------------------------------------------------------------------
+
+struct DTypeDescription {
+  DType dtype;
+  std::string_view name;
+  uint64_t size;
+  // Python's safetensors orders tensors in the file by this rank, highest first (it is the
+  // position of the dtype in the Rust `Dtype` enum), so that 8-byte types come first and
+  // every tensor starts aligned to its element size.
+  int write_order_rank;
+};
+
+constexpr DTypeDescription kDTypes[] = {
+    {DType::F64, "F64", 8, 8},   {DType::F32, "F32", 4, 7}, {DType::F16, "F16", 2, 4},
+    {DType::BF16, "BF16", 2, 5}, {DType::I64, "I64", 8, 9}, {DType::I32, "I32", 4, 6},
+    {DType::I16, "I16", 2, 3},   {DType::I8, "I8", 1, 2},   {DType::U8, "U8", 1, 1},
+    {DType::BOOL, "BOOL", 1, 0},
+};
+
+const DTypeDescription& describe(DType dtype) {
+  for (const DTypeDescription& d : kDTypes)
+    if (d.dtype == dtype) return d;
+  throw Error("safetensors: invalid DType value " + std::to_string(static_cast<int>(dtype)));
+}
+
+// --- message helpers --------------------------------------------------------------------------
+
+// Appends `byte` as the escape \xNN (e.g. a newline becomes \x0a).
+void append_hex_escape(std::string& out, unsigned char byte) {
+  const char hex[] = "0123456789abcdef";
+  out += "\\x";
+  out += hex[byte >> 4];
+  out += hex[byte & 15];
+}
+
+// Puts `text` in double quotes for an error message, escaping anything that would break the
+// message's single line, and shortening very long names. UTF-8 names are shown as they are.
+std::string in_quotes(std::string_view text) {
+  constexpr size_t kMaxShown = 200;
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const unsigned char byte = static_cast<unsigned char>(text[i]);
+    if (byte == '"' || byte == '\\') {
+      out += '\\';
+      out += text[i];
+    } else if (byte < 0x20 || byte == 0x7F) {
+      append_hex_escape(out, byte);
+    } else {
+      out += text[i];
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out + "\"";
+}
+
+std::string tensor_location(std::string_view name) {
+  return "tensor " + in_quotes(name);
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// A short description of a JSON value for "found ..." in messages: scalars are shown, arrays
+// and objects only by type (printing them could be huge, and is recursive).
+std::string describe_json(const json& value) {
+  if (value.is_structured()) return std::string("an ") + value.type_name();
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 60) + "...";
+  return text;
+}
+
+// nlohmann's parse errors end with the raw bytes it last read, which may contain newlines or
+// invalid UTF-8: escape everything but printable ASCII so the message stays one clean line.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const unsigned char byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F) {
+      out += c;
+    } else {
+      append_hex_escape(out, byte);
+    }
+  }
+  return out;
+}
+
+// a * b, or false if the product does not fit in 64 bits.
+bool multiply_checked(uint64_t a, uint64_t b, uint64_t& product) {
+  if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) return false;
+  product = a * b;
+  return true;
+}
+
+// numel(shape) * element_size, or false on overflow. An empty shape is a scalar (1 element).
+bool byte_count_checked(const std::vector<int64_t>& shape, uint64_t element_size, uint64_t& bytes) {
+  bytes = element_size;
+  for (int64_t dim : shape)
+    if (dim < 0 || !multiply_checked(bytes, static_cast<uint64_t>(dim), bytes)) return false;
+  return true;
+}
+
+uint64_t read_u64_little_endian(const char* p) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
+  return value;
+}
+
+template <typename T>
+T load(const char* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(T));  // memcpy: the data need not be aligned
+  return value;
+}
+
+// --- reading: one function per validation step -------------------------------------------------
+
+// Step 1: the first 8 bytes are the header length N. Check it against the file size before
+// anything is allocated for the header.
+uint64_t read_header_length(const std::string& bytes, const std::string& path) {
+  if (bytes.size() < kHeaderLengthBytes) {
+    throw FormatError(path, "byte 0",
+                      "file is " + std::to_string(bytes.size()) +
+                          " bytes, too short for the 8-byte header length; expected a "
+                          "safetensors file");
+  }
+  const uint64_t header_length = read_u64_little_endian(bytes.data());
+  const uint64_t rest = bytes.size() - kHeaderLengthBytes;
+  if (header_length > kMaxHeaderBytes) {
+    throw FormatError(path, "header length at byte 0",
+                      "value " + std::to_string(header_length) + " exceeds the limit of " +
+                          std::to_string(kMaxHeaderBytes) +
+                          " bytes; not a safetensors file, or corrupted");
+  }
+  if (header_length > rest) {
+    throw FormatError(path, "header length at byte 0",
+                      "value " + std::to_string(header_length) + " is larger than the " +
+                          std::to_string(rest) +
+                          " bytes that follow it; the file is truncated or corrupted");
+  }
+  return header_length;
+}
+
+// Step 2: the header is a JSON object (possibly followed by padding spaces, which JSON allows
+// as whitespace). nlohmann::json keeps only one value of a repeated key, so a parser callback
+// watches every key of every object and rejects repeats.
+json parse_header_json(std::string_view header, const std::string& path) {
+  if (header.empty() || header.front() != '{') {
+    throw FormatError(
+        path, "header at byte 8",
+        "expected a JSON object starting with '{', found " +
+            (header.empty() ? std::string("an empty header") : in_quotes(header.substr(0, 20))));
+  }
+
+  struct OpenObject {
+    std::string name;  // the key whose value this object is ("" for the header itself)
+    std::set<std::string> keys_seen;
+  };
+  std::vector<OpenObject> open_objects;
+  std::string last_key;
+  auto reject_duplicate_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.push_back({open_objects.empty() ? std::string() : last_key, {}});
+    } else if (event == json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key) {
+      last_key = parsed.get<std::string>();
+      OpenObject& object = open_objects.back();
+      if (!object.keys_seen.insert(last_key).second) {
+        if (open_objects.size() == 1) {
+          throw FormatError(path, "header key " + in_quotes(last_key),
+                            "appears more than once; expected unique tensor names");
+        }
+        throw FormatError(path, "header entry " + in_quotes(object.name),
+                          "key " + in_quotes(last_key) + " appears more than once");
+      }
+    }
+    return true;  // keep every value
+  };
+
+  try {
+    return json::parse(header, reject_duplicate_keys);
+  } catch (const json::parse_error& e) {
+    // e.byte counts from 1 within the header; the header starts at file offset 8.
+    const uint64_t file_offset = kHeaderLengthBytes + (e.byte > 0 ? e.byte - 1 : 0);
+    std::string reason = e.what();
+    if (auto colon = reason.find("] "); colon != std::string::npos) reason.erase(0, colon + 2);
+    throw FormatError(path, "header, byte offset " + std::to_string(file_offset),
+                      "invalid JSON: " + printable(reason));
+  }
+}
+
+// Step 3a: "__metadata__" must map strings to strings.
+std::map<std::string, std::string> read_metadata(const json& value, const std::string& path) {
+  if (!value.is_object()) {
+    throw FormatError(path, "header key \"__metadata__\"",
+                      "expected an object of string values, found " + describe_json(value));
+  }
+  std::map<std::string, std::string> metadata;
+  for (const auto& [key, item] : value.items()) {
+    if (!item.is_string()) {
+      throw FormatError(path, "__metadata__ key " + in_quotes(key),
+                        "expected a string value, found " + describe_json(item));
+    }
+    metadata[key] = item.get<std::string>();
+  }
+  return metadata;
+}
+
+// A non-negative JSON integer. nlohmann stores non-negative integers as "unsigned" and negative
+// ones as "integer"; 2.0 or 1e3 are floats, which the format does not allow.
+uint64_t read_unsigned(const json& value, const std::string& path, const std::string& location,
+                       const std::string& what) {
+  if (!value.is_number_unsigned()) {
+    throw FormatError(path, location,
+                      what + " must be a non-negative integer, found " + describe_json(value));
+  }
+  return value.get<uint64_t>();
+}
+
+// Step 3b: one tensor entry {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}.
+TensorInfo read_tensor_entry(const std::string& name, const json& entry, const std::string& path) {
+  const std::string where = tensor_location(name);
+  if (!entry.is_object()) {
+    throw FormatError(
+        path, where,
+        "expected an object with dtype, shape and data_offsets, found " + describe_json(entry));
+  }
+  for (const auto& [key, value] : entry.items()) {
+    if (key != "dtype" && key != "shape" && key != "data_offsets") {
+      throw FormatError(
+          path, where,
+          "unexpected key " + in_quotes(key) + "; expected only dtype, shape and data_offsets");
+    }
+  }
+  for (const char* required : {"dtype", "shape", "data_offsets"}) {
+    if (!entry.contains(required)) {
+      throw FormatError(path, where, std::string("missing required key \"") + required + "\"");
+    }
+  }
+
+  TensorInfo info;
+  info.name = name;
+
+  const json& dtype = entry["dtype"];
+  if (!dtype.is_string() || !parse_dtype(dtype.get<std::string>(), info.dtype)) {
+    throw FormatError(path, where,
+                      "unknown or unsupported dtype " + describe_json(dtype) +
+                          "; expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL");
+  }
+
+  const json& shape = entry["shape"];
+  if (!shape.is_array()) {
+    throw FormatError(path, where, "shape must be an array, found " + describe_json(shape));
+  }
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const std::string what = "shape[" + std::to_string(i) + "]";
+    const uint64_t dim = read_unsigned(shape[i], path, where, what);
+    if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw FormatError(path, where, what + " = " + std::to_string(dim) + " is too large");
+    }
+    info.shape.push_back(static_cast<int64_t>(dim));
+  }
+
+  const json& offsets = entry["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2) {
+    throw FormatError(path, where,
+                      "data_offsets must be an array [begin, end] of two integers, found " +
+                          describe_json(offsets));
+  }
+  info.begin = read_unsigned(offsets[0], path, where, "data_offsets[0]");
+  info.end = read_unsigned(offsets[1], path, where, "data_offsets[1]");
+  if (info.begin > info.end) {
+    throw FormatError(path, where,
+                      "data_offsets [" + std::to_string(info.begin) + ", " +
+                          std::to_string(info.end) + "] end before they begin");
+  }
+
+  // The byte range must hold exactly numel(shape) elements of the dtype.
+  const uint64_t element_size = dtype_size(info.dtype);
+  uint64_t expected_bytes = 0;
+  if (!byte_count_checked(info.shape, element_size, expected_bytes)) {
+    throw FormatError(
+        path, where,
+        "shape " + shape_string(info.shape) + " is too large: its size in bytes overflows 64 bits");
+  }
+  if (info.end - info.begin != expected_bytes) {
+    throw FormatError(path, where,
+                      "data_offsets [" + std::to_string(info.begin) + ", " +
+                          std::to_string(info.end) + "] cover " +
+                          std::to_string(info.end - info.begin) + " bytes, but dtype " +
+                          std::string(dtype_name(info.dtype)) + " with shape " +
+                          shape_string(info.shape) + " needs " + std::to_string(expected_bytes));
+  }
+  return info;
+}
+
+// Step 4: sorted by offset, the tensors must tile the data section exactly: the first begins at
+// 0, each begins where the previous ended (no gap, no overlap), the last ends at its end.
+void check_tensors_tile_data_section(const std::vector<TensorInfo>& tensors, uint64_t data_size,
+                                     uint64_t data_start, const std::string& path) {
+  uint64_t expected_begin = 0;
+  const TensorInfo* previous = nullptr;
+  for (const TensorInfo& tensor : tensors) {
+    const std::string range =
+        "[" + std::to_string(tensor.begin) + ", " + std::to_string(tensor.end) + "]";
+    if (tensor.begin < expected_begin) {
+      throw FormatError(path, tensor_location(tensor.name),
+                        "data_offsets " + range + " overlap tensor " + in_quotes(previous->name) +
+                            " which ends at " + std::to_string(expected_begin) +
+                            "; expected begin " + std::to_string(expected_begin));
+    }
+    if (tensor.begin > expected_begin) {
+      throw FormatError(path, tensor_location(tensor.name),
+                        "data_offsets " + range + " leave a gap: bytes [" +
+                            std::to_string(expected_begin) + ", " + std::to_string(tensor.begin) +
+                            ") belong to no tensor; expected begin " +
+                            std::to_string(expected_begin));
+    }
+    expected_begin = tensor.end;
+    previous = &tensor;
+  }
+
+  if (expected_begin > data_size) {
+    throw FormatError(path, tensor_location(previous->name),
+                      "data_offsets end at " + std::to_string(expected_begin) +
+                          ", past the end of the data section (" + std::to_string(data_size) +
+                          " bytes); the file is truncated or the offsets are wrong");
+  }
+  if (expected_begin < data_size) {
+    throw FormatError(path, "byte offset " + std::to_string(data_start + expected_begin),
+                      std::to_string(data_size - expected_begin) +
+                          " trailing bytes after the last tensor" +
+                          (previous ? " (" + in_quotes(previous->name) + ")" : std::string()) +
+                          "; expected the file to end there");
+  }
+}
+
+}  // namespace
+
+// --- dtype helpers ----------------------------------------------------------------------------
+
+std::string_view dtype_name(DType dtype) {
+  return describe(dtype).name;
+}
+
+bool parse_dtype(std::string_view name, DType& dtype) {
+  for (const DTypeDescription& d : kDTypes) {
+    if (d.name == name) {
+      dtype = d.dtype;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t dtype_size(DType dtype) {
+  return describe(dtype).size;
+}
+
+bool is_floating_point(DType dtype) {
+  return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+int64_t TensorInfo::numel() const {
+  int64_t n = 1;
+  for (int64_t dim : shape) n *= dim;
+  return n;
+}
+
+// --- exact number conversions -----------------------------------------------------------------
+
+// IEEE half precision: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits.
+// float:               1 sign bit, 8 exponent bits (bias 127), 23 mantissa bits.
+// Every half value is exactly a float value; only the layout changes.
+float f16_bits_to_float(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1Fu;
+  const uint32_t mantissa = bits & 0x3FFu;
+
+  if (exponent == 0x1F) {
+    // All-ones exponent: infinity (mantissa 0) or NaN (the payload is kept).
+    return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
+  }
+  if (exponent == 0) {
+    // Zero or subnormal: the value is mantissa * 2^-24, which a float holds exactly (as a
+    // normal number, since float reaches much smaller exponents).
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  // Normal number: re-bias the exponent from 15 to 127 and widen the mantissa.
+  return std::bit_cast<float>(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
+}
+
+// bfloat16 is the top half of a float (same exponent, 7 mantissa bits): shift it back up.
+float bf16_bits_to_float(uint16_t bits) {
+  return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+}
+
+// double -> float, rounding to nearest even as IEEE does. The only care needed is outside the
+// float range, where a plain cast is undefined behaviour in C++: values that round to a finite
+// number (below FLT_MAX + half an ulp of it) give +-FLT_MAX, larger ones give +-infinity.
+float f64_to_f32_rounded(double value) {
+  const float sign = std::signbit(value) ? -1.0f : 1.0f;
+  if (std::isnan(value)) return std::copysign(std::numeric_limits<float>::quiet_NaN(), sign);
+  const float float_max = std::numeric_limits<float>::max();  // (2 - 2^-23) * 2^127
+  // The gap between float_max and the next power of two is one ulp, 2^104; half of it is 2^103.
+  const double overflow_threshold = double(float_max) + std::ldexp(1.0, 103);
+  const double magnitude = std::fabs(value);
+  if (magnitude >= overflow_threshold) return sign * std::numeric_limits<float>::infinity();
+  if (magnitude > float_max) return sign * float_max;
+  return static_cast<float>(value);
+}
+
+// --- File -------------------------------------------------------------------------------------
+
+File File::open(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw Error(path, "open", "is a directory, expected a .safetensors file");
+  }
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) throw Error(path, "open", "cannot read file: " + error.message());
+
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(static_cast<size_t>(size), '\0');
+  if (!in || !in.read(bytes.data(), static_cast<std::streamsize>(size))) {
+    throw Error(path, "read", "could not read all " + std::to_string(size) + " bytes");
+  }
+  return open_from_buffer(std::move(bytes), path);
+}
+
+File File::open_from_buffer(std::string bytes, std::string display_name) {
+  File file;
+  file.path_ = std::move(display_name);
+  file.bytes_ = std::move(bytes);
+  const std::string& path = file.path_;
+
+  const uint64_t header_length = read_header_length(file.bytes_, path);
+  const std::string_view header(file.bytes_.data() + kHeaderLengthBytes, header_length);
+  const json parsed = parse_header_json(header, path);
+  if (!parsed.is_object()) {
+    throw FormatError(path, "header at byte 8", "expected a JSON object");
+  }
+
+  for (const auto& [key, value] : parsed.items()) {
+    if (key == "__metadata__") {
+      file.metadata_ = read_metadata(value, path);
+    } else {
+      file.tensors_.push_back(read_tensor_entry(key, value, path));
+    }
+  }
+
+  // Order by position in the data section (ties: zero-byte tensors first, then by name).
+  std::sort(file.tensors_.begin(), file.tensors_.end(),
+            [](const TensorInfo& a, const TensorInfo& b) {
+              return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
+            });
+  file.data_start_ = kHeaderLengthBytes + header_length;
+  check_tensors_tile_data_section(file.tensors_, file.bytes_.size() - file.data_start_,
+                                  file.data_start_, path);
+
+  for (size_t i = 0; i < file.tensors_.size(); ++i) file.index_[file.tensors_[i].name] = i;
+  return file;
+}
+
+const TensorInfo& File::info(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    throw FormatError(
+        path_, tensor_location(name),
+        "no such tensor; the file has " + std::to_string(tensors_.size()) + " tensors");
+  }
+  return tensors_[it->second];
+}
+
+std::string_view File::raw_bytes(const std::string& name) const {
+  const TensorInfo& tensor = info(name);
+  return std::string_view(bytes_.data() + data_start_ + tensor.begin, tensor.nbytes());
+}
+
+std::vector<float> File::read_f32(const std::string& name) const {
+  const TensorInfo& tensor = info(name);
+  const char* data = bytes_.data() + data_start_ + tensor.begin;
+  const size_t count = static_cast<size_t>(tensor.numel());
+  std::vector<float> values(count);
+  switch (tensor.dtype) {
+    case DType::F32:
+      if (count > 0) std::memcpy(values.data(), data, count * sizeof(float));
+      break;
+    case DType::F16:
+      for (size_t i = 0; i < count; ++i)
+        values[i] = f16_bits_to_float(load<uint16_t>(data + 2 * i));
+      break;
+    case DType::BF16:
+      for (size_t i = 0; i < count; ++i)
+        values[i] = bf16_bits_to_float(load<uint16_t>(data + 2 * i));
+      break;
+    case DType::F64:
+      for (size_t i = 0; i < count; ++i) values[i] = f64_to_f32_rounded(load<double>(data + 8 * i));
+      break;
+    default:
+      throw FormatError(path_, tensor_location(name),
+                        "expected a floating-point dtype (F64, F32, F16 or BF16) to read as "
+                        "float, found " +
+                            std::string(dtype_name(tensor.dtype)));
+  }
+  return values;
+}
+
+std::vector<int64_t> File::read_i64(const std::string& name) const {
+  const TensorInfo& tensor = info(name);
+  const char* data = bytes_.data() + data_start_ + tensor.begin;
+  const size_t count = static_cast<size_t>(tensor.numel());
+  std::vector<int64_t> values(count);
+  switch (tensor.dtype) {
+    case DType::I64:
+      if (count > 0) std::memcpy(values.data(), data, count * sizeof(int64_t));
+      break;
+    case DType::I32:
+      for (size_t i = 0; i < count; ++i) values[i] = load<int32_t>(data + 4 * i);
+      break;
+    case DType::I16:
+      for (size_t i = 0; i < count; ++i) values[i] = load<int16_t>(data + 2 * i);
+      break;
+    case DType::I8:
+      for (size_t i = 0; i < count; ++i)
+        values[i] = static_cast<int64_t>(load<int8_t>(data + i));  // sign-extends
+      break;
+    case DType::U8:
+      for (size_t i = 0; i < count; ++i) values[i] = load<uint8_t>(data + i);
+      break;
+    case DType::BOOL:
+      for (size_t i = 0; i < count; ++i) {
+        const uint8_t byte = load<uint8_t>(data + i);
+        if (byte > 1) {
+          throw FormatError(path_, "byte offset " + std::to_string(data_start_ + tensor.begin + i),
+                            "BOOL tensor " + in_quotes(name) + " holds " + std::to_string(byte) +
+                                "; expected 0 or 1");
+        }
+        values[i] = byte;
+      }
+      break;
+    default:
+      throw FormatError(path_, tensor_location(name),
+                        "expected an integer or BOOL dtype to read as int64, found " +
+                            std::string(dtype_name(tensor.dtype)));
+  }
+  return values;
+}
+
+// --- writing ----------------------------------------------------------------------------------
+
+namespace {
+
+// Everything save() needs, computed (and validated) before the file is opened.
+struct WritePlan {
+  std::string header;                     // JSON, padded with spaces to a multiple of 8 bytes
+  std::vector<const NamedBuffer*> order;  // tensors in data-section order
+};
+
+// A JSON string literal, escaped exactly like Python's safetensors (serde_json) does it:
+// '"', '\\' and control characters escaped, other UTF-8 written as is.
+std::string json_string(const std::string& text, const std::string& path,
+                        const std::string& location) {
+  try {
+    return json(text).dump();
+  } catch (const json::type_error&) {
+    throw Error(path, location, "is not valid UTF-8; safetensors names must be UTF-8");
+  }
+}
+
+WritePlan plan_file(const std::vector<NamedBuffer>& tensors,
+                    const std::map<std::string, std::string>& metadata, const std::string& path) {
+  std::set<std::string> names;
+  for (const NamedBuffer& tensor : tensors) {
+    const std::string where = tensor_location(tensor.name);
+    if (tensor.name == "__metadata__") {
+      throw Error(path, where, "this name is reserved for the metadata map");
+    }
+    if (!names.insert(tensor.name).second) throw Error(path, where, "two tensors have this name");
+    uint64_t expected_bytes = 0;
+    if (!byte_count_checked(tensor.shape, dtype_size(tensor.dtype), expected_bytes)) {
+      throw ShapeError(path, where,
+                       "shape " + shape_string(tensor.shape) + " is negative or overflows");
+    }
+    if (expected_bytes != tensor.nbytes) {
+      throw ShapeError(path, where,
+                       "dtype " + std::string(dtype_name(tensor.dtype)) + " with shape " +
+                           shape_string(tensor.shape) + " needs " + std::to_string(expected_bytes) +
+                           " bytes, the buffer has " + std::to_string(tensor.nbytes));
+    }
+    if (tensor.nbytes > 0 && tensor.data == nullptr) throw Error(path, where, "data is null");
+  }
+
+  WritePlan plan;
+  for (const NamedBuffer& tensor : tensors) plan.order.push_back(&tensor);
+  std::sort(plan.order.begin(), plan.order.end(), [](const NamedBuffer* a, const NamedBuffer* b) {
+    const int rank_a = describe(a->dtype).write_order_rank;
+    const int rank_b = describe(b->dtype).write_order_rank;
+    if (rank_a != rank_b) return rank_a > rank_b;
+    return a->name < b->name;
+  });
+
+  // Compact JSON, keys in the order Python writes them: metadata first, then the tensors in
+  // data order, each as {"dtype":..,"shape":[..],"data_offsets":[begin,end]}.
+  std::string& header = plan.header;
+  header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [key, value] : metadata) {
+      const std::string where = "__metadata__ key " + in_quotes(key);
+      header += (first ? "" : ",") + json_string(key, path, where) + ":" +
+                json_string(value, path, where);
+      first = false;
+    }
+    header += "}";
+  }
+  uint64_t offset = 0;
+  for (const NamedBuffer* tensor : plan.order) {
+    if (header.size() > 1) header += ",";
+    header += json_string(tensor->name, path, tensor_location(tensor->name));
+    header += ":{\"dtype\":\"" + std::string(dtype_name(tensor->dtype)) + "\",\"shape\":[";
+    for (size_t i = 0; i < tensor->shape.size(); ++i) {
+      header += (i ? "," : "") + std::to_string(tensor->shape[i]);
+    }
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
+              std::to_string(offset + tensor->nbytes) + "]}";
+    offset += tensor->nbytes;
+  }
+  header += "}";
+  // Pad with spaces so that the data section starts at a multiple of 8 bytes.
+  header.append((8 - header.size() % 8) % 8, ' ');
+  if (header.size() > kMaxHeaderBytes) {
+    throw Error(path, "header",
+                "is " + std::to_string(header.size()) +
+                    " bytes, above the 100 MB readers accept; too many tensors");
+  }
+  return plan;
+}
+
+void write_planned(std::ostream& out, const WritePlan& plan) {
+  char length[8];
+  uint64_t header_length = plan.header.size();
+  for (char& byte : length) {
+    byte = static_cast<char>(header_length & 0xFF);
+    header_length >>= 8;
+  }
+  out.write(length, sizeof length);
+  out.write(plan.header.data(), static_cast<std::streamsize>(plan.header.size()));
+  for (const NamedBuffer* tensor : plan.order) {
+    if (tensor->nbytes == 0) continue;
+    out.write(static_cast<const char*>(tensor->data), static_cast<std::streamsize>(tensor->nbytes));
+  }
+}
+
+}  // namespace
+
+std::string serialize(const std::vector<NamedBuffer>& tensors,
+                      const std::map<std::string, std::string>& metadata,
+                      const std::string& display_name) {
+  const WritePlan plan = plan_file(tensors, metadata, display_name);
+  std::ostringstream out(std::ios::binary);
+  write_planned(out, plan);
+  return std::move(out).str();
+}
+
+void save(const std::string& path, const std::vector<NamedBuffer>& tensors,
+          const std::map<std::string, std::string>& metadata) {
+  const WritePlan plan = plan_file(tensors, metadata, path);  // validate before touching the disk
+  write_file_atomically(path, [&](std::ostream& out) { write_planned(out, plan); });
+}
+
+void save_f32(const std::string& path, const std::vector<F32Tensor>& tensors,
+              const std::map<std::string, std::string>& metadata) {
+  std::vector<NamedBuffer> buffers;
+  for (const F32Tensor& tensor : tensors) {
+    uint64_t expected_values = 0;
+    if (!byte_count_checked(tensor.shape, 1, expected_values)) {
+      throw ShapeError(path, tensor_location(tensor.name),
+                       "shape " + shape_string(tensor.shape) + " is negative or overflows");
+    }
+    if (expected_values != tensor.values.size()) {
+      throw ShapeError(path, tensor_location(tensor.name),
+                       "shape " + shape_string(tensor.shape) + " needs " +
+                           std::to_string(expected_values) + " values, found " +
+                           std::to_string(tensor.values.size()));
+    }
+    buffers.push_back({tensor.name, DType::F32, tensor.shape, tensor.values.data(),
+                       tensor.values.size() * sizeof(float)});
+  }
+  save(path, buffers, metadata);
+}
+
+}  // namespace ag::safetensors

@@ -1,0 +1,117 @@
+#include "data/label_map.h"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "data/data_error.h"
+#include "data/text_file.h"
+
+namespace ag::data {
+
+namespace {
+
+// The value of a label written as a plain decimal integer ("-1", "0", "+3"), if it is one.
+std::optional<int64_t> as_integer(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+LabelMap::LabelMap(std::vector<std::string> names) : names_(std::move(names)) {
+  std::set<std::string_view> seen;
+  for (const std::string& name : names_) {
+    if (name.empty()) throw std::invalid_argument("a label name is empty");
+    if (!seen.insert(name).second)
+      throw std::invalid_argument("label \"" + name + "\" is repeated");
+  }
+}
+
+LabelMap LabelMap::from_values(const std::vector<std::string>& values) {
+  std::vector<std::string> names(values.begin(), values.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const bool all_integers = std::all_of(names.begin(), names.end(), [](const std::string& name) {
+    return as_integer(name).has_value();
+  });
+  if (all_integers) {
+    std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+      return *as_integer(a) < *as_integer(b);
+    });
+  }
+  return LabelMap(std::move(names));
+}
+
+std::optional<int32_t> LabelMap::find(std::string_view name) const {
+  for (std::size_t id = 0; id < names_.size(); ++id)
+    if (names_[id] == name) return static_cast<int32_t>(id);
+  return std::nullopt;
+}
+
+const std::string& LabelMap::name(int32_t id) const {
+  if (id < 0 || id >= size())
+    throw std::out_of_range("label id " + std::to_string(id) + " is not in " + describe());
+  return names_[static_cast<std::size_t>(id)];
+}
+
+std::string LabelMap::describe() const {
+  std::string out = "{";
+  for (std::size_t id = 0; id < names_.size(); ++id) out += (id ? ", " : "") + names_[id];
+  return out + "}";
+}
+
+std::string LabelMap::to_json() const {
+  nlohmann::ordered_json id2label = nlohmann::ordered_json::object();
+  nlohmann::ordered_json label2id = nlohmann::ordered_json::object();
+  for (std::size_t id = 0; id < names_.size(); ++id) {
+    id2label[std::to_string(id)] = names_[id];
+    label2id[names_[id]] = id;
+  }
+  return nlohmann::ordered_json{{"id2label", id2label}, {"label2id", label2id}}.dump(2) + "\n";
+}
+
+LabelMap LabelMap::from_json(std::string_view json_text, const std::string& where) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(where + ": not valid JSON: " + e.what());
+  }
+  if (!root.is_object() || !root.contains("id2label") || !root["id2label"].is_object())
+    throw DataError(where + ": expected {\"id2label\": {\"0\": name, ...}}");
+  const nlohmann::json& id2label = root["id2label"];
+  if (id2label.empty()) throw DataError(where + ": id2label is empty");
+  std::vector<std::string> names(id2label.size());
+  std::vector<bool> seen(id2label.size(), false);
+  for (const auto& [key, value] : id2label.items()) {
+    const std::optional<int64_t> id = as_integer(key);
+    if (!id || *id < 0 || *id >= static_cast<int64_t>(names.size()) || !value.is_string())
+      throw DataError(where + ": id2label needs ids 0.." + std::to_string(names.size() - 1) +
+                      " mapped to strings, found \"" + key + "\"");
+    names[static_cast<std::size_t>(*id)] = value.get<std::string>();
+    seen[static_cast<std::size_t>(*id)] = true;
+  }
+  if (std::find(seen.begin(), seen.end(), false) != seen.end())
+    throw DataError(where + ": id2label ids are not 0..K-1");
+  try {
+    return LabelMap(std::move(names));
+  } catch (const std::invalid_argument& e) {
+    throw DataError(where + ": " + e.what());
+  }
+}
+
+void LabelMap::save(const std::string& path) const {
+  write_file_atomically(path, to_json());
+}
+
+LabelMap LabelMap::load(const std::string& path) {
+  return from_json(read_utf8_file(path), path);
+}
+
+}  // namespace ag::data

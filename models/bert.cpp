@@ -1,0 +1,127 @@
+#include "models/bert.h"
+
+#include <numeric>
+
+#include "core/ops.h"
+
+namespace ag::models {
+
+static std::shared_ptr<nn::Linear> dense(int64_t in, int64_t out, const EncoderConfig& c) {
+  return std::make_shared<nn::Linear>(in, out, true, c.initializer_range);
+}
+
+BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
+  auto attention = std::make_shared<nn::Module>("BertAttention");
+  self_ = std::make_shared<nn::Module>("BertSelfAttention");
+  for (const char* name : {"query", "key", "value"})
+    self_->register_module(name, dense(c.hidden, c.hidden, c));
+  attention_output_ = std::make_shared<nn::Module>("BertSelfOutput");
+  attention_output_->register_module("dense", dense(c.hidden, c.hidden, c));
+  attention_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
+  attention_output_->register_module("LayerNorm", attention_norm_);
+  attention->register_module("self", self_);
+  attention->register_module("output", attention_output_);
+  register_module("attention", attention);
+
+  intermediate_ = std::make_shared<nn::Module>("BertIntermediate");
+  intermediate_->register_module("dense", dense(c.hidden, c.intermediate, c));
+  register_module("intermediate", intermediate_);
+  output_ = std::make_shared<nn::Module>("BertOutput");
+  output_->register_module("dense", dense(c.intermediate, c.hidden, c));
+  output_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
+  output_->register_module("LayerNorm", output_norm_);
+  register_module("output", output_);
+}
+
+Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training) {
+  EncoderLayerParts parts{*self_->child("query"),   *self_->child("key"),
+                          *self_->child("value"),   *attention_output_->child("dense"),
+                          *attention_norm_,         *intermediate_->child("dense"),
+                          *output_->child("dense"), *output_norm_};
+  return encoder_layer_forward(parts, config_, x, mask, training, true);
+}
+
+BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
+  auto embeddings = std::make_shared<nn::Module>("BertEmbeddings");
+  word_embeddings_ =
+      std::make_shared<nn::Embedding>(c.vocab_size, c.hidden, c.initializer_range, c.pad_token_id);
+  position_embeddings_ =
+      std::make_shared<nn::Embedding>(c.max_positions, c.hidden, c.initializer_range);
+  token_type_embeddings_ =
+      std::make_shared<nn::Embedding>(c.type_vocab_size, c.hidden, c.initializer_range);
+  embedding_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
+  embeddings->register_module("word_embeddings", word_embeddings_);
+  embeddings->register_module("position_embeddings", position_embeddings_);
+  embeddings->register_module("token_type_embeddings", token_type_embeddings_);
+  embeddings->register_module("LayerNorm", embedding_norm_);
+  register_module("embeddings", embeddings);
+
+  auto encoder = std::make_shared<nn::Module>("BertEncoder");
+  auto layers = std::make_shared<nn::Module>("ModuleList");
+  for (int64_t i = 0; i < c.layers; ++i) {
+    layers_.push_back(std::make_shared<BertLayer>(c));
+    layers->register_module(std::to_string(i), layers_.back());
+  }
+  encoder->register_module("layer", layers);
+  register_module("encoder", encoder);
+  pooler_ = std::make_shared<nn::Module>("BertPooler");
+  pooler_->register_module("dense", dense(c.hidden, c.hidden, c));
+  register_module("pooler", pooler_);
+}
+
+Tensor BertModel::forward(const EncoderInput& in) {
+  check_input(in, config_);
+  const int64_t T = in.length();
+  Indices positions{{T}, std::vector<int32_t>(T)};
+  std::iota(positions.values.begin(), positions.values.end(), 0);
+  Indices types = in.token_type_ids;
+  if (types.values.empty())
+    types = {in.input_ids.shape, std::vector<int32_t>(in.input_ids.numel(), 0)};
+  // word + token type + position (in transformers' order), then LayerNorm and dropout.
+  Tensor x = add(word_embeddings_->forward(in.input_ids), token_type_embeddings_->forward(types));
+  x = add(x, position_embeddings_->forward(positions));
+  x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
+  for (auto& layer : layers_) x = layer->forward(x, in.attention_mask, is_training());
+  return x;
+}
+
+Tensor BertModel::pool(const Tensor& h) {
+  return tanh(pooler_->child("dense")->forward(select(h, 1, 0)));
+}
+
+BertForSequenceClassification::BertForSequenceClassification(const EncoderConfig& c)
+    : SequenceClassifier("BertForSequenceClassification") {
+  config_ = c;
+  bert_ = std::make_shared<BertModel>(config_);
+  register_module("bert", bert_);
+  register_module("classifier", dense(c.hidden, c.num_labels, config_));
+}
+
+Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
+  return bert_->forward(in);
+}
+
+// pooled [CLS] -> dropout -> classifier
+Tensor BertForSequenceClassification::forward(const EncoderInput& in) {
+  Tensor pooled = bert_->pool(bert_->forward(in));
+  return child("classifier")->forward(dropout(pooled, config_.classifier_dropout, is_training()));
+}
+
+std::vector<std::string> BertForSequenceClassification::module_names_for(
+    const std::string& s) const {
+  if (s == "query" || s == "key" || s == "value") return {s};
+  if (s == "projection") return {"attention.output.dense"};
+  if (s == "head") return {"bert.pooler.dense", "classifier"};
+  if (s == "mlp") {
+    // "output.dense" alone would also match attention.output.dense, so name each layer's.
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < config_.layers; ++i) {
+      names.push_back("bert.encoder.layer." + std::to_string(i) + ".intermediate.dense");
+      names.push_back("bert.encoder.layer." + std::to_string(i) + ".output.dense");
+    }
+    return names;
+  }
+  return {};
+}
+
+}  // namespace ag::models

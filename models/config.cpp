@@ -1,0 +1,188 @@
+#include "models/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/errors.h"
+
+namespace ag::models {
+namespace {
+
+using nlohmann::json;
+
+// Reads key `key` of `j` as T, or keeps `fallback` when the key is absent (HF's defaults).
+// A present key of the wrong type is an error naming the file and the key.
+template <class T>
+T get(const json& j, const std::string& key, T fallback, const std::string& file) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw FormatError(file, "key \"" + key + "\"",
+                      "has the wrong type (" + std::string(it->type_name()) + ")");
+  }
+}
+
+void check_positive(int64_t v, const std::string& key, const std::string& file) {
+  if (v <= 0)
+    throw FormatError(file, "key \"" + key + "\"", "must be positive, got " + std::to_string(v));
+}
+
+void check_probability(float p, const std::string& key, const std::string& file) {
+  if (!(p >= 0.0f && p < 1.0f))
+    throw FormatError(file, "key \"" + key + "\"", "must be in [0, 1), got " + std::to_string(p));
+}
+
+// num_labels from "num_labels", else from the size of "id2label", else 2 (HF's default).
+void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
+  auto it = j.find("id2label");
+  if (it != j.end() && it->is_object()) {
+    c.id2label.assign(it->size(), "");
+    for (auto& [k, v] : it->items()) {
+      size_t idx = 0;
+      try {
+        idx = std::stoul(k);
+      } catch (...) {
+        throw FormatError(file, "key \"id2label\"", "has a non-integer id \"" + k + "\"");
+      }
+      if (idx >= c.id2label.size() || !v.is_string())
+        throw FormatError(file, "key \"id2label\"", "ids must be 0..n-1 with string names");
+      c.id2label[idx] = v.get<std::string>();
+    }
+  }
+  c.num_labels =
+      get<int64_t>(j, "num_labels", c.id2label.empty() ? 2 : int64_t(c.id2label.size()), file);
+  check_positive(c.num_labels, "num_labels", file);
+  if (c.id2label.size() != size_t(c.num_labels)) {
+    c.id2label.clear();
+    for (int64_t i = 0; i < c.num_labels; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
+  }
+}
+
+}  // namespace
+
+EncoderConfig config_from_json_text(const std::string& text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw FormatError(file, "byte " + std::to_string(e.byte), "is not valid JSON");
+  }
+  if (!j.is_object()) throw FormatError(file, "top level", "expected a JSON object");
+  EncoderConfig c;
+  c.model_type = get<std::string>(j, "model_type", "", file);
+  if (c.model_type == "distilbert") {
+    c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
+    c.hidden = get<int64_t>(j, "dim", 768, file);
+    c.layers = get<int64_t>(j, "n_layers", 6, file);
+    c.heads = get<int64_t>(j, "n_heads", 12, file);
+    c.intermediate = get<int64_t>(j, "hidden_dim", 3072, file);
+    c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
+    c.sinusoidal_positions = get<bool>(j, "sinusoidal_pos_embds", false, file);
+    c.activation = get<std::string>(j, "activation", "gelu", file);
+    c.hidden_dropout = get<float>(j, "dropout", 0.1f, file);
+    c.attention_dropout = get<float>(j, "attention_dropout", 0.1f, file);
+    c.classifier_dropout = get<float>(j, "seq_classif_dropout", 0.2f, file);
+    c.layer_norm_eps = 1e-12f;  // hard-coded in transformers' DistilBERT
+  } else if (c.model_type == "bert") {
+    c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
+    c.hidden = get<int64_t>(j, "hidden_size", 768, file);
+    c.layers = get<int64_t>(j, "num_hidden_layers", 12, file);
+    c.heads = get<int64_t>(j, "num_attention_heads", 12, file);
+    c.intermediate = get<int64_t>(j, "intermediate_size", 3072, file);
+    c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
+    c.type_vocab_size = get<int64_t>(j, "type_vocab_size", 2, file);
+    c.activation = get<std::string>(j, "hidden_act", "gelu", file);
+    c.hidden_dropout = get<float>(j, "hidden_dropout_prob", 0.1f, file);
+    c.attention_dropout = get<float>(j, "attention_probs_dropout_prob", 0.1f, file);
+    c.classifier_dropout = get<float>(j, "classifier_dropout", c.hidden_dropout, file);
+    c.layer_norm_eps = get<float>(j, "layer_norm_eps", 1e-12f, file);
+    check_positive(c.type_vocab_size, "type_vocab_size", file);
+  } else {
+    throw FormatError(file, "key \"model_type\"",
+                      "expected \"distilbert\" or \"bert\", got \"" + c.model_type + "\"");
+  }
+  c.initializer_range = get<float>(j, "initializer_range", 0.02f, file);
+  c.pad_token_id = get<int64_t>(j, "pad_token_id", 0, file);
+  read_labels(j, c, file);
+  const char* dim_key = c.model_type == "bert" ? "hidden_size" : "dim";
+  check_positive(c.vocab_size, "vocab_size", file);
+  check_positive(c.hidden, dim_key, file);
+  check_positive(c.layers, c.model_type == "bert" ? "num_hidden_layers" : "n_layers", file);
+  check_positive(c.heads, c.model_type == "bert" ? "num_attention_heads" : "n_heads", file);
+  check_positive(c.intermediate, c.model_type == "bert" ? "intermediate_size" : "hidden_dim", file);
+  check_positive(c.max_positions, "max_position_embeddings", file);
+  if (c.hidden % c.heads != 0)
+    throw FormatError(file, std::string("key \"") + dim_key + "\"",
+                      "must be divisible by the number of heads");
+  if (c.activation != "gelu" && c.activation != "relu")
+    throw FormatError(file, "activation", "\"" + c.activation + "\" is not supported (gelu, relu)");
+  check_probability(c.hidden_dropout, "dropout", file);
+  check_probability(c.attention_dropout, "attention_dropout", file);
+  check_probability(c.classifier_dropout, "classifier dropout", file);
+  return c;
+}
+
+EncoderConfig load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "file", "cannot be opened");
+  std::stringstream text;
+  text << in.rdbuf();
+  return config_from_json_text(text.str(), path);
+}
+
+std::string config_to_json_text(const EncoderConfig& c) {
+  json j;
+  json id2label = json::object(), label2id = json::object();
+  for (size_t i = 0; i < c.id2label.size(); ++i) {
+    id2label[std::to_string(i)] = c.id2label[i];
+    label2id[c.id2label[i]] = i;
+  }
+  j["model_type"] = c.model_type;
+  j["vocab_size"] = c.vocab_size;
+  j["max_position_embeddings"] = c.max_positions;
+  j["initializer_range"] = c.initializer_range;
+  j["pad_token_id"] = c.pad_token_id;
+  j["id2label"] = id2label;
+  j["label2id"] = label2id;
+  if (c.model_type == "distilbert") {
+    j["architectures"] = {"DistilBertForSequenceClassification"};
+    j["dim"] = c.hidden;
+    j["n_layers"] = c.layers;
+    j["n_heads"] = c.heads;
+    j["hidden_dim"] = c.intermediate;
+    j["sinusoidal_pos_embds"] = c.sinusoidal_positions;
+    j["activation"] = c.activation;
+    j["dropout"] = c.hidden_dropout;
+    j["attention_dropout"] = c.attention_dropout;
+    j["seq_classif_dropout"] = c.classifier_dropout;
+  } else {
+    j["architectures"] = {"BertForSequenceClassification"};
+    j["hidden_size"] = c.hidden;
+    j["num_hidden_layers"] = c.layers;
+    j["num_attention_heads"] = c.heads;
+    j["intermediate_size"] = c.intermediate;
+    j["type_vocab_size"] = c.type_vocab_size;
+    j["hidden_act"] = c.activation;
+    j["hidden_dropout_prob"] = c.hidden_dropout;
+    j["attention_probs_dropout_prob"] = c.attention_dropout;
+    j["classifier_dropout"] = c.classifier_dropout;
+    j["layer_norm_eps"] = c.layer_norm_eps;
+  }
+  return j.dump(2) + "\n";
+}
+
+bool is_preset(const std::string& name) {
+  return name == "distilbert-base-uncased" || name == "bert-base-uncased";
+}
+
+EncoderConfig preset_config(const std::string& name) {
+  if (name == "distilbert-base-uncased")
+    return config_from_json_text(R"({"model_type": "distilbert"})", name);
+  if (name == "bert-base-uncased") return config_from_json_text(R"({"model_type": "bert"})", name);
+  throw Error("unknown preset '" + name + "' (known: distilbert-base-uncased, bert-base-uncased)");
+}
+
+}  // namespace ag::models

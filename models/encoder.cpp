@@ -1,0 +1,54 @@
+#include "models/encoder.h"
+
+#include <cmath>
+
+#include "core/errors.h"
+#include "core/ops.h"
+#include "models/bert.h"
+#include "models/distilbert.h"
+
+namespace ag::models {
+
+Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c, const Tensor& x,
+                             const Indices& mask, bool training, bool dropout_after_attn_out) {
+  const float scale = 1.0f / std::sqrt(float(c.head_dim()));
+  Tensor q = m.query.forward(x), k = m.key.forward(x), v = m.value.forward(x);
+  Tensor probs =
+      dropout(attention_probs(q, k, mask, c.heads, scale), c.attention_dropout, training);
+  Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads));
+  if (dropout_after_attn_out) a = dropout(a, c.hidden_dropout, training);
+  Tensor h = m.attention_norm.forward(a, x);
+
+  // A plain Linear followed by GELU runs as one fused op; an adapter-wrapped one cannot.
+  Tensor f;
+  auto* plain = dynamic_cast<nn::Linear*>(&m.ffn_in);
+  if (plain && c.activation == "gelu")
+    f = linear_gelu(h, plain->weight, plain->bias);
+  else
+    f = c.activation == "gelu" ? gelu(m.ffn_in.forward(h)) : relu(m.ffn_in.forward(h));
+  f = dropout(m.ffn_out.forward(f), c.hidden_dropout, training);
+  return m.output_norm.forward(f, h);
+}
+
+std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config) {
+  if (config.model_type == "distilbert")
+    return std::make_shared<DistilBertForSequenceClassification>(config);
+  if (config.model_type == "bert") return std::make_shared<BertForSequenceClassification>(config);
+  throw Error("make_classifier: unknown model_type '" + config.model_type + "'");
+}
+
+void check_input(const EncoderInput& in, const EncoderConfig& c) {
+  if (in.input_ids.shape.size() != 2)
+    throw ShapeError("input_ids must be (batch, length), got " + to_string(in.input_ids.shape));
+  if (in.attention_mask.shape != in.input_ids.shape)
+    throw ShapeError("attention_mask " + to_string(in.attention_mask.shape) +
+                     " must match input_ids " + to_string(in.input_ids.shape));
+  if (!in.token_type_ids.values.empty() && in.token_type_ids.shape != in.input_ids.shape)
+    throw ShapeError("token_type_ids " + to_string(in.token_type_ids.shape) +
+                     " must match input_ids " + to_string(in.input_ids.shape));
+  if (in.length() > c.max_positions)
+    throw ShapeError("sequence length " + std::to_string(in.length()) + " exceeds the model's " +
+                     std::to_string(c.max_positions) + " positions");
+}
+
+}  // namespace ag::models

@@ -1,0 +1,71 @@
+// The pieces DistilBERT and BERT share: the model input, the classifier interface, and the
+// transformer encoder layer, written once and driven by both models' own module trees.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "models/config.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+
+namespace ag::models {
+
+// A padded batch of token ids, all (B, T).
+struct EncoderInput {
+  Indices input_ids;
+  Indices attention_mask;  // 1 for real tokens, 0 for padding
+  Indices token_type_ids;  // BERT only; empty means all zeros
+  int64_t batch() const { return input_ids.shape.at(0); }
+  int64_t length() const { return input_ids.shape.at(1); }
+};
+
+// The modules of one encoder layer, whatever names the model gives them. `query` ... `ffn_out`
+// are linear-like modules (a Linear or an adapter wrapping one), reached through the tree at
+// every call so that an adapter swapped in by replace_module() is used.
+struct EncoderLayerParts {
+  nn::Module &query, &key, &value, &attention_output;
+  nn::LayerNorm& attention_norm;
+  nn::Module &ffn_in, &ffn_out;
+  nn::LayerNorm& output_norm;
+};
+
+// x (B, T, D) -> (B, T, D):
+//   a = attention_output(softmax(QKᵀ/√dh + mask) V)   [dropout on the probabilities]
+//   h = attention_norm(a' + x)       with a' = dropout(a) for BERT, a for DistilBERT
+//   y = output_norm(dropout(ffn_out(act(ffn_in(h)))) + h)
+Tensor encoder_layer_forward(const EncoderLayerParts& parts, const EncoderConfig& config,
+                             const Tensor& x, const Indices& attention_mask, bool training,
+                             bool dropout_after_attention_output);
+
+// A sequence classifier: DistilBertForSequenceClassification or BertForSequenceClassification.
+class SequenceClassifier : public nn::Module {
+ public:
+  using nn::Module::forward;
+  using nn::Module::Module;
+  // logits (B, num_labels)
+  virtual Tensor forward(const EncoderInput& input) = 0;
+  // The encoder's last hidden state (B, T, D), as `model.distilbert(...)[0]` in transformers.
+  virtual Tensor last_hidden_state(const EncoderInput& input) = 0;
+  // "distilbert" or "bert": the prefix of the encoder's parameter names.
+  virtual std::string base_prefix() const = 0;
+  // The classification head's modules, created fresh when a checkpoint has no head.
+  virtual std::vector<std::string> head_modules() const = 0;
+  // The linear layers an adapter may wrap, by the seed's switch names (query, key, value,
+  // projection, mlp, head) mapped to this model's module names.
+  virtual std::vector<std::string> module_names_for(const std::string& switch_name) const = 0;
+  const EncoderConfig& config() const { return config_; }
+
+ protected:
+  EncoderConfig config_;
+};
+
+// Builds the classifier that `config.model_type` names, randomly initialised as transformers.
+std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config);
+
+// Checks ids against the vocabulary and the sequence length against the position table.
+void check_input(const EncoderInput& input, const EncoderConfig& config);
+
+}  // namespace ag::models

@@ -1,0 +1,169 @@
+#include "nn/module.h"
+
+#include <cstdio>
+#include <set>
+
+#include "core/errors.h"
+
+namespace ag::nn {
+
+Tensor Module::forward(const Tensor&) {
+  throw Error("module '" + type_name_ + "' has no single-input forward");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
+  for (auto& [n, t] : parameters_)
+    if (n == name) throw Error("parameter '" + name + "' is registered twice");
+  value.set_requires_grad(requires_grad);
+  parameters_.emplace_back(name, value);
+  return value;
+}
+
+size_t Module::register_module(const std::string& name, std::shared_ptr<Module> child) {
+  for (auto& [n, c] : children_)
+    if (n == name) throw Error("module '" + name + "' is registered twice");
+  children_.emplace_back(name, std::move(child));
+  return children_.size() - 1;
+}
+
+void Module::replace_module(const std::string& name, std::shared_ptr<Module> child) {
+  for (auto& [n, c] : children_)
+    if (n == name) {
+      c = std::move(child);
+      return;
+    }
+  throw Error("replace_module: no child module named '" + name + "' in " + type_name_);
+}
+
+std::shared_ptr<Module> Module::child(const std::string& name) const {
+  for (auto& [n, c] : children_)
+    if (n == name) return c;
+  return nullptr;
+}
+
+Module* Module::find_module(const std::string& path) {
+  if (path.empty()) return this;
+  const size_t dot = path.find('.');
+  std::shared_ptr<Module> next = child(path.substr(0, dot));
+  if (!next) return nullptr;
+  return dot == std::string::npos ? next.get() : next->find_module(path.substr(dot + 1));
+}
+
+Tensor Module::parameter(const std::string& name) const {
+  for (auto& [n, t] : parameters_)
+    if (n == name) return t;
+  throw Error("module '" + type_name_ + "' has no parameter '" + name + "'");
+}
+
+void Module::collect_parameters(const std::string& prefix, std::vector<NamedTensor>& out) const {
+  for (auto& [n, t] : parameters_) out.emplace_back(prefix + n, t);
+  for (auto& [n, c] : children_) c->collect_parameters(prefix + n + ".", out);
+}
+
+std::vector<NamedTensor> Module::named_parameters() const {
+  std::vector<NamedTensor> out;
+  collect_parameters("", out);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out{{"", this}};
+  for (auto& [n, c] : children_)
+    for (auto& [sub, m] : c->named_modules()) out.emplace_back(sub.empty() ? n : n + "." + sub, m);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+std::vector<Tensor> Module::trainable_parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters())
+    if (t.requires_grad()) out.push_back(t);
+  return out;
+}
+
+std::vector<NamedTensor> Module::named_trainable_parameters() const {
+  std::vector<NamedTensor> out;
+  for (auto& nt : named_parameters())
+    if (nt.second.requires_grad()) out.push_back(nt);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, c] : children_) c->train(on);
+}
+
+std::map<std::string, Tensor> Module::state_dict() const {
+  std::map<std::string, Tensor> out;
+  for (auto& [n, t] : named_parameters()) out.emplace(n, t);
+  return out;
+}
+
+void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  for (auto& [name, param] : named_parameters()) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (it->second.shape() != param.shape())
+      throw ShapeError("load_state_dict: '" + name + "' has shape " +
+                       to_string(it->second.shape()) + ", the model expects " +
+                       to_string(param.shape()));
+    param.copy_(it->second);
+    used.insert(name);
+  }
+  if (!strict) return;
+  std::string problems;
+  for (auto& n : missing) problems += " missing '" + n + "';";
+  for (auto& [n, t] : state)
+    if (!used.count(n)) problems += " unexpected '" + n + "';";
+  if (!problems.empty()) throw Error("load_state_dict:" + problems);
+}
+
+void Module::zero_grad() {
+  for (auto& [n, t] : named_parameters()) t.zero_grad();
+}
+
+void freeze(Module& m) {
+  for (auto& [n, t] : m.named_parameters()) t.set_requires_grad(false);
+}
+
+void unfreeze(Module& m) {
+  for (auto& [n, t] : m.named_parameters()) t.set_requires_grad(true);
+}
+
+ParameterCount count_parameters(const Module& m) {
+  ParameterCount c;
+  for (auto& [n, t] : m.named_parameters()) {
+    c.total += t.numel();
+    if (t.requires_grad()) c.trainable += t.numel();
+  }
+  return c;
+}
+
+std::string with_commas(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string trainable_parameters_line(const Module& m) {
+  ParameterCount c = count_parameters(m);
+  char pct[32];
+  std::snprintf(pct, sizeof(pct), "%.4f", c.total ? 100.0 * double(c.trainable) / c.total : 0.0);
+  return "trainable params: " + with_commas(c.trainable) +
+         " || all params: " + with_commas(c.total) + " || trainable%: " + pct;
+}
+
+}  // namespace ag::nn

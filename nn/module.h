@@ -1,0 +1,94 @@
+// Module: a node of the model tree, as torch.nn.Module.
+//
+// A module owns named parameters and named child modules. `named_parameters()` walks the tree
+// and joins names with dots, so the names are exactly the Hugging Face checkpoint keys
+// ("distilbert.transformer.layer.0.attention.q_lin.weight"). Training mode and trainability are
+// separate things: `train()` / `eval()` only flip a flag that dropout reads; whether a parameter
+// learns is its own `requires_grad`, changed only by freeze()/unfreeze() or by hand.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ag::nn {
+
+using NamedTensor = std::pair<std::string, Tensor>;
+
+class Module {
+ public:
+  explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // The forward of single-input modules (Linear, LayerNorm, adapters, ...). Container modules
+  // have their own forward signatures and leave this one throwing.
+  virtual Tensor forward(const Tensor& x);
+  const std::string& type_name() const { return type_name_; }
+
+  // --- the tree ---------------------------------------------------------------------------
+  // Registers a parameter under `name` and returns it (the same shared tensor).
+  Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
+  // Registers a child and returns its index, which forward code uses to reach it quickly.
+  size_t register_module(const std::string& name, std::shared_ptr<Module> child);
+  // Swaps the child called `name` for another module (adapters wrap linears this way).
+  void replace_module(const std::string& name, std::shared_ptr<Module> child);
+  Module& child(size_t index) const { return *children_[index].second; }
+  std::shared_ptr<Module> child(const std::string& name) const;  // null if absent
+  // The module at a dotted path below this one ("" is this module); null if absent.
+  Module* find_module(const std::string& path);
+
+  const std::vector<NamedTensor>& local_parameters() const { return parameters_; }
+  Tensor parameter(const std::string& name) const;  // a local parameter; throws if absent
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
+    return children_;
+  }
+
+  // Every parameter below this module, with dotted names, in registration order.
+  std::vector<NamedTensor> named_parameters() const;
+  // Every module below and including this one ("" for this one), depth first.
+  std::vector<std::pair<std::string, Module*>> named_modules();
+  std::vector<Tensor> parameters() const;
+  std::vector<Tensor> trainable_parameters() const;  // those with requires_grad
+  std::vector<NamedTensor> named_trainable_parameters() const;
+
+  // --- mode ---------------------------------------------------------------------------------
+  void train(bool on = true);  // recursive; never touches requires_grad
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // --- state dict ---------------------------------------------------------------------------
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies values by name; every tensor must have the parameter's exact shape. With `strict`,
+  // missing and unexpected names are errors naming them.
+  void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+
+  void zero_grad();  // drops the gradients of every parameter
+
+ private:
+  void collect_parameters(const std::string& prefix, std::vector<NamedTensor>& out) const;
+  std::string type_name_;
+  std::vector<NamedTensor> parameters_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// --- freezing (the seed's `for p in model.parameters(): p.requires_grad = False`) -------------
+void freeze(Module& m);
+void unfreeze(Module& m);
+
+struct ParameterCount {
+  int64_t trainable = 0, total = 0;
+};
+ParameterCount count_parameters(const Module& m);
+// "trainable params: 147,456 || all params: 67,102,466 || trainable%: 0.2197" (PEFT's line).
+std::string trainable_parameters_line(const Module& m);
+// Thousands separators, as Python's f"{n:,}".
+std::string with_commas(int64_t n);
+
+}  // namespace ag::nn

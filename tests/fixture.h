@@ -1,0 +1,70 @@
+// Reading the reference fixtures written by tools/reference/ (safetensors files with
+// metadata format = "adaptgrad-fixture"), and comparing tensors against them.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/safetensors.h"
+#include "core/tensor.h"
+
+namespace fixture {
+
+inline std::string path(const std::string& relative) {
+  return std::string(ADAPTGRAD_FIXTURES) + "/" + relative;
+}
+
+class Reference {
+ public:
+  explicit Reference(const std::string& relative)
+      : file_(ag::safetensors::File::open(path(relative))) {
+    auto& meta = file_.metadata();
+    auto format = meta.find("format"), version = meta.find("version");
+    INFO("regenerate with: " << (meta.count("regenerate") ? meta.at("regenerate") : "?"));
+    REQUIRE(format != meta.end());
+    REQUIRE(format->second == "adaptgrad-fixture");
+    REQUIRE(version != meta.end());
+    REQUIRE(version->second == "1");
+  }
+  bool has(const std::string& name) const { return file_.contains(name); }
+  ag::Tensor tensor(const std::string& name) const {
+    auto& info = file_.info(name);
+    return ag::Tensor::from_vector(info.shape.empty() ? ag::Shape{} : info.shape,
+                                   file_.read_f32(name));
+  }
+  ag::Indices indices(const std::string& name) const {
+    auto values = file_.read_i64(name);
+    return {file_.info(name).shape, std::vector<int32_t>(values.begin(), values.end())};
+  }
+  const std::map<std::string, std::string>& metadata() const { return file_.metadata(); }
+  const ag::safetensors::File& file() const { return file_; }
+
+ private:
+  ag::safetensors::File file_;
+};
+
+// max |a − b| over the elements, and whether |a − b| <= rtol · max|b| + atol everywhere.
+// (No doctest assertion in these helpers: they run inside INFO() messages.)
+inline double max_abs_diff(const ag::Tensor& a, const ag::Tensor& b) {
+  if (a.numel() != b.numel()) return INFINITY;
+  double m = 0.0;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, double(std::abs(a.data()[i] - b.data()[i])));
+  return m;
+}
+inline double max_abs(const ag::Tensor& t) {
+  double m = 0.0;
+  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, double(std::abs(t.data()[i])));
+  return m;
+}
+inline void check_close(const std::string& what, const ag::Tensor& actual,
+                        const ag::Tensor& expected, double rtol, double atol) {
+  INFO(what << ": max |diff| " << max_abs_diff(actual, expected) << ", max |expected| "
+            << max_abs(expected));
+  CHECK(actual.shape() == expected.shape());
+  CHECK(max_abs_diff(actual, expected) <= rtol * max_abs(expected) + atol);
+}
+
+}  // namespace fixture

@@ -1,0 +1,100 @@
+// DistilBERT and BERT against transformers on the same weights: the tiny random checkpoints and
+// reference outputs in tests/fixtures/ (made by tools/reference/make_model_fixtures.py).
+//
+// Tolerances: logits, loss and hidden states within 1e-5 absolute (values are O(1); float32
+// rounding through 2 layers is ~1e-6). Gradients within 1e-4 of the tensor's largest reference
+// magnitude plus 1e-6 absolute: the absolute part covers gradients that are exactly zero in
+// exact arithmetic (the attention key bias, whose effect cancels in softmax) and come out of
+// both implementations as ~1e-8 rounding noise.
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/ops.h"
+#include "fixture.h"
+#include "models/pretrained.h"
+#include "nn/module.h"
+
+using ag::Tensor;
+
+static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
+  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
+  if (ref.has("token_type_ids")) in.token_type_ids = ref.indices("token_type_ids");
+  return in;
+}
+
+static void check_model_against_transformers(const std::string& folder) {
+  fixture::Reference ref(folder + "/reference.safetensors");
+  auto model = ag::models::from_pretrained(fixture::path(folder));
+  model->eval();  // dropout off, as the fixture was made
+  auto in = batch_from(ref);
+
+  fixture::check_close("last_hidden_state", model->last_hidden_state(in),
+                       ref.tensor("last_hidden_state"), 0, 1e-5);
+  Tensor logits = model->forward(in);
+  fixture::check_close("logits", logits, ref.tensor("logits"), 0, 1e-5);
+  Tensor loss = ag::cross_entropy(logits, ref.indices("labels"));
+  CHECK(std::abs(loss.item() - ref.tensor("loss").item()) <= 1e-5);
+
+  loss.backward();
+  int checked = 0;
+  for (auto& [name, p] : model->named_parameters()) {
+    REQUIRE(ref.has("grad." + name));
+    REQUIRE(p.grad().defined());
+    fixture::check_close("grad." + name, p.grad(), ref.tensor("grad." + name), 1e-4, 1e-6);
+    ++checked;
+  }
+  CHECK(checked == int(model->named_parameters().size()));
+}
+
+TEST_CASE("DistilBERT logits, loss and every gradient match transformers") {
+  check_model_against_transformers("tiny-distilbert");
+}
+
+TEST_CASE("BERT logits, loss and every gradient match transformers") {
+  check_model_against_transformers("tiny-bert");
+}
+
+TEST_CASE("a base DistilBERT checkpoint (no head, no prefix) loads with a fresh head") {
+  std::ostringstream notices;
+  ag::models::LoadOptions options;
+  options.notices = &notices;
+  auto model = ag::models::from_pretrained(fixture::path("base-distilbert"), options);
+  model->eval();
+  CHECK(notices.str().find("newly initialised: pre_classifier.weight") != std::string::npos);
+  fixture::Reference ref("tiny-distilbert/reference.safetensors");
+  fixture::check_close("last_hidden_state", model->last_hidden_state(batch_from(ref)),
+                       ref.tensor("last_hidden_state"), 0, 1e-5);
+}
+
+TEST_CASE("parameter names are the Hugging Face checkpoint keys") {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  auto names = model->named_parameters();
+  CHECK(names.front().first == "distilbert.embeddings.word_embeddings.weight");
+  bool found = false;
+  for (auto& [n, t] : names) found = found || n == "distilbert.transformer.layer.1.ffn.lin2.bias";
+  CHECK(found);
+  CHECK(names.back().first == "classifier.bias");
+}
+
+TEST_CASE("the distilbert-base-uncased preset with 2 labels has 66,955,010 parameters") {
+  // The preset is shapes only: the count needs no download and touches no weight memory.
+  auto model = ag::models::from_pretrained("distilbert-base-uncased",
+                                           {.num_labels = 2, .skip_weights = true});
+  CHECK(ag::nn::count_parameters(*model).total == 66955010);
+  auto bert =
+      ag::models::from_pretrained("bert-base-uncased", {.num_labels = 2, .skip_weights = true});
+  CHECK(ag::nn::count_parameters(*bert).total ==
+        109483778);  // transformers' count for BERT-base + 2-label head
+}
+
+TEST_CASE("train() and eval() switch the mode only; freeze() switches trainability only") {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::freeze(*model);
+  model->train();
+  CHECK(ag::nn::count_parameters(*model).trainable == 0);
+  CHECK(model->is_training());
+  model->find_module("classifier")->parameter("weight").set_requires_grad(true);
+  model->eval();
+  CHECK(ag::nn::count_parameters(*model).trainable == 3 * 32);
+  CHECK_FALSE(model->find_module("distilbert.transformer.layer.0")->is_training());
+}

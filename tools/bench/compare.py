@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Run the adaptgrad and PyTorch+PEFT benchmarks alternately and print a markdown table.
+
+    . .venv/bin/activate
+    python tools/bench/compare.py                      # everything (methods x shapes x threads 1,2)
+    python tools/bench/compare.py --methods lora,dora --shapes fixed --threads 2 --repeats 3
+
+Every measurement is a fresh subprocess (so peak RSS belongs to one configuration).
+For each configuration the sides run alternately: adaptgrad, pytorch eager, pytorch sdpa
+(order reversed on odd repeats).  With --repeats R each numeric field is the median over
+the R runs.  All raw JSON lines go to --out.
+
+If build/bin/bench does not exist only the PyTorch columns are filled.  --fake-adaptgrad
+fills the adaptgrad columns with the PyTorch (eager) numbers to exercise the table.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TORCH_BENCH = os.path.join(HERE, "bench_torch.py")
+NUMERIC = ("ms_per_step", "tokens_per_s", "padded_tokens_per_s", "model_gflops",
+           "sgemm_gflops", "flops_ratio", "peak_rss_mib")
+
+
+def csv(s):
+    return [x for x in s.split(",") if x]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--methods", type=csv, default=["lora", "dora", "full", "infer"])
+    p.add_argument("--shapes", type=csv, default=["fixed", "mixed"])
+    p.add_argument("--threads", type=lambda s: [int(x) for x in csv(s)], default=[1, 2])
+    p.add_argument("--attn", type=csv, default=["eager", "sdpa"],
+                   help="PyTorch attention variants to run (default eager,sdpa)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--steps-full", type=int, default=None,
+                   help="--steps for --method full (default: same as --steps)")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--bench", default=os.path.join(ROOT, "build", "bin", "bench"),
+                   help="adaptgrad bench binary (default build/bin/bench)")
+    p.add_argument("--python", default=sys.executable, help="python for bench_torch.py")
+    p.add_argument("--fake-adaptgrad", action="store_true",
+                   help="use the PyTorch eager numbers as adaptgrad's (tests the table)")
+    p.add_argument("--out", default="results.jsonl", help="raw JSON lines (appended per run)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per subprocess")
+    p.add_argument("--extra-torch-args", default="", help="extra args for bench_torch.py")
+    a = p.parse_args()
+    for m in a.methods:
+        if m not in ("lora", "dora", "full", "infer"):
+            p.error(f"unknown method {m}")
+    for s in a.shapes:
+        if s not in ("fixed", "mixed"):
+            p.error(f"unknown shape {s}")
+    for t in a.attn:
+        if t not in ("eager", "sdpa"):
+            p.error(f"unknown attn {t}")
+    return a
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_json(cmd, env, timeout):
+    t0 = time.time()
+    try:
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f"  TIMEOUT after {timeout}s: {' '.join(cmd)}")
+        return None
+    line = next((l for l in reversed(r.stdout.splitlines()) if l.startswith("{")), None)
+    if r.returncode != 0 or line is None:
+        log(f"  FAILED (rc={r.returncode}): {' '.join(cmd)}")
+        log("  stderr tail: " + "\n  ".join(r.stderr.strip().splitlines()[-15:]))
+        return None
+    rec = json.loads(line)
+    log(f"  {rec.get('side')}/{rec.get('attn', '-')}: {rec['ms_per_step']:.1f} ms/step, "
+        f"{rec['peak_rss_mib']:.0f} MiB  ({time.time() - t0:.0f}s wall)")
+    return rec
+
+
+def median_rec(recs):
+    recs = [r for r in recs if r]
+    if not recs:
+        return None
+    out = dict(recs[-1])
+    for k in NUMERIC:
+        vals = [r[k] for r in recs if isinstance(r.get(k), (int, float))]
+        if vals:
+            out[k] = statistics.median(vals)
+    out["repeats"] = len(recs)
+    return out
+
+
+def machine_info():
+    model = cores = "?"
+    try:
+        txt = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        kv = {}
+        for l in txt.splitlines():
+            if ":" in l:
+                k, v = l.split(":", 1)
+                kv[k.strip()] = v.strip()
+        model = kv.get("Model name", "?")
+        cps, sockets = kv.get("Core(s) per socket"), kv.get("Socket(s)")
+        cores = f"{int(cps) * int(sockets)} cores" if cps and sockets else f"{kv.get('CPU(s)', '?')} CPUs"
+        cores += f", {kv.get('CPU(s)', '?')} logical CPUs"
+        flags = kv.get("Flags", "").split()
+        isa = "avx512f" if "avx512f" in flags else ("avx2" if "avx2" in flags else "")
+        if isa:
+            cores += f", {isa}"
+    except OSError:
+        pass
+    return model, cores
+
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        return ["?"]
+
+
+def fmt(x, spec="{:.1f}"):
+    return "n/a" if x is None else spec.format(x)
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def get(rec, key):
+    return None if rec is None else rec.get(key)
+
+
+def main():
+    a = parse_args()
+    have_bin = os.path.isfile(a.bench) and os.access(a.bench, os.X_OK)
+    use_ag = have_bin and not a.fake_adaptgrad
+    model, cores = machine_info()
+    started = datetime.datetime.now().astimezone()
+    la0 = loadavg()
+
+    configs = [(m, s, t) for m in a.methods for s in a.shapes for t in a.threads]
+    results = {}  # (method, shape, threads) -> {"adaptgrad": rec, "eager": rec, "sdpa": rec}
+    out = open(a.out, "a") if a.out else None
+    for i, (m, s, t) in enumerate(configs):
+        steps = a.steps_full if (m == "full" and a.steps_full) else a.steps
+        flags = ["--method", m, "--shape", s, "--threads", str(t),
+                 "--warmup", str(a.warmup), "--steps", str(steps)]
+        env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t),
+                   MKL_NUM_THREADS=str(t), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        log(f"[{i + 1}/{len(configs)}] {m} {s} threads={t} steps={steps}")
+        jobs = []
+        if use_ag:
+            jobs.append(("adaptgrad", [a.bench] + flags))
+        for at in a.attn:
+            jobs.append((at, [a.python, TORCH_BENCH] + flags + ["--attn", at]
+                         + a.extra_torch_args.split()))
+        runs = {k: [] for k, _ in jobs}
+        for r in range(a.repeats):
+            order = jobs if r % 2 == 0 else list(reversed(jobs))
+            for key, cmd in order:
+                rec = run_json(cmd, env, a.timeout)
+                if rec is not None:
+                    rec["repeat"] = r
+                    runs[key].append(rec)
+                    if out:
+                        out.write(json.dumps(rec) + "\n")
+                        out.flush()
+        results[(m, s, t)] = {k: median_rec(v) for k, v in runs.items()}
+        if a.fake_adaptgrad:
+            base = results[(m, s, t)].get(a.attn[0])
+            if base:
+                fake = dict(base, side="adaptgrad (fake = pytorch %s)" % a.attn[0])
+                results[(m, s, t)]["adaptgrad"] = fake
+    if out:
+        out.close()
+    la1 = loadavg()
+
+    # ---------------------------------------------------------------- header
+    any_pt = next((r[k] for r in results.values() for k in a.attn if r.get(k)), None)
+    any_ag = next((r["adaptgrad"] for r in results.values() if r.get("adaptgrad")), None)
+    P = print
+    P(f"## adaptgrad vs PyTorch + PEFT benchmark")
+    P()
+    P(f"- date: {started.strftime('%Y-%m-%d %H:%M %Z')}")
+    P(f"- machine: {model} ({cores}); {platform.system()} {platform.release()}")
+    P(f"- load average before / after: {' '.join(la0)} / {' '.join(la1)} "
+      f"(other jobs on the machine make timings noisy)")
+    if any_pt:
+        P(f"- PyTorch side: torch {any_pt['torch']}, transformers {any_pt['transformers']}, "
+          f"peft {any_pt['peft']}, python {any_pt.get('python', '?')}")
+    if a.fake_adaptgrad:
+        P(f"- adaptgrad side: FAKE (--fake-adaptgrad: PyTorch {a.attn[0]} numbers copied)")
+    elif not have_bin:
+        P(f"- adaptgrad side: {os.path.relpath(a.bench, ROOT)} not found — PyTorch columns only")
+    elif any_ag:
+        ver = any_ag.get("version") or any_ag.get("adaptgrad") or ""
+        P(f"- adaptgrad side: {os.path.relpath(a.bench, ROOT)} {ver}".rstrip())
+    P(f"- warmup {a.warmup}, steps {a.steps}"
+      + (f" (full: {a.steps_full})" if a.steps_full else "")
+      + f", repeats {a.repeats} (median); ms/step = median step; fp32; "
+        f"fixed = 16x128 all real, mixed = 32 x U(8..64) padded to batch max")
+    P()
+
+    # ---------------------------------------------------------------- main table
+    P("| config | attn (pytorch) | adaptgrad ms/step | pytorch ms/step | speed ratio (pt/ag) "
+      "| adaptgrad RSS MiB | pytorch RSS MiB | RSS ratio (ag/pt) "
+      "| adaptgrad FLOP/s % sgemm | pytorch FLOP/s % sgemm | pytorch tokens/s |")
+    P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (m, s, t), res in results.items():
+        ag = res.get("adaptgrad")
+        for at in a.attn:
+            pt = res.get(at)
+            if pt is None and ag is None:
+                continue
+            P(f"| {m} {s} t{t} | {at} | {fmt(get(ag, 'ms_per_step'))} | {fmt(get(pt, 'ms_per_step'))} "
+              f"| {fmt(ratio(get(pt, 'ms_per_step'), get(ag, 'ms_per_step')), '{:.2f}x')} "
+              f"| {fmt(get(ag, 'peak_rss_mib'), '{:.0f}')} | {fmt(get(pt, 'peak_rss_mib'), '{:.0f}')} "
+              f"| {fmt(ratio(get(ag, 'peak_rss_mib'), get(pt, 'peak_rss_mib')), '{:.2f}')} "
+              f"| {fmt(None if ag is None else 100 * ag['flops_ratio'], '{:.0f}%')} "
+              f"| {fmt(None if pt is None else 100 * pt['flops_ratio'], '{:.0f}%')} "
+              f"| {fmt(get(pt, 'tokens_per_s'), '{:.0f}')} |")
+    P()
+
+    # ---------------------------------------------------------------- DoRA / LoRA
+    pairs = [(s, t) for s in a.shapes for t in a.threads
+             if (("dora", s, t) in results and ("lora", s, t) in results)]
+    if pairs:
+        P("| DoRA time / LoRA time | adaptgrad | "
+          + " | ".join(f"pytorch {at}" for at in a.attn) + " |")
+        P("|---|---:|" + "---:|" * len(a.attn))
+        for s, t in pairs:
+            d, l = results[("dora", s, t)], results[("lora", s, t)]
+            cells = [fmt(ratio(get(d.get("adaptgrad"), "ms_per_step"),
+                               get(l.get("adaptgrad"), "ms_per_step")), "{:.2f}x")]
+            for at in a.attn:
+                cells.append(fmt(ratio(get(d.get(at), "ms_per_step"),
+                                       get(l.get(at), "ms_per_step")), "{:.2f}x"))
+            P(f"| {s} t{t} | " + " | ".join(cells) + " |")
+        P()
+
+    # ---------------------------------------------------------------- targets (issue 7)
+    if any_ag:
+        P("Targets (issue 7), against the FASTER PyTorch attention variant of each config:")
+        P()
+
+        def best_pt(res):
+            c = [res[k] for k in a.attn if res.get(k)]
+            return min(c, key=lambda r: r["ms_per_step"]) if c else None
+
+        def line(name, val, ok):
+            P(f"- {name}: {val} — {'PASS' if ok else 'MISS'}")
+
+        for (m, s, t), res in results.items():
+            ag, pt = res.get("adaptgrad"), best_pt(res)
+            if not ag or not pt:
+                continue
+            sp = pt["ms_per_step"] / ag["ms_per_step"]
+            if m == "lora":
+                need = 1.5 if t >= 2 else 1.2
+                line(f"LoRA {s} t{t} speed >= {need}x", f"{sp:.2f}x", sp >= need)
+                rr = ag["peak_rss_mib"] / pt["peak_rss_mib"]
+                line(f"LoRA {s} t{t} peak RSS <= 0.6x", f"{rr:.2f}x", rr <= 0.6)
+                if s == "fixed":
+                    line(f"LoRA fixed t{t} FLOP/s >= 70% of sgemm",
+                         f"{100 * ag['flops_ratio']:.0f}%", ag["flops_ratio"] >= 0.7)
+            if m == "infer":
+                line(f"infer {s} t{t} speed >= 1.3x", f"{sp:.2f}x", sp >= 1.3)
+            if m == "dora" and ("lora", s, t) in results and results[("lora", s, t)].get("adaptgrad"):
+                dl = ag["ms_per_step"] / results[("lora", s, t)]["adaptgrad"]["ms_per_step"]
+                line(f"DoRA/LoRA {s} t{t} <= 1.05x", f"{dl:.2f}x", dl <= 1.05)
+        P()
+    if a.out:
+        P(f"Raw JSON lines: {a.out}")
+
+
+if __name__ == "__main__":
+    main()
