@@ -84,4 +84,35 @@ Tensor transpose2d(const Tensor& x);
 // skipped (and do not count in the mean), as torch.nn.functional.cross_entropy.
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index = -100);
 
+// --- adapters (ops_lora.cpp, ops_dora.cpp) -----------------------------------------------------
+// Dropout on an adapter's input: off (p = 0), a counter-based mask from `seed`, or an explicit
+// mask already scaled by 1/(1 − p), of the input's shape (tests feed PyTorch's mask this way).
+struct AdapterDropout {
+  float p = 0.0f;
+  uint64_t seed = 0;
+  Tensor mask;
+  bool active() const { return mask.defined() || p > 0.0f; }
+};
+
+// LoRA: y = x Wᵀ + b + s · (drop(x) Aᵀ) Bᵀ with x (..., in), W (out, in), b (out) or undefined,
+// A (r, in), B (out, r). The adapter branch is two thin GEMMs, the second accumulated straight
+// into y (cblas beta = 1): no full-size temporary.
+Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
+                   const Tensor& lora_b, float scaling, const AdapterDropout& dropout = {});
+
+// ‖W_i + s·B_i A‖² for every output row i, without forming W + s·B A:
+//   n_i² = ‖W_i‖² + 2s·B_i·(W Aᵀ)_i + s²·B_i (A Aᵀ) B_iᵀ
+// `weight_row_sq_norms` (out) caches ‖W_i‖² (W is frozen). Returns n (out), not differentiated.
+Tensor dora_weight_norms(const Tensor& weight, const Tensor& weight_row_sq_norms,
+                         const Tensor& lora_a, const Tensor& lora_b, float scaling);
+
+// DoRA (magnitude per output row, as the paper and PEFT), with n = dora_weight_norms(...):
+//   no dropout:  y = (m/n) ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
+//   dropout:     y = x Wᵀ + b + (m/n − 1) ⊙ (x' Wᵀ) + (m/n) ⊙ s·(x' Aᵀ) Bᵀ,  x' = drop(x)
+// n is a constant in backward (PEFT's default) unless `norm_gradient` is set, in which case
+// the exact gradient through n flows into A and B as well. W must be frozen.
+Tensor dora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
+                   const Tensor& lora_b, const Tensor& magnitude, const Tensor& weight_row_sq_norms,
+                   float scaling, const AdapterDropout& dropout = {}, bool norm_gradient = false);
+
 }  // namespace ag

@@ -28,13 +28,6 @@ Heads check_heads(const Tensor& q, int64_t heads, const char* op) {
   return {q.size(0), q.size(1), q.size(2), heads, q.size(2) / heads};
 }
 
-// Row-major C (M, N) = alpha op(A) op(B) + beta C with explicit leading dimensions.
-void gemm_ld(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-             int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
-              K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 }  // namespace
 
 // probs (B, H, T, T): for each (b, h), S = scale · Q Kᵀ (sgemm NT, lda = ldb = D), then masked

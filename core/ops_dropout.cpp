@@ -6,34 +6,19 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
-#include "core/rng.h"
 
 namespace ag {
-namespace {
-
-// out[i] = keep(i) ? in[i] · factor : 0, or accumulated into `out` when asked.
-void apply_mask(const float* in, float* out, bool accumulate, int64_t n, float p, uint64_t seed) {
-  const float factor = 1.0f / (1.0f - p);
-#pragma omp parallel for simd if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = random_uniform(seed, uint64_t(i)) >= p ? in[i] * factor : 0.0f;
-    out[i] = accumulate ? out[i] + v : v;
-  }
-}
-
-}  // namespace
-
 Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
   if (!(p >= 0.0f && p < 1.0f))
     throw Error("dropout: probability must be in [0, 1), got " + std::to_string(p));
   if (p == 0.0f) return x;
   Tensor y = Tensor::empty(x.shape());
   const int64_t n = x.numel();
-  apply_mask(x.data(), y.data(), false, n, p, seed);
+  apply_dropout_mask(x.data(), y.data(), false, n, p, seed);
   if (auto node = record("dropout", {x}, y)) {
     node->backward_fn = [n, p, seed](Node& nd) {
       GradBuffer dx = nd.grad_for(0);
-      apply_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed);
+      apply_dropout_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed);
     };
   }
   return y;

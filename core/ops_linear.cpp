@@ -1,20 +1,11 @@
 // Matrix products through cblas_sgemm. Row-major throughout; transposes are cblas flags and
 // leading dimensions, never copies.
-#include <cblas.h>
-
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
 
 namespace ag {
-
-// C (M, N) = alpha · op(A) op(B) + beta · C, all row-major and contiguous.
-static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                 const float* B, float beta, float* C) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
-              K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
-}
 
 static void check_linear(const Tensor& x, const Tensor& w, const Tensor& b, const char* op) {
   if (w.dim() != 2 || x.dim() < 1 || x.size(-1) != w.size(1))

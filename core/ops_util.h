@@ -1,13 +1,31 @@
 // Small kernels shared by several op families (internal to core/).
 #pragma once
 
+#include <cblas.h>
+
 #include <cmath>
 #include <cstdint>
 
 #include "core/autograd.h"
+#include "core/ops.h"
 #include "core/parallel.h"
+#include "core/rng.h"
 
 namespace ag {
+
+// Row-major C (M, N) = alpha · op(A) op(B) + beta · C with explicit leading dimensions; op
+// transposes through the cblas flag, never by copying.
+inline void gemm_ld(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+              K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// The same for contiguous operands: A is (M, K) or (K, M) when ta, B is (K, N) or (N, K).
+inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                 const float* B, float beta, float* C) {
+  gemm_ld(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
 
 // db (C) (+)= Σ_rows x, for x (R, C). Threads split the columns, so no reduction is needed.
 inline void column_sums(const float* x, int64_t R, int64_t C, GradBuffer db) {
@@ -47,5 +65,34 @@ inline void accumulate(GradBuffer dst, const float* src, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst.data[i] = src[i];
   }
 }
+
+// out[i] (+)= keep(i) ? in[i] / (1 − p) : 0 with keep(i) = random_uniform(seed, i) >= p: the
+// counter-based dropout mask, recomputed wherever it is needed instead of stored.
+inline void apply_dropout_mask(const float* in, float* out, bool accumulate, int64_t n, float p,
+                               uint64_t seed) {
+  const float factor = 1.0f / (1.0f - p);
+#pragma omp parallel for simd if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = random_uniform(seed, uint64_t(i)) >= p ? in[i] * factor : 0.0f;
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
+// The same for an adapter's dropout, which may also be an explicit (pre-scaled) mask.
+inline void apply_adapter_dropout(const AdapterDropout& d, const float* in, float* out,
+                                  bool accumulate, int64_t n) {
+  if (d.mask.defined()) {
+    const float* m = d.mask.data();
+#pragma omp parallel for simd if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) out[i] = (accumulate ? out[i] : 0.0f) + in[i] * m[i];
+  } else {
+    apply_dropout_mask(in, out, accumulate, n, d.p, d.seed);
+  }
+}
+
+// Shared by the LoRA and DoRA ops (ops_lora.cpp): shape checks and x' = drop(x).
+void check_adapter_shapes(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                          const Tensor& bm, const char* op);
+Tensor adapter_input(const Tensor& x, const AdapterDropout& d);
 
 }  // namespace ag

@@ -74,7 +74,8 @@ tokens_per_s (median over timed steps of real tokens / step time; real tokens =
 sum of attention_mask), padded_tokens_per_s (same with B*T), model_gflops
 (median over timed steps of model FLOPs / step time, in GFLOP/s), sgemm_gflops
 (torch.mm 4096x768 @ 768x768 fp32, median of 10 runs after 2 warm-up runs,
-measured after the steps in the same process), flops_ratio (= model_gflops /
+measured after the steps in the same process; sgemm_gflops_max = best of the 10
+is an extra key), flops_ratio (= model_gflops /
 sgemm_gflops), peak_rss_mib (ru_maxrss in MiB, read BEFORE the sgemm
 measurement), torch, transformers, peft (versions), plus extra keys documented
 in tools/bench/README.md.
@@ -350,6 +351,7 @@ def main():
         "model_gflop_per_step": round(statistics.mean(flops) / 1e9, 3),
         "trainable_params": n_trainable if a.method != "infer" else 0,
         "total_params": n_total,
+        "sgemm_gflops_max": round(gemm(4096, D, D) / min(gt) / 1e9, 2),
         "rss_after_import_mib": round(rss_import, 1),
         "rss_before_steps_mib": round(rss_before, 1),
         "peak_rss_minus_import_mib": round(peak - rss_import, 1),

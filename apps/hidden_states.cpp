@@ -1,0 +1,142 @@
+// hidden_states: sentences in, the encoder's last hidden state out.
+//
+//   build/bin/hidden_states --model DIR [--tokenizer DIR] [--input FILE] [--output FILE]
+//
+// Loads a Hugging Face model folder (config.json + model.safetensors), reads one sentence per
+// line (blank lines are skipped) from --input or stdin, tokenizes them with the folder's
+// vocabulary, pads them into one batch and runs the encoder in eval mode without autograd, like
+//
+//   with torch.no_grad(): model(input_ids, attention_mask).last_hidden_state
+//
+// With --output the result is written as safetensors: "last_hidden_state" F32 (B, T, D),
+// "input_ids" and "attention_mask" I64 (B, T); padding positions hold the pad id and mask 0.
+// Without --output a short summary is printed. tools/compare_minilm.py checks the numbers
+// against transformers on the real all-MiniLM-L6-v2.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/errors.h"
+#include "core/safetensors.h"
+#include "data/bert_tokenizer.h"
+#include "models/pretrained.h"
+
+namespace {
+
+std::vector<std::string> read_lines(std::istream& in) {
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+  }
+  return lines;
+}
+
+// Right-pads every encoding to the longest one: ids with `pad_id`, mask and types with 0.
+ag::models::EncoderInput pad_batch(const std::vector<ag::data::Encoding>& encodings,
+                                   int32_t pad_id) {
+  const int64_t B = int64_t(encodings.size());
+  int64_t T = 0;
+  for (auto& e : encodings) T = std::max<int64_t>(T, int64_t(e.input_ids.size()));
+  ag::models::EncoderInput batch{{{B, T}, std::vector<int32_t>(B * T, pad_id)},
+                                 {{B, T}, std::vector<int32_t>(B * T, 0)},
+                                 {{B, T}, std::vector<int32_t>(B * T, 0)}};
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& e = encodings[b];
+    for (size_t t = 0; t < e.input_ids.size(); ++t) {
+      batch.input_ids.values[b * T + t] = e.input_ids[t];
+      batch.attention_mask.values[b * T + t] = e.attention_mask[t];
+      batch.token_type_ids.values[b * T + t] = e.token_type_ids[t];
+    }
+  }
+  return batch;
+}
+
+std::vector<int64_t> to_i64(const ag::Indices& x) {
+  return {x.values.begin(), x.values.end()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Runs a BERT/DistilBERT encoder on sentences and writes its last hidden state."};
+  std::string model_dir, tokenizer_dir, input_path, output_path;
+  int64_t max_length = 0;
+  app.add_option("--model", model_dir, "Hugging Face model folder (config.json, model.safetensors)")
+      ->required();
+  app.add_option("--tokenizer", tokenizer_dir, "tokenizer folder (default: the model folder)");
+  app.add_option("--input", input_path, "sentences, one per line (default: stdin)");
+  app.add_option("--output", output_path, "safetensors file to write (default: print a summary)");
+  app.add_option("--max-length", max_length, "truncate to this many tokens (default: tokenizer's)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;  // --help prints and exits 0; usage errors exit 1
+  }
+
+  try {
+    auto tokenizer =
+        ag::data::BertTokenizer::from_pretrained(tokenizer_dir.empty() ? model_dir : tokenizer_dir);
+    std::vector<std::string> sentences;
+    if (input_path.empty()) {
+      sentences = read_lines(std::cin);
+    } else {
+      std::ifstream in(input_path);
+      if (!in) throw ag::Error(input_path + ": cannot open");
+      sentences = read_lines(in);
+    }
+    if (sentences.empty())
+      throw ag::Error("no sentences in " + (input_path.empty() ? "stdin" : input_path));
+
+    ag::models::LoadOptions options;
+    options.notices = &std::cerr;  // "no classification head" and ignored keys
+    auto model = ag::models::from_pretrained(model_dir, options);
+    model->eval();
+    const auto batch =
+        pad_batch(tokenizer.encode_batch(
+                      sentences, max_length > 0 ? max_length : tokenizer.model_max_length()),
+                  tokenizer.pad_id());
+    ag::Tensor hidden;
+    {
+      ag::NoGradGuard no_grad;
+      hidden = model->last_hidden_state(batch);
+    }
+    const std::vector<float> values = hidden.to_vector();
+
+    if (output_path.empty()) {
+      const int64_t D = hidden.size(-1);
+      double sum_sq = 0;  // over real tokens only
+      int64_t real = 0;
+      for (int64_t i = 0; i < batch.input_ids.numel(); ++i) {
+        if (!batch.attention_mask.values[i]) continue;
+        ++real;
+        for (int64_t d = 0; d < D; ++d) sum_sq += double(values[i * D + d]) * values[i * D + d];
+      }
+      std::cout << sentences.size() << " sentences, " << real << " tokens, last_hidden_state "
+                << ag::to_string(hidden.shape()) << ", rms over tokens "
+                << std::sqrt(sum_sq / double(real * D)) << "\n";
+      return 0;
+    }
+    const auto ids = to_i64(batch.input_ids), mask = to_i64(batch.attention_mask);
+    using ag::safetensors::DType;
+    ag::safetensors::save(
+        output_path,
+        {{"last_hidden_state", DType::F32, hidden.shape(), values.data(),
+          values.size() * sizeof(float)},
+         {"input_ids", DType::I64, batch.input_ids.shape, ids.data(), ids.size() * sizeof(int64_t)},
+         {"attention_mask", DType::I64, batch.attention_mask.shape, mask.data(),
+          mask.size() * sizeof(int64_t)}},
+        {{"model", model_dir}});
+    std::cerr << "wrote " << output_path << ": last_hidden_state " << ag::to_string(hidden.shape())
+              << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

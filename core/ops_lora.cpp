@@ -1,0 +1,92 @@
+// LoRA as one fused op: y = x Wᵀ + b + s · (x' Aᵀ) Bᵀ, x' = drop(x).
+//
+// Shapes: x (M, in) (leading dims flattened), W (out, in), b (out), A (r, in), B (out, r),
+// t = x' Aᵀ (M, r). Forward is three GEMMs, the last accumulating into y (beta = 1):
+//   y  = x Wᵀ (+ b)        M·out·in
+//   t  = x' Aᵀ             M·r·in     (thin)
+//   y += s · t Bᵀ          M·out·r    (thin)
+// Backward with dy (M, out):
+//   dt  = s · dy B         (M, r)
+//   dB += s · dyᵀ t        (out, r)
+//   dA += dtᵀ x'           (r, in)     x' regenerated from x and the dropout seed
+//   dx += dy W + drop(dt A)            (drop() is the same mask again)
+//   dW += dyᵀ x, db += Σ dy            only if the base layer trains (normally frozen)
+#include "core/autograd.h"
+#include "core/errors.h"
+#include "core/ops.h"
+#include "core/ops_util.h"
+
+namespace ag {
+
+void check_adapter_shapes(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                          const Tensor& bm, const char* op) {
+  const bool ok = w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) && a.dim() == 2 &&
+                  bm.dim() == 2 && a.size(1) == w.size(1) && bm.size(0) == w.size(0) &&
+                  bm.size(1) == a.size(0) &&
+                  (!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)));
+  if (!ok)
+    throw ShapeError(std::string(op) + ": shapes do not fit: x " + to_string(x.shape()) + ", W " +
+                     to_string(w.shape()) + ", A " + to_string(a.shape()) + ", B " +
+                     to_string(bm.shape()) + " (need W (out, in), A (r, in), B (out, r))");
+}
+
+// x' = drop(x) into a fresh tensor, or x itself when dropout is off.
+Tensor adapter_input(const Tensor& x, const AdapterDropout& d) {
+  if (!d.active()) return x;
+  if (d.mask.defined() && d.mask.numel() != x.numel())
+    throw ShapeError("adapter dropout mask " + to_string(d.mask.shape()) +
+                     " does not match input " + to_string(x.shape()));
+  Tensor xd = Tensor::empty(x.shape());
+  apply_adapter_dropout(d, x.data(), xd.data(), false, x.numel());
+  return xd;
+}
+
+Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                   const Tensor& bm, float s, const AdapterDropout& drop) {
+  check_adapter_shapes(x, w, b, a, bm, "lora_linear");
+  const int64_t in = w.size(1), out = w.size(0), r = a.size(0), M = x.numel() / in;
+  Shape shape = x.shape();
+  shape.back() = out;
+  Tensor y = linear(x.detach(), w.detach(), b.defined() ? b.detach() : Tensor());
+  Tensor xd = adapter_input(x, drop);
+  Tensor t = Tensor::empty({M, r});
+  gemm(false, true, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());
+  gemm(false, true, M, out, r, s, t.data(), bm.data(), 1.0f, y.data());
+
+  if (auto node = record("lora_linear", {x, w, b, a, bm}, y)) {
+    node->backward_fn = [x, w, a, bm, t, s, drop, M, in, out, r](Node& n) {
+      const float* dy = n.grad.data();
+      Tensor dt = Tensor::empty({M, r});
+      gemm(false, false, M, r, out, s, dy, bm.data(), 0.0f, dt.data());
+      if (n.needs_grad(4)) {
+        GradBuffer dB = n.grad_for(4);
+        gemm(true, false, out, r, M, s, dy, t.data(), dB.beta(), dB.data);
+      }
+      if (n.needs_grad(3)) {
+        Tensor xd = adapter_input(x, drop);
+        GradBuffer dA = n.grad_for(3);
+        gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
+      }
+      if (n.needs_grad(0)) {
+        GradBuffer dx = n.grad_for(0);
+        gemm(false, false, M, in, out, 1.0f, dy, w.data(), dx.beta(), dx.data);
+        if (!drop.active()) {
+          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
+        } else {
+          Tensor dxd = Tensor::empty({M, in});
+          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 0.0f, dxd.data());
+          apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
+        }
+      }
+      if (n.needs_grad(1)) {
+        GradBuffer dW = n.grad_for(1);
+        gemm(true, false, out, in, M, 1.0f, dy, x.data(), dW.beta(), dW.data);
+        autograd_stats().weight_grad_gemms++;
+      }
+      if (n.needs_grad(2)) column_sums(dy, M, out, n.grad_for(2));
+    };
+  }
+  return y;
+}
+
+}  // namespace ag

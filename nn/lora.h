@@ -1,0 +1,111 @@
+// LoRA and DoRA wrappers for Linear layers, with PEFT's names and numbers.
+//
+// A wrapper owns the frozen base layer as its child "base_layer" and the adapter as children
+// "lora_A", "lora_B" (Linear layers without bias) and, for DoRA, the parameter
+// "lora_magnitude_vector". Parameter names are therefore PEFT's, minus its "base_model.model."
+// prefix and ".default" adapter name:
+//   distilbert.transformer.layer.0.attention.q_lin.base_layer.weight   (frozen)
+//   distilbert.transformer.layer.0.attention.q_lin.lora_A.weight       (r, in)
+//   distilbert.transformer.layer.0.attention.q_lin.lora_B.weight       (out, r)
+//   distilbert.transformer.layer.0.attention.q_lin.lora_magnitude_vector  (out)   DoRA only
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+
+namespace ag::nn {
+
+enum class LoraScaling {
+  kAlphaOverR,      // alpha / r: the paper and PEFT's default
+  kAlphaOverSqrtR,  // alpha / √r: rsLoRA (PEFT use_rslora)
+  kAlpha,           // alpha: the seed document's code
+};
+
+enum class LoraInit {
+  kKaimingUniform,  // PEFT: A ~ U(−1/√in, 1/√in) (kaiming_uniform, a = √5), B = 0
+  kGaussian,        // the seed: A ~ N(0, 1/r), B = 0
+};
+
+// Which axis DoRA's magnitude runs along.
+enum class MagnitudeAxis {
+  kOutput,  // one magnitude per output row: the paper, PEFT (default)
+  kInput,   // one per input column (weight.norm(dim=0)): the seed document's variant
+};
+
+struct LoraConfig {
+  int64_t r = 8;
+  float alpha = 16.0f;
+  float dropout = 0.05f;
+  // Module names or dotted suffixes to wrap ("q_lin", "v_lin", "attention.output.dense").
+  std::vector<std::string> targets = {"q_lin", "v_lin"};
+  LoraScaling scaling = LoraScaling::kAlphaOverR;
+  LoraInit init = LoraInit::kKaimingUniform;
+  bool use_dora = false;
+  MagnitudeAxis magnitude_axis = MagnitudeAxis::kOutput;
+  bool dora_norm_gradient = false;  // exact gradient through ‖W + sBA‖ (default: a constant)
+  // Modules trained in full next to the adapters (PEFT's modules_to_save), e.g. {"classifier"}.
+  std::vector<std::string> modules_to_save;
+
+  float scaling_factor() const;
+  // Throws a one-line error for r <= 0, negative alpha, dropout outside [0, 1).
+  void validate() const;
+};
+
+// The wrapper. Forward is one fused op (core/ops_lora.cpp, core/ops_dora.cpp).
+class LoraLinear : public Module {
+ public:
+  LoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config);
+  Tensor forward(const Tensor& x) override;
+
+  // Folds the adapter into the base weight: W ← W + s·B A (LoRA) or W ← (m/n) ⊙ (W + s·B A)
+  // (DoRA); forward then runs the plain base layer. unmerge() restores W.
+  void merge();
+  void unmerge();
+  bool merged() const { return merged_; }
+
+  Linear& base_layer() const { return *base_; }
+  Tensor lora_A() const { return lora_a_->weight; }
+  Tensor lora_B() const { return lora_b_->weight; }
+  Tensor magnitude() const { return magnitude_; }  // undefined for LoRA
+  const LoraConfig& config() const { return config_; }
+  // For tests: use this pre-scaled mask instead of the seeded one in the next forwards.
+  void set_dropout_mask(const Tensor& mask) { fixed_mask_ = mask; }
+  // ‖W_i + s·B_i A‖ for the current A, B (out), or per input column for the seed's variant.
+  Tensor weight_norms();
+
+ private:
+  Tensor dora_input_scale();  // seed variant: x is scaled per input column by m / n
+  void refresh_weight_row_norms();
+  std::shared_ptr<Linear> base_;
+  std::shared_ptr<Linear> lora_a_, lora_b_;
+  Tensor magnitude_;
+  Tensor weight_row_sq_norms_;  // ‖W_i‖² cached: W is frozen
+  Tensor merge_norms_;          // n at merge time (DoRA unmerge)
+  Tensor fixed_mask_;
+  LoraConfig config_;
+  float scaling_;
+  bool merged_ = false;
+};
+
+// The seed's procedure: freeze every parameter, then wrap each Linear whose dotted name is a
+// target or ends with "." + target, then unfreeze modules_to_save. Returns the wrapped names.
+// A target that matches no Linear is an error naming it.
+std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
+
+// Every LoraLinear in the model, with its dotted name.
+std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model);
+void merge_adapters(Module& model);
+void unmerge_adapters(Module& model);
+// Replaces each LoraLinear by its base Linear with the adapter merged in (PEFT's
+// merge_and_unload): the model has the original architecture and names again.
+void merge_and_unload(Module& model);
+
+// True when `name` equals `target` or ends with "." + target (PEFT's target_modules rule).
+bool matches_target(const std::string& name, const std::string& target);
+
+}  // namespace ag::nn

@@ -1,0 +1,204 @@
+// LoRA and DoRA against PEFT 0.21 on the same weights (tests/fixtures/peft/, made by
+// tools/reference/make_peft_fixtures.py), plus the properties PEFT users rely on.
+//
+// Tolerances: logits and loss 1e-5 absolute (O(1) values through 2 layers in float32);
+// gradients 1e-4 of the tensor's largest reference magnitude + 1e-6 absolute (as in
+// test_models.cpp); merged vs unmerged logits 1e-5.
+#include <nlohmann/json.hpp>
+
+#include "core/autograd.h"
+#include "core/errors.h"
+#include "core/ops.h"
+#include "fixture.h"
+#include "models/pretrained.h"
+#include "nn/lora.h"
+#include "nn/optim.h"
+
+using ag::Tensor;
+
+static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
+  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
+  if (ref.has("token_type_ids")) in.token_type_ids = ref.indices("token_type_ids");
+  return in;
+}
+
+static ag::nn::LoraConfig config_from(const fixture::Reference& ref) {
+  auto& meta = ref.metadata();
+  ag::nn::LoraConfig c;
+  c.r = std::stoi(meta.at("r"));
+  c.alpha = std::stof(meta.at("lora_alpha"));
+  c.dropout = 0.0f;
+  c.targets = nlohmann::json::parse(meta.at("target_modules")).get<std::vector<std::string>>();
+  c.use_dora = meta.at("use_dora") == "true" || meta.at("use_dora") == "True";
+  const bool rs = meta.at("use_rslora") == "true" || meta.at("use_rslora") == "True";
+  c.scaling = rs ? ag::nn::LoraScaling::kAlphaOverSqrtR : ag::nn::LoraScaling::kAlphaOverR;
+  CHECK(c.scaling_factor() == doctest::Approx(std::stof(meta.at("scaling"))));
+  return c;
+}
+
+// Loads the tiny model, applies the case's adapter and copies PEFT's adapter values in.
+static std::shared_ptr<ag::models::SequenceClassifier> adapted_model(
+    const std::string& model_name, const fixture::Reference& ref) {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-" + model_name));
+  ag::nn::apply_lora(*model, config_from(ref));
+  for (auto& [name, p] : model->named_trainable_parameters()) {
+    REQUIRE(ref.has("param." + name));
+    p.copy_(ref.tensor("param." + name));
+  }
+  return model;
+}
+
+TEST_CASE("LoRA, rsLoRA and DoRA logits, loss and adapter gradients match PEFT") {
+  for (std::string model_name : {"distilbert", "bert"})
+    for (std::string c : {"lora_qv", "lora_all", "rslora_qv", "dora_qv", "dora_all"}) {
+      INFO(model_name << " " << c);
+      fixture::Reference ref("peft/" + model_name + "_" + c + ".safetensors");
+      auto model = adapted_model(model_name, ref);
+      model->eval();
+      auto in = batch_from(ref);
+      Tensor logits = model->forward(in);
+      fixture::check_close("logits", logits, ref.tensor("logits"), 0, 1e-5);
+      Tensor loss = ag::cross_entropy(logits, ref.indices("labels"));
+      CHECK(std::abs(loss.item() - ref.tensor("loss").item()) <= 1e-5);
+      loss.backward();
+      int checked = 0;
+      for (auto& [name, p] : model->named_trainable_parameters()) {
+        REQUIRE(p.grad().defined());
+        fixture::check_close("grad." + name, p.grad(), ref.tensor("grad." + name), 1e-4, 1e-6);
+        ++checked;
+      }
+      // Every adapter tensor PEFT has, and no other, trains here.
+      int expected = 0;
+      for (auto& t : ref.file().tensors()) expected += t.name.rfind("grad.", 0) == 0;
+      CHECK(checked == expected);
+
+      // Merging folds the adapter into W; the output is unchanged, and unmerge restores it.
+      ag::NoGradGuard no_grad;
+      ag::nn::merge_adapters(*model);
+      fixture::check_close("merged logits", model->forward(in), ref.tensor("merged_logits"), 0,
+                           1e-5);
+      ag::nn::unmerge_adapters(*model);
+      fixture::check_close("unmerged logits", model->forward(in), logits, 0, 1e-5);
+    }
+}
+
+TEST_CASE("single LoRA/DoRA layers match PEFT, including DoRA's dropout formula") {
+  fixture::Reference ref("peft/layer_cases.safetensors");
+  for (std::string c : {"lora_bias", "lora_nobias", "dora_bias", "dora_nobias", "dora_dropout_bias",
+                        "lora_dropout_bias"}) {
+    INFO(c);
+    const std::string p = c + ".";
+    Tensor w = ref.tensor(p + "weight");
+    const bool has_bias = ref.has(p + "bias");
+    auto base = std::make_shared<ag::nn::Linear>(w.size(1), w.size(0), has_bias);
+    base->weight.copy_(w);
+    if (has_bias) base->bias.copy_(ref.tensor(p + "bias"));
+    ag::nn::LoraConfig config;
+    config.r = 3;
+    config.alpha = 6;
+    config.use_dora = c.rfind("dora", 0) == 0;
+    config.dropout = ref.has(p + "dropout_mask") ? 0.3f : 0.0f;
+    ag::nn::LoraLinear layer(base, config);
+    layer.lora_A().copy_(ref.tensor(p + "lora_A"));
+    layer.lora_B().copy_(ref.tensor(p + "lora_B"));
+    if (config.use_dora) layer.magnitude().copy_(ref.tensor(p + "magnitude"));
+    if (config.dropout > 0) layer.set_dropout_mask(ref.tensor(p + "dropout_mask"));
+    layer.train();
+    if (config.use_dora)
+      fixture::check_close("n", layer.weight_norms(), ref.tensor(p + "weight_norm"), 1e-6, 0);
+
+    Tensor x = ref.tensor(p + "x");
+    x.set_requires_grad(true);
+    Tensor y = layer.forward(x);
+    fixture::check_close("y", y, ref.tensor(p + "y"), 0, 1e-5);
+    y.backward(ref.tensor(p + "g"));
+    fixture::check_close("grad_x", x.grad(), ref.tensor(p + "grad_x"), 1e-4, 1e-6);
+    fixture::check_close("grad_lora_A", layer.lora_A().grad(), ref.tensor(p + "grad_lora_A"), 1e-4,
+                         1e-6);
+    fixture::check_close("grad_lora_B", layer.lora_B().grad(), ref.tensor(p + "grad_lora_B"), 1e-4,
+                         1e-6);
+    if (config.use_dora)
+      fixture::check_close("grad_magnitude", layer.magnitude().grad(),
+                           ref.tensor(p + "grad_magnitude"), 1e-4, 1e-6);
+    CHECK_FALSE(base->weight.grad().defined());
+  }
+}
+
+TEST_CASE("frozen weights cost nothing: no gradient buffer, no weight-gradient GEMM") {
+  fixture::Reference ref("peft/distilbert_lora_qv.safetensors");
+  auto model = adapted_model("distilbert", ref);
+  ag::autograd_stats().reset();
+  Tensor loss = ag::cross_entropy(model->forward(batch_from(ref)), ref.indices("labels"));
+  loss.backward();
+  CHECK(ag::autograd_stats().weight_grad_gemms == 0);  // counted in every linear-like op
+  int frozen = 0;
+  for (auto& [name, p] : model->named_parameters())
+    if (!p.requires_grad()) {
+      CHECK_MESSAGE(!p.grad().defined(), name);
+      ++frozen;
+    }
+  CHECK(frozen == int(model->named_parameters().size()) - 8);  // 2 layers × q, v × A, B
+}
+
+TEST_CASE("the adapted model equals the base model at step 0 (B = 0, m = ‖W‖)") {
+  for (bool dora : {false, true}) {
+    auto base = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+    auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+    ag::nn::LoraConfig config;
+    config.r = 4;
+    config.use_dora = dora;
+    config.targets = {"q_lin", "v_lin", "lin1", "lin2"};
+    ag::nn::apply_lora(*model, config);
+    base->eval();
+    model->eval();
+    fixture::Reference ref("tiny-distilbert/reference.safetensors");
+    fixture::check_close("logits", model->forward(batch_from(ref)), base->forward(batch_from(ref)),
+                         0, 1e-5);
+  }
+}
+
+TEST_CASE("each DoRA magnitude changes after one optimizer step") {
+  fixture::Reference ref("peft/distilbert_dora_qv.safetensors");
+  auto model = adapted_model("distilbert", ref);
+  model->train();
+  std::vector<std::pair<std::string, std::vector<float>>> before;
+  for (auto& [name, p] : model->named_trainable_parameters())
+    if (name.find("magnitude") != std::string::npos) before.emplace_back(name, p.to_vector());
+  REQUIRE(before.size() == 4);
+  ag::nn::AdamW opt(model->trainable_parameters(), {.lr = 1e-3f});
+  ag::cross_entropy(model->forward(batch_from(ref)), ref.indices("labels")).backward();
+  opt.step();
+  auto params = model->state_dict();
+  for (auto& [name, values] : before) {
+    std::vector<float> after = params.at(name).to_vector();
+    int changed = 0;
+    for (size_t i = 0; i < values.size(); ++i) changed += after[i] != values[i];
+    CHECK_MESSAGE(changed == int(values.size()), name);  // every entry of every magnitude moved
+  }
+}
+
+TEST_CASE("bad adapter settings are one clear error") {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  auto message = [&](ag::nn::LoraConfig c) {
+    try {
+      ag::nn::apply_lora(*model, c);
+    } catch (const ag::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  ag::nn::LoraConfig c;
+  c.r = 0;
+  CHECK(message(c).find("rank r must be positive") != std::string::npos);
+  c.r = 33;  // the layers are 32 x 32
+  CHECK(message(c).find("exceeds min(in, out) = 32") != std::string::npos);
+  c = {};
+  c.alpha = -1;
+  CHECK(message(c).find("alpha") != std::string::npos);
+  c = {};
+  c.dropout = 1.0f;
+  CHECK(message(c).find("dropout") != std::string::npos);
+  c = {};
+  c.targets = {"q_lin", "query"};
+  CHECK(message(c).find("'query' matches no Linear") != std::string::npos);
+}
