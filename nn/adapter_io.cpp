@@ -1,0 +1,156 @@
+#include "nn/adapter_io.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/safetensors.h"
+
+namespace ag::nn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+static const std::string kPrefix = "base_model.model.";
+
+// The trainable tensors PEFT saves: adapter weights and the modules_to_save.
+static std::vector<NamedTensor> adapter_tensors(const Module& model) {
+  return model.named_trainable_parameters();
+}
+
+void save_adapter(const Module& model, const LoraConfig& config, const std::string& folder,
+                  const std::string& base_model, const std::string& task_type) {
+  fs::create_directories(folder);
+  std::vector<safetensors::NamedBuffer> buffers;
+  for (auto& [name, t] : adapter_tensors(model))
+    buffers.push_back({kPrefix + name, safetensors::DType::F32, t.shape(), t.data(),
+                       uint64_t(t.numel()) * sizeof(float)});
+  // PEFT's scaling is lora_alpha / r (or / √r); the seed's s = alpha maps to alpha · r.
+  const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
+  json j = {
+      {"peft_type", "LORA"},
+      {"task_type", task_type.empty() ? json(nullptr) : json(task_type)},
+      {"base_model_name_or_path", base_model},
+      {"r", config.r},
+      {"lora_alpha", seed_scaling ? config.alpha * float(config.r) : config.alpha},
+      {"lora_dropout", config.dropout},
+      {"target_modules", config.targets},
+      {"use_dora", config.use_dora},
+      {"use_rslora", config.scaling == LoraScaling::kAlphaOverSqrtR},
+      {"modules_to_save",
+       config.modules_to_save.empty() ? json(nullptr) : json(config.modules_to_save)},
+      {"bias", "none"},
+      {"fan_in_fan_out", false},
+      {"init_lora_weights", true},
+      {"inference_mode", true},
+      {"layers_to_transform", nullptr},
+      {"layers_pattern", nullptr},
+      {"rank_pattern", json::object()},
+      {"alpha_pattern", json::object()},
+      {"lora_bias", false},
+      {"revision", nullptr},
+  };
+  if (config.use_dora && config.magnitude_axis == MagnitudeAxis::kInput)
+    j["adaptgrad_magnitude_axis"] = "input";
+  safetensors::save((fs::path(folder) / "adapter_model.safetensors").string(), buffers,
+                    {{"format", "pt"}});
+  write_text_file_atomically((fs::path(folder) / "adapter_config.json").string(), j.dump(2) + "\n");
+}
+
+LoraConfig read_adapter_config(const std::string& folder) {
+  const std::string path = (fs::path(folder) / "adapter_config.json").string();
+  std::ifstream in(path);
+  if (!in) throw FormatError(path, "file", "cannot be opened (is this a PEFT adapter folder?)");
+  std::stringstream text;
+  text << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw FormatError(path, "byte " + std::to_string(e.byte), "is not valid JSON");
+  }
+  auto need = [&](const char* key) -> const json& {
+    if (!j.contains(key) || j[key].is_null())
+      throw FormatError(path, std::string("key \"") + key + "\"", "is missing");
+    return j[key];
+  };
+  LoraConfig c;
+  try {
+    if (j.value("peft_type", "LORA") != "LORA")
+      throw FormatError(path, "key \"peft_type\"", "only LORA adapters are supported");
+    c.r = need("r").get<int64_t>();
+    c.alpha = need("lora_alpha").get<float>();
+    c.dropout = j.value("lora_dropout", 0.0f);
+    const json& targets = need("target_modules");
+    if (!targets.is_array())
+      throw FormatError(path, "key \"target_modules\"",
+                        "must be a list of module names (a regex string is not supported)");
+    c.targets = targets.get<std::vector<std::string>>();
+    c.use_dora = j.value("use_dora", false);
+    c.scaling =
+        j.value("use_rslora", false) ? LoraScaling::kAlphaOverSqrtR : LoraScaling::kAlphaOverR;
+    if (j.contains("modules_to_save") && !j["modules_to_save"].is_null())
+      c.modules_to_save = j["modules_to_save"].get<std::vector<std::string>>();
+    if (j.value("adaptgrad_magnitude_axis", "output") == "input")
+      c.magnitude_axis = MagnitudeAxis::kInput;
+  } catch (const json::type_error& e) {
+    throw FormatError(path, "value", std::string("has the wrong type: ") + e.what());
+  }
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw FormatError(path, "settings", e.what());
+  }
+  return c;
+}
+
+LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* notices) {
+  LoraConfig config = read_adapter_config(folder);
+  const std::string path = (fs::path(folder) / "adapter_model.safetensors").string();
+  safetensors::File file = safetensors::File::open(path);
+  // PEFT lists generic head names (e.g. "classifier", "score"); keep the ones this model has.
+  std::vector<std::string> saved = config.modules_to_save;
+  config.modules_to_save.clear();
+  for (auto& target : saved) {
+    bool found = false;
+    for (auto& [name, m] : model.named_modules())
+      found = found || (!name.empty() && matches_target(name, target));
+    if (found)
+      config.modules_to_save.push_back(target);
+    else if (notices)
+      *notices << "notice: " << folder << ": modules_to_save '" << target
+               << "' is not in this model\n";
+  }
+  apply_lora(model, config);
+  std::map<std::string, Tensor> params;
+  for (auto& [name, t] : model.named_parameters()) params.emplace(name, t);
+  std::set<std::string> loaded;
+  for (auto& info : file.tensors()) {
+    if (info.name.rfind(kPrefix, 0) != 0)
+      throw FormatError(path, "tensor \"" + info.name + "\"",
+                        "does not start with \"" + kPrefix + "\"");
+    std::string name = info.name.substr(kPrefix.size());
+    auto it = params.find(name);
+    if (it == params.end())
+      throw FormatError(path, "tensor \"" + info.name + "\"",
+                        "matches no parameter of the adapted model (wrong base model?)");
+    if (it->second.shape() != info.shape)
+      throw ShapeError(path + ": tensor \"" + info.name + "\" has shape " + to_string(info.shape) +
+                       ", the model expects " + to_string(it->second.shape()));
+    std::vector<float> values = file.read_f32(info.name);
+    std::copy(values.begin(), values.end(), it->second.data());
+    it->second.set_requires_grad(true);  // a saved head module (PEFT's modules_to_save)
+    loaded.insert(name);
+  }
+  for (auto& [name, t] : model.named_trainable_parameters())
+    if (!loaded.count(name) && name.find("lora_") != std::string::npos)
+      throw FormatError(path, "adapter tensors", "\"" + kPrefix + name + "\" is missing");
+  return config;
+}
+
+}  // namespace ag::nn

@@ -1,0 +1,29 @@
+// Adapters in PEFT's format: a folder with adapter_config.json and adapter_model.safetensors
+// whose keys are "base_model.model.<parameter name>" (lora_A.weight, lora_B.weight,
+// lora_magnitude_vector, and every parameter of the modules_to_save). A folder written here
+// loads in PEFT (PeftModel.from_pretrained) and one written by PEFT loads here.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "nn/lora.h"
+#include "nn/module.h"
+
+namespace ag::nn {
+
+// Writes the adapter of `model` (wrapped by apply_lora with `config`) into `folder`.
+// The seed's scaling (s = alpha) is written as PEFT's lora_alpha = alpha · r, which PEFT turns
+// back into the same s; the seed's per-input magnitude has no PEFT equivalent and is marked
+// with an "adaptgrad_magnitude_axis" key.
+void save_adapter(const Module& model, const LoraConfig& config, const std::string& folder,
+                  const std::string& base_model_name_or_path, const std::string& task_type = "");
+
+// Reads adapter_config.json into a LoraConfig (errors name the file and the key).
+LoraConfig read_adapter_config(const std::string& folder);
+
+// Applies the adapter described in `folder` to `model` (apply_lora) and loads its tensors.
+// Every tensor in the file must match a parameter of the adapted model by name and shape.
+LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* notices = nullptr);
+
+}  // namespace ag::nn

@@ -1,0 +1,140 @@
+// Adapters in PEFT's folder format: a PEFT-saved adapter loads here and reproduces PEFT's
+// logits (1e-5); an adapter saved here loads back bit for bit; bad adapters are clear errors.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/ops.h"
+#include "core/safetensors.h"
+#include "fixture.h"
+#include "models/pretrained.h"
+#include "nn/adapter_io.h"
+
+namespace fs = std::filesystem;
+using ag::Tensor;
+
+static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
+  return {ref.indices("input_ids"), ref.indices("attention_mask"), {}};
+}
+
+static std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ag::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("a DoRA adapter saved by PEFT (with its modules_to_save) reproduces PEFT's logits") {
+  const std::string folder = fixture::path("peft/saved-adapter-distilbert");
+  fixture::Reference ref("peft/saved-adapter-distilbert/reference.safetensors");
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  std::ostringstream notices;
+  ag::nn::LoraConfig config = ag::nn::load_adapter(*model, folder, &notices);
+  CHECK(config.use_dora);
+  CHECK(config.r == 4);
+  CHECK(notices.str().find("'score' is not in this model") != std::string::npos);
+  model->eval();
+  fixture::check_close("logits", model->forward(batch_from(ref)), ref.tensor("logits"), 0, 1e-5);
+}
+
+TEST_CASE("save_adapter then load_adapter restores every adapter tensor exactly") {
+  fixture::Reference ref("peft/distilbert_dora_qv.safetensors");
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::LoraConfig config;
+  config.r = 4;
+  config.alpha = 8;
+  config.use_dora = true;
+  config.modules_to_save = {"classifier"};
+  ag::nn::apply_lora(*model, config);
+  for (auto& [name, p] : model->named_trainable_parameters())
+    if (ref.has("param." + name)) p.copy_(ref.tensor("param." + name));
+  model->find_module("classifier")->parameter("bias").fill_(0.25f);
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_adapter";
+  fs::remove_all(dir);
+  ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
+
+  // The file has PEFT's keys.
+  auto file = ag::safetensors::File::open((dir / "adapter_model.safetensors").string());
+  CHECK(file.contains(
+      "base_model.model.distilbert.transformer.layer.0.attention.q_lin.lora_A.weight"));
+  CHECK(file.contains(
+      "base_model.model.distilbert.transformer.layer.1.attention.v_lin.lora_magnitude_vector"));
+  CHECK(file.contains("base_model.model.classifier.bias"));
+  CHECK(file.tensors().size() == 4 * 3 + 2);
+
+  auto again = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::load_adapter(*again, dir.string());
+  auto a = model->named_trainable_parameters(), b = again->named_trainable_parameters();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.to_vector() == b[i].second.to_vector());
+  }
+  model->eval();
+  again->eval();
+  CHECK(model->forward(batch_from(ref)).to_vector() == again->forward(batch_from(ref)).to_vector());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the seed's scaling (s = alpha) is saved as PEFT's lora_alpha = alpha * r") {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::LoraConfig config;
+  config.r = 4;
+  config.alpha = 16;
+  config.scaling = ag::nn::LoraScaling::kAlpha;
+  ag::nn::apply_lora(*model, config);
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_seed_scaling";
+  ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
+  ag::nn::LoraConfig read = ag::nn::read_adapter_config(dir.string());
+  CHECK(read.alpha == 64.0f);
+  CHECK(read.scaling_factor() == config.scaling_factor());  // both 16
+  fs::remove_all(dir);
+}
+
+TEST_CASE(
+    "an adapter for another model, with wrong shapes, or a broken config is one clear error") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_bad_adapter";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy(fixture::path("peft/saved-adapter-distilbert/adapter_config.json"),
+           dir / "adapter_config.json");
+  fs::copy(fixture::path("peft/saved-adapter-distilbert/adapter_model.safetensors"),
+           dir / "adapter_model.safetensors");
+
+  // A BERT model has no q_lin: the adapter's targets match nothing.
+  auto bert = ag::models::from_pretrained(fixture::path("tiny-bert"));
+  CHECK(error_of([&] {
+          ag::nn::load_adapter(*bert, dir.string());
+        }).find("'q_lin' matches no Linear") != std::string::npos);
+
+  // A rank that does not fit the tensors in the file.
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(dir / "adapter_config.json"));
+  j["r"] = 2;
+  std::ofstream(dir / "adapter_config.json") << j.dump();
+  auto distil = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  std::string msg = error_of([&] { ag::nn::load_adapter(*distil, dir.string()); });
+  CHECK(msg.find("has shape (4, 32)") != std::string::npos);
+
+  std::ofstream(dir / "adapter_config.json") << "{\"r\": 4";
+  CHECK(error_of([&] { ag::nn::read_adapter_config(dir.string()); }).find("not valid JSON") !=
+        std::string::npos);
+  std::ofstream(dir / "adapter_config.json") << R"({"r": 4, "lora_alpha": 8})";
+  CHECK(error_of([&] {
+          ag::nn::read_adapter_config(dir.string());
+        }).find("key \"target_modules\": is missing") != std::string::npos);
+  std::ofstream(dir / "adapter_config.json")
+      << R"({"r": 4, "lora_alpha": 8, "target_modules": ".*q_lin"})";
+  CHECK(error_of([&] { ag::nn::read_adapter_config(dir.string()); }).find("regex") !=
+        std::string::npos);
+  std::ofstream(dir / "adapter_config.json")
+      << R"({"r": -1, "lora_alpha": 8, "target_modules": ["q_lin"]})";
+  CHECK(error_of([&] {
+          ag::nn::read_adapter_config(dir.string());
+        }).find("rank r must be positive") != std::string::npos);
+  CHECK(error_of([&] { ag::nn::read_adapter_config("/nonexistent"); }).find("cannot be opened") !=
+        std::string::npos);
+  fs::remove_all(dir);
+}
