@@ -1,5 +1,6 @@
 #include "models/encoder.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
@@ -35,6 +36,18 @@ std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config)
     return std::make_shared<DistilBertForSequenceClassification>(config);
   if (config.model_type == "bert") return std::make_shared<BertForSequenceClassification>(config);
   throw Error("make_classifier: unknown model_type '" + config.model_type + "'");
+}
+
+std::vector<std::string> resolve_targets(const SequenceClassifier& model,
+                                         const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (auto& name : names) {
+    std::vector<std::string> mapped = model.module_names_for(name);
+    if (mapped.empty()) mapped = {name};
+    for (auto& m : mapped)
+      if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  }
+  return out;
 }
 
 void check_input(const EncoderInput& in, const EncoderConfig& c) {

@@ -62,6 +62,11 @@ class SequenceClassifier : public nn::Module {
   EncoderConfig config_;
 };
 
+// Maps the seed's switch names (query, key, value, projection, mlp, head) to this model's
+// module names and passes any other name (q_lin, attention.output.dense, ...) through.
+std::vector<std::string> resolve_targets(const SequenceClassifier& model,
+                                         const std::vector<std::string>& names);
+
 // Builds the classifier that `config.model_type` names, randomly initialised as transformers.
 std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config);
 

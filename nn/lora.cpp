@@ -187,10 +187,14 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     auto base = std::dynamic_pointer_cast<Linear>(parent->child(child_name));
     parent->replace_module(child_name, std::make_shared<LoraLinear>(base, config));
   }
+  // PEFT matches modules_to_save by plain string suffix (no "." boundary), so "classifier"
+  // also selects DistilBERT's "pre_classifier"; we follow it so that adapters move both ways.
   for (auto& target : config.modules_to_save) {
     bool found = false;
     for (auto& [name, module] : model.named_modules())
-      if (!name.empty() && matches_target(name, target) && !dynamic_cast<LoraLinear*>(module)) {
+      if (!name.empty() && name.size() >= target.size() &&
+          name.compare(name.size() - target.size(), target.size(), target) == 0 &&
+          !dynamic_cast<LoraLinear*>(module)) {
         unfreeze(*module);
         found = true;
       }

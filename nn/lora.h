@@ -49,6 +49,7 @@ struct LoraConfig {
   MagnitudeAxis magnitude_axis = MagnitudeAxis::kOutput;
   bool dora_norm_gradient = false;  // exact gradient through ‖W + sBA‖ (default: a constant)
   // Modules trained in full next to the adapters (PEFT's modules_to_save), e.g. {"classifier"}.
+  // Matched as PEFT does, by string suffix: "classifier" also selects "pre_classifier".
   std::vector<std::string> modules_to_save;
 
   float scaling_factor() const;

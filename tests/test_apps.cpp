@@ -1,0 +1,89 @@
+// The count_params and merge apps, run as a user runs them.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/ops.h"
+#include "fixture.h"
+#include "models/pretrained.h"
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+static Run run(const std::string& args) {
+  const std::string command = std::string(ADAPTGRAD_BIN) + "/" + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buffer;
+  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
+  // Expected values: PEFT's print_trainable_parameters on the same configurations
+  // (DESIGN.md §1; 67,102,466 = 66,955,010 + 147,456).
+  Run lora = run("count_params --model distilbert-base-uncased --method lora --quiet");
+  CHECK(lora.exit_code == 0);
+  CHECK(lora.output ==
+        "trainable params: 147,456 || all params: 67,102,466 || trainable%: 0.2197\n");
+  Run dora = run("count_params --method dora --quiet");
+  CHECK(dora.output ==
+        "trainable params: 156,672 || all params: 67,111,682 || trainable%: 0.2334\n");
+  Run mlp = run("count_params --targets query,value,mlp --quiet");
+  CHECK(mlp.output.find("trainable params: 516,096 ||") == 0);
+  Run head = run("count_params --method head --quiet");
+  CHECK(head.output.find("trainable params: 592,130 || all params: 66,955,010") ==
+        0);  // 590,592 + 1,538
+}
+
+TEST_CASE("count_params lists every parameter with whether it trains, as the seed prints it") {
+  Run r = run("count_params");
+  CHECK(r.output.find("distilbert.embeddings.word_embeddings.weight: False\n") !=
+        std::string::npos);
+  CHECK(r.output.find("distilbert.transformer.layer.5.attention.v_lin.lora_B.weight: True\n") !=
+        std::string::npos);
+  CHECK(
+      r.output.find("distilbert.transformer.layer.0.attention.q_lin.base_layer.weight: False\n") !=
+      std::string::npos);
+}
+
+TEST_CASE("count_params: bad flags and settings exit non-zero with one line") {
+  for (const char* args :
+       {"count_params --bogus", "count_params --r 0", "count_params --targets nothing",
+        "count_params --method sideways", "count_params --model /nonexistent"}) {
+    Run r = run(args);
+    INFO(args << " -> " << r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.rfind("error: ", 0) == 0);
+    CHECK(r.output.find('\n') == r.output.size() - 1);  // exactly one line
+  }
+}
+
+TEST_CASE("merge writes a model folder whose logits equal PEFT's for the adapted model") {
+  const fs::path out = fs::temp_directory_path() / "adaptgrad_test_merge";
+  fs::remove_all(out);
+  Run r = run("merge --model " + fixture::path("tiny-distilbert") + " --adapter " +
+              fixture::path("peft/saved-adapter-distilbert") + " --out " + out.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto merged = ag::models::from_pretrained(out.string());
+  merged->eval();
+  // Plain architecture again: no adapter names remain.
+  for (auto& [name, p] : merged->named_parameters()) CHECK(name.find("lora") == std::string::npos);
+  fixture::Reference ref("peft/saved-adapter-distilbert/reference.safetensors");
+  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
+  fixture::check_close("merged logits", merged->forward(in), ref.tensor("logits"), 0, 1e-5);
+  CHECK(run("merge --model " + fixture::path("tiny-bert") + " --adapter " +
+            fixture::path("peft/saved-adapter-distilbert") + " --out " + out.string())
+            .exit_code != 0);
+  fs::remove_all(out);
+}
