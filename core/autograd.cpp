@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/profiler.h"
 
 namespace ag {
 namespace {
@@ -116,7 +117,10 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
   alive.reserve(order.size());
   for (Node* node : order) {
     if (node->released) throw Error("backward(): the graph was already freed");
-    if (node->grad.defined() && node->backward_fn) node->backward_fn(*node);
+    if (node->grad.defined() && node->backward_fn) {
+      ProfileScope profile(family_of(node->op));
+      node->backward_fn(*node);
+    }
     node->grad = Tensor();
     node->backward_fn = nullptr;  // frees the activations the closure saved
     node->released = true;

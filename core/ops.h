@@ -23,13 +23,13 @@ Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias);
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 
 // --- multi-head attention (ops_attention.cpp) --------------------------------------------------
-// q, k, v are (B, T, D) with D = heads · dh; head h is the strided column block
+// q is (B, Tq, D), k and v (B, Tk, D), D = heads · dh; head h is the strided column block
 // [h·dh, (h+1)·dh) of every row, read in place through cblas leading dimensions.
-// probs (B, H, T, T) = softmax(scale · Q_h K_hᵀ with masked keys set to the lowest float),
-// fusing the QKᵀ GEMM, the scale, the mask and the softmax. key_mask (B, T): 1 keep, 0 mask.
+// probs (B, H, Tq, Tk) = softmax(scale · Q_h K_hᵀ with masked keys set to the lowest float),
+// fusing the QKᵀ GEMM, the scale, the mask and the softmax. key_mask (B, Tk): 1 keep, 0 mask.
 Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask, int64_t heads,
                        float scale);
-// context (B, T, D) = probs_h V_h for every head, written in place into its column block.
+// context (B, Tq, D) = probs_h V_h for every head, written in place into its column block.
 Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads);
 
 // --- elementwise (ops_elementwise.cpp) ---------------------------------------------------------

@@ -27,6 +27,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 
@@ -86,6 +87,7 @@ static void norm_backward(const Tensor& w, const Tensor& a, const Tensor& bm, co
 Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
                    const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
                    const AdapterDropout& drop, bool norm_gradient) {
+  ProfileScope profile(OpFamily::kGemm);
   check_adapter_shapes(x, w, b, a, bm, "dora_linear");
   const int64_t in = w.size(1), out = w.size(0), r = a.size(0), M = x.numel() / in;
   if (m.numel() != out)

@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 
@@ -17,7 +18,7 @@ static void check_linear(const Tensor& x, const Tensor& w, const Tensor& b, cons
 }
 
 // Forward of y = x Wᵀ (+ b): x (M, in), W (out, in), y (M, out).
-static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
+Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   const int64_t in = w.size(1), out = w.size(0), M = x.numel() / in;
   Shape shape = x.shape();
   shape.back() = out;
@@ -56,6 +57,7 @@ static const float* data_or_null(const Tensor& t) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  ProfileScope profile(OpFamily::kGemm);
   check_linear(x, weight, bias, "linear");
   Tensor y = linear_forward(x, weight, bias);
   if (auto node = record("linear", {x, weight, bias}, y)) {
@@ -71,6 +73,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  ProfileScope profile(OpFamily::kGemm);
   check_linear(x, weight, bias, "linear_gelu");
   // h = x Wᵀ + b is kept for backward; y = gelu(h) is computed in the same pass as the bias.
   Tensor h = linear_forward(x, weight, bias);
@@ -91,6 +94,7 @@ Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  ProfileScope profile(OpFamily::kGemm);
   if (a.dim() != 2 || b.dim() != 2)
     throw ShapeError("matmul: needs 2-D operands, got " + to_string(a.shape()) + " and " +
                      to_string(b.shape()));

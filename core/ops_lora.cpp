@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 
@@ -43,11 +44,10 @@ Tensor adapter_input(const Tensor& x, const AdapterDropout& d) {
 
 Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
                    const Tensor& bm, float s, const AdapterDropout& drop) {
+  ProfileScope profile(OpFamily::kGemm);
   check_adapter_shapes(x, w, b, a, bm, "lora_linear");
   const int64_t in = w.size(1), out = w.size(0), r = a.size(0), M = x.numel() / in;
-  Shape shape = x.shape();
-  shape.back() = out;
-  Tensor y = linear(x.detach(), w.detach(), b.defined() ? b.detach() : Tensor());
+  Tensor y = linear_forward(x, w, b);
   Tensor xd = adapter_input(x, drop);
   Tensor t = Tensor::empty({M, r});
   gemm(false, true, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());

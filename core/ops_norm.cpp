@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 namespace {
@@ -88,6 +89,7 @@ void check_norm_params(const Tensor& x, const Tensor& gamma, const Tensor& beta)
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
+  ProfileScope profile(OpFamily::kNorm);
   check_norm_params(x, gamma, beta);
   const int64_t D = x.size(-1), R = x.numel() / D;
   Tensor y = Tensor::empty(x.shape()), mean = Tensor::empty({R}), rstd = Tensor::empty({R});
@@ -103,6 +105,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
 
 Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma,
                       const Tensor& beta, float eps) {
+  ProfileScope profile(OpFamily::kNorm);
   if (x.shape() != residual.shape())
     throw ShapeError("add_layer_norm: input " + to_string(x.shape()) + " and residual " +
                      to_string(residual.shape()) + " differ");
@@ -131,6 +134,7 @@ Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gam
 // y = softmax(x + mask) over the last dim (C).  Backward: dx = y ⊙ (dy − Σ_j dy_j y_j).
 // The mask is a constant (no gradient flows into it).
 Tensor softmax(const Tensor& x, const Tensor& additive_mask) {
+  ProfileScope profile(OpFamily::kNorm);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor z = additive_mask.defined() ? add(x.detach(), additive_mask.detach()) : x;
   if (z.shape() != x.shape())

@@ -33,12 +33,13 @@ BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
   register_module("output", output_);
 }
 
-Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training) {
+Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
+                          bool first_token_only) {
   EncoderLayerParts parts{*self_->child("query"),   *self_->child("key"),
                           *self_->child("value"),   *attention_output_->child("dense"),
                           *attention_norm_,         *intermediate_->child("dense"),
                           *output_->child("dense"), *output_norm_};
-  return encoder_layer_forward(parts, config_, x, mask, training, true);
+  return encoder_layer_forward(parts, config_, x, mask, training, true, first_token_only);
 }
 
 BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
@@ -69,7 +70,7 @@ BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
   register_module("pooler", pooler_);
 }
 
-Tensor BertModel::forward(const EncoderInput& in) {
+Tensor BertModel::forward(const EncoderInput& in, bool first_token_only) {
   check_input(in, config_);
   const int64_t T = in.length();
   Indices positions{{T}, std::vector<int32_t>(T)};
@@ -81,7 +82,9 @@ Tensor BertModel::forward(const EncoderInput& in) {
   Tensor x = add(word_embeddings_->forward(in.input_ids), token_type_embeddings_->forward(types));
   x = add(x, position_embeddings_->forward(positions));
   x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
-  for (auto& layer : layers_) x = layer->forward(x, in.attention_mask, is_training());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    x = layers_[i]->forward(x, in.attention_mask, is_training(),
+                            first_token_only && i + 1 == layers_.size());
   return x;
 }
 
@@ -103,7 +106,7 @@ Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) 
 
 // pooled [CLS] -> dropout -> classifier
 Tensor BertForSequenceClassification::forward(const EncoderInput& in) {
-  Tensor pooled = bert_->pool(bert_->forward(in));
+  Tensor pooled = bert_->pool(bert_->forward(in, /*first_token_only=*/true));
   return child("classifier")->forward(dropout(pooled, config_.classifier_dropout, is_training()));
 }
 

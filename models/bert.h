@@ -15,7 +15,7 @@ namespace ag::models {
 class BertLayer : public nn::Module {
  public:
   explicit BertLayer(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training);
+  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only);
 
  private:
   const EncoderConfig& config_;
@@ -26,7 +26,8 @@ class BertLayer : public nn::Module {
 class BertModel : public nn::Module {
  public:
   explicit BertModel(const EncoderConfig& c);
-  Tensor forward(const EncoderInput& input);     // last hidden state (B, T, D)
+  // last hidden state (B, T, D); (B, 1, D) with `first_token_only` (see encoder_layer_forward)
+  Tensor forward(const EncoderInput& input, bool first_token_only = false);
   Tensor pool(const Tensor& last_hidden_state);  // tanh(dense(h[:, 0])) (B, D)
 
  private:

@@ -24,7 +24,8 @@ DistilBertBlock::DistilBertBlock(const EncoderConfig& c) : Module("TransformerBl
   register_module("output_layer_norm", output_layer_norm_);
 }
 
-Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool training) {
+Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool training,
+                                bool first_token_only) {
   EncoderLayerParts parts{*attention_->child("q_lin"),
                           *attention_->child("k_lin"),
                           *attention_->child("v_lin"),
@@ -33,7 +34,7 @@ Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool train
                           *ffn_->child("lin1"),
                           *ffn_->child("lin2"),
                           *output_layer_norm_};
-  return encoder_layer_forward(parts, config_, x, mask, training, false);
+  return encoder_layer_forward(parts, config_, x, mask, training, false, first_token_only);
 }
 
 void fill_sinusoidal_positions(const Tensor& table) {
@@ -71,16 +72,17 @@ DistilBertModel::DistilBertModel(const EncoderConfig& c) : Module("DistilBertMod
   register_module("transformer", transformer);
 }
 
-Tensor DistilBertModel::forward(const EncoderInput& in) {
+Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only) {
   check_input(in, config_);
-  const int64_t B = in.batch(), T = in.length();
+  const int64_t T = in.length();
   Indices positions{{T}, std::vector<int32_t>(T)};
   std::iota(positions.values.begin(), positions.values.end(), 0);
   // (B, T, D) + (T, D) broadcast, then LayerNorm and dropout.
   Tensor x = add(word_embeddings_->forward(in.input_ids), position_embeddings_->forward(positions));
   x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
-  (void)B;
-  for (auto& block : blocks_) x = block->forward(x, in.attention_mask, is_training());
+  for (size_t i = 0; i < blocks_.size(); ++i)
+    x = blocks_[i]->forward(x, in.attention_mask, is_training(),
+                            first_token_only && i + 1 == blocks_.size());
   return x;
 }
 
@@ -101,7 +103,7 @@ Tensor DistilBertForSequenceClassification::last_hidden_state(const EncoderInput
 
 // hidden state of [CLS] -> pre_classifier -> ReLU -> dropout -> classifier
 Tensor DistilBertForSequenceClassification::forward(const EncoderInput& in) {
-  Tensor cls = select(distilbert_->forward(in), 1, 0);
+  Tensor cls = select(distilbert_->forward(in, /*first_token_only=*/true), 1, 0);
   Tensor h = relu(child("pre_classifier")->forward(cls));
   h = dropout(h, config_.classifier_dropout, is_training());
   return child("classifier")->forward(h);

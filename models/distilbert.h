@@ -12,7 +12,7 @@ namespace ag::models {
 class DistilBertBlock : public nn::Module {
  public:
   explicit DistilBertBlock(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training);
+  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only);
 
  private:
   const EncoderConfig& config_;
@@ -23,8 +23,8 @@ class DistilBertBlock : public nn::Module {
 class DistilBertModel : public nn::Module {
  public:
   explicit DistilBertModel(const EncoderConfig& c);
-  // last hidden state (B, T, D)
-  Tensor forward(const EncoderInput& input);
+  // last hidden state (B, T, D); (B, 1, D) with `first_token_only` (see encoder_layer_forward)
+  Tensor forward(const EncoderInput& input, bool first_token_only = false);
 
  private:
   const EncoderConfig& config_;

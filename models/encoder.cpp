@@ -11,14 +11,17 @@
 namespace ag::models {
 
 Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c, const Tensor& x,
-                             const Indices& mask, bool training, bool dropout_after_attn_out) {
+                             const Indices& mask, bool training, bool dropout_after_attn_out,
+                             bool first_token_only) {
   const float scale = 1.0f / std::sqrt(float(c.head_dim()));
-  Tensor q = m.query.forward(x), k = m.key.forward(x), v = m.value.forward(x);
+  // The rows that get an output: all of x, or the first token of each sequence (B, 1, D).
+  const Tensor rows = first_token_only ? reshape(select(x, 1, 0), {x.size(0), 1, x.size(2)}) : x;
+  Tensor q = m.query.forward(rows), k = m.key.forward(x), v = m.value.forward(x);
   Tensor probs =
       dropout(attention_probs(q, k, mask, c.heads, scale), c.attention_dropout, training);
   Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads));
   if (dropout_after_attn_out) a = dropout(a, c.hidden_dropout, training);
-  Tensor h = m.attention_norm.forward(a, x);
+  Tensor h = m.attention_norm.forward(a, rows);
 
   // A plain Linear followed by GELU runs as one fused op; an adapter-wrapped one cannot.
   Tensor f;

@@ -32,13 +32,17 @@ struct EncoderLayerParts {
   nn::LayerNorm& output_norm;
 };
 
-// x (B, T, D) -> (B, T, D):
+// x (B, T, D) -> (B, T, D), or (B, 1, D) with `first_token_only`:
 //   a = attention_output(softmax(QKᵀ/√dh + mask) V)   [dropout on the probabilities]
 //   h = attention_norm(a' + x)       with a' = dropout(a) for BERT, a for DistilBERT
 //   y = output_norm(dropout(ffn_out(act(ffn_in(h)))) + h)
+// With `first_token_only` only the first position's output is computed: its query attends to
+// every key, and the rest of the layer runs on B rows instead of B·T. A sequence classifier
+// reads nothing else from the last layer, so this skips about 5/6 of that layer's work and
+// gives the same logits.
 Tensor encoder_layer_forward(const EncoderLayerParts& parts, const EncoderConfig& config,
                              const Tensor& x, const Indices& attention_mask, bool training,
-                             bool dropout_after_attention_output);
+                             bool dropout_after_attention_output, bool first_token_only = false);
 
 // A sequence classifier: DistilBertForSequenceClassification or BertForSequenceClassification.
 class SequenceClassifier : public nn::Module {

@@ -4,6 +4,7 @@
 
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "core/profiler.h"
 
 namespace ag::nn {
 
@@ -23,6 +24,7 @@ AdamW::AdamW(const std::vector<Tensor>& params, AdamWOptions options)
     : AdamW(std::vector<ParamGroup>{{params, options.weight_decay}}, options) {}
 
 void AdamW::step() {
+  ProfileScope profile(OpFamily::kOptimizer);
   ++step_;
   const float lr = options_.lr, b1 = options_.beta1, b2 = options_.beta2, eps = options_.eps;
   const float bias1 = 1.0f - std::pow(b1, float(step_)), bias2 = 1.0f - std::pow(b2, float(step_));

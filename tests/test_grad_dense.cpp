@@ -89,27 +89,28 @@ TEST_CASE("gradcheck matmul with every transpose combination") {
 }
 
 // Reference multi-head attention probabilities: P[b,h,i,j] = softmax_j(scale · q_i·k_j) with
-// masked keys excluded (probability exactly 0).
+// masked keys excluded (probability exactly 0). q (B, Tq, D), k (B, Tk, D).
 static Vec attention_probs_ref(const Vec& q, const Vec& k, const std::vector<int32_t>& mask,
-                               int64_t B, int64_t T, int64_t D, int64_t H, double scale) {
+                               int64_t B, int64_t Tq, int64_t Tk, int64_t D, int64_t H,
+                               double scale) {
   const int64_t dh = D / H;
-  Vec p(B * H * T * T, 0.0);
+  Vec p(B * H * Tq * Tk, 0.0);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t i = 0; i < T; ++i) {
-        Vec s(T);
+      for (int64_t i = 0; i < Tq; ++i) {
+        Vec s(Tk);
         double mx = -1e300;
-        for (int64_t j = 0; j < T; ++j) {
+        for (int64_t j = 0; j < Tk; ++j) {
           double dot = 0.0;
           for (int64_t c = 0; c < dh; ++c)
-            dot += q[(b * T + i) * D + h * dh + c] * k[(b * T + j) * D + h * dh + c];
+            dot += q[(b * Tq + i) * D + h * dh + c] * k[(b * Tk + j) * D + h * dh + c];
           s[j] = scale * dot;
-          if (mask[b * T + j]) mx = std::max(mx, s[j]);
+          if (mask[b * Tk + j]) mx = std::max(mx, s[j]);
         }
         double z = 0.0;
-        for (int64_t j = 0; j < T; ++j) z += mask[b * T + j] ? std::exp(s[j] - mx) : 0.0;
-        for (int64_t j = 0; j < T; ++j)
-          p[((b * H + h) * T + i) * T + j] = mask[b * T + j] ? std::exp(s[j] - mx) / z : 0.0;
+        for (int64_t j = 0; j < Tk; ++j) z += mask[b * Tk + j] ? std::exp(s[j] - mx) : 0.0;
+        for (int64_t j = 0; j < Tk; ++j)
+          p[((b * H + h) * Tq + i) * Tk + j] = mask[b * Tk + j] ? std::exp(s[j] - mx) / z : 0.0;
       }
   return p;
 }
@@ -117,35 +118,43 @@ static Vec attention_probs_ref(const Vec& q, const Vec& k, const std::vector<int
 TEST_CASE("gradcheck attention_probs (scale + key mask + softmax, strided heads)") {
   const int64_t B = 2, T = 5, D = 12, H = 3;
   Indices mask{{B, T}, {1, 1, 1, 1, 1, 1, 1, 1, 0, 0}};  // second sequence has 2 padding keys
-  Tensor q = gradcheck::random_tensor({B, T, D}, 30), k = gradcheck::random_tensor({B, T, D}, 31);
-  q.set_requires_grad(true), k.set_requires_grad(true);
   const float scale = 1.0f / std::sqrt(4.0f);
-  gradcheck::check(
-      "attention_probs", {q, k},
-      [&](auto& t) { return ag::attention_probs(t[0], t[1], mask, H, scale); },
-      [&](auto& v) { return attention_probs_ref(v[0], v[1], mask.values, B, T, D, H, scale); },
-      kForwardTol, kGradTol);
+  for (int64_t Tq : {T, int64_t(1)}) {  // all queries, and the first token's only
+    Tensor q = gradcheck::random_tensor({B, Tq, D}, 30),
+           k = gradcheck::random_tensor({B, T, D}, 31);
+    q.set_requires_grad(true), k.set_requires_grad(true);
+    gradcheck::check(
+        "attention_probs Tq=" + std::to_string(Tq), {q, k},
+        [&](auto& t) { return ag::attention_probs(t[0], t[1], mask, H, scale); },
+        [&](auto& v) {
+          return attention_probs_ref(v[0], v[1], mask.values, B, Tq, T, D, H, scale);
+        },
+        kForwardTol, kGradTol);
+  }
 }
 
 TEST_CASE("gradcheck attention_context (probs times strided value heads)") {
   const int64_t B = 2, T = 4, D = 6, H = 2, dh = D / H;
-  Tensor p = gradcheck::random_tensor({B, H, T, T}, 40, 0.0f, 1.0f),
-         v = gradcheck::random_tensor({B, T, D}, 41);
-  p.set_requires_grad(true), v.set_requires_grad(true);
-  gradcheck::check(
-      "attention_context", {p, v}, [&](auto& t) { return ag::attention_context(t[0], t[1], H); },
-      [&](auto& x) {
-        Vec c(B * T * D, 0.0);
-        for (int64_t b = 0; b < B; ++b)
-          for (int64_t h = 0; h < H; ++h)
-            for (int64_t i = 0; i < T; ++i)
-              for (int64_t e = 0; e < dh; ++e)
-                for (int64_t j = 0; j < T; ++j)
-                  c[(b * T + i) * D + h * dh + e] +=
-                      x[0][((b * H + h) * T + i) * T + j] * x[1][(b * T + j) * D + h * dh + e];
-        return c;
-      },
-      kForwardTol, kGradTol);
+  for (int64_t Tq : {T, int64_t(1)}) {
+    Tensor p = gradcheck::random_tensor({B, H, Tq, T}, 40, 0.0f, 1.0f),
+           v = gradcheck::random_tensor({B, T, D}, 41);
+    p.set_requires_grad(true), v.set_requires_grad(true);
+    gradcheck::check(
+        "attention_context Tq=" + std::to_string(Tq), {p, v},
+        [&](auto& t) { return ag::attention_context(t[0], t[1], H); },
+        [&](auto& x) {
+          Vec c(B * Tq * D, 0.0);
+          for (int64_t b = 0; b < B; ++b)
+            for (int64_t h = 0; h < H; ++h)
+              for (int64_t i = 0; i < Tq; ++i)
+                for (int64_t e = 0; e < dh; ++e)
+                  for (int64_t j = 0; j < T; ++j)
+                    c[(b * Tq + i) * D + h * dh + e] +=
+                        x[0][((b * H + h) * Tq + i) * T + j] * x[1][(b * T + j) * D + h * dh + e];
+          return c;
+        },
+        kForwardTol, kGradTol);
+  }
 }
 
 TEST_CASE("gradcheck embedding (repeated ids accumulate into the table)") {
