@@ -13,6 +13,7 @@
 
 #include "core/autograd.h"
 #include "core/errors.h"
+#include "core/fast_math.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
@@ -70,7 +71,7 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
           mx = std::max(mx, row[j]);
         }
         float total = 0.0f;
-        for (int64_t j = 0; j < s.Tk; ++j) total += (row[j] = std::exp(row[j] - mx));
+        for (int64_t j = 0; j < s.Tk; ++j) total += (row[j] = fast_exp(row[j] - mx));
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < s.Tk; ++j) row[j] *= inv;
       }

@@ -5,6 +5,7 @@
 
 #include "core/autograd.h"
 #include "core/errors.h"
+#include "core/fast_math.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
@@ -150,7 +151,7 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < C; ++j) mx = std::max(mx, row[j]);
     float total = 0.0f;
-    for (int64_t j = 0; j < C; ++j) total += (out[j] = std::exp(row[j] - mx));
+    for (int64_t j = 0; j < C; ++j) total += (out[j] = fast_exp(row[j] - mx));
     for (int64_t j = 0; j < C; ++j) out[j] /= total;
   }
   if (auto node = record("softmax", {x}, y)) {

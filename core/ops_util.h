@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/autograd.h"
+#include "core/fast_math.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -41,7 +42,7 @@ inline void column_sums(const float* x, int64_t R, int64_t C, GradBuffer db) {
 inline void gelu_forward(const float* h, float* y, int64_t n) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
 #pragma omp parallel for simd if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * h[i] * (1.0f + std::erf(h[i] * kInvSqrt2));
+  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * h[i] * (1.0f + fast_erf(h[i] * kInvSqrt2));
 }
 
 // dh = dy · gelu'(h), gelu'(h) = Φ(h) + h φ(h) = 0.5 (1 + erf(h/√2)) + h e^{−h²/2} / √(2π).
@@ -49,8 +50,8 @@ inline void gelu_backward(const float* h, const float* dy, float* dh, int64_t n)
   constexpr float kInvSqrt2 = 0.70710678118654752f, kInvSqrt2Pi = 0.39894228040143268f;
 #pragma omp parallel for simd if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
-    const float cdf = 0.5f * (1.0f + std::erf(h[i] * kInvSqrt2));
-    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * h[i] * h[i]);
+    const float cdf = 0.5f * (1.0f + fast_erf(h[i] * kInvSqrt2));
+    const float pdf = kInvSqrt2Pi * fast_exp(-0.5f * h[i] * h[i]);
     dh[i] = dy[i] * (cdf + h[i] * pdf);
   }
 }
