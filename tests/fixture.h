@@ -5,10 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <string>
 
+#include "core/errors.h"
 #include "core/safetensors.h"
 #include "core/tensor.h"
+#include "models/encoder.h"
 
 namespace fixture {
 
@@ -44,6 +47,23 @@ class Reference {
  private:
   ag::safetensors::File file_;
 };
+
+// The fixture's batch as model input (token_type_ids only when the fixture has them).
+inline ag::models::EncoderInput batch(const Reference& ref) {
+  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
+  if (ref.has("token_type_ids")) in.token_type_ids = ref.indices("token_type_ids");
+  return in;
+}
+
+// The message of the ag::Error that `f` throws, or "" when it throws none.
+inline std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ag::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // max |a − b| over the elements, and whether |a − b| <= rtol · max|b| + atol everywhere.
 // (No doctest assertion in these helpers: they run inside INFO() messages.)

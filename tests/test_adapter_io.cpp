@@ -14,19 +14,6 @@
 namespace fs = std::filesystem;
 using ag::Tensor;
 
-static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
-  return {ref.indices("input_ids"), ref.indices("attention_mask"), {}};
-}
-
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST_CASE("a DoRA adapter saved by PEFT (with its modules_to_save) reproduces PEFT's logits") {
   const std::string folder = fixture::path("peft/saved-adapter-distilbert");
   fixture::Reference ref("peft/saved-adapter-distilbert/reference.safetensors");
@@ -37,7 +24,8 @@ TEST_CASE("a DoRA adapter saved by PEFT (with its modules_to_save) reproduces PE
   CHECK(config.r == 4);
   CHECK(notices.str().find("'score' is not in this model") != std::string::npos);
   model->eval();
-  fixture::check_close("logits", model->forward(batch_from(ref)), ref.tensor("logits"), 0, 1e-5);
+  fixture::check_close("logits", model->forward(fixture::batch(ref)), ref.tensor("logits"), 0,
+                       1e-5);
 }
 
 TEST_CASE("save_adapter then load_adapter restores every adapter tensor exactly") {
@@ -76,8 +64,8 @@ TEST_CASE("save_adapter then load_adapter restores every adapter tensor exactly"
   }
   model->eval();
   again->eval();
-  Tensor logits = model->forward(batch_from(ref));
-  CHECK(logits.to_vector() == again->forward(batch_from(ref)).to_vector());
+  Tensor logits = model->forward(fixture::batch(ref));
+  CHECK(logits.to_vector() == again->forward(fixture::batch(ref)).to_vector());
   // ADAPTGRAD_KEEP_ADAPTER=DIR keeps the adapter and our logits for
   // tools/reference/check_adapter_in_peft.py, which loads it in PEFT and compares.
   if (const char* keep = std::getenv("ADAPTGRAD_KEEP_ADAPTER")) {
@@ -116,7 +104,7 @@ TEST_CASE(
 
   // A BERT model has no q_lin: the adapter's targets match nothing.
   auto bert = ag::models::from_pretrained(fixture::path("tiny-bert"));
-  CHECK(error_of([&] {
+  CHECK(fixture::error_message([&] {
           ag::nn::load_adapter(*bert, dir.string());
         }).find("'q_lin' matches no Linear") != std::string::npos);
 
@@ -125,26 +113,28 @@ TEST_CASE(
   j["r"] = 2;
   std::ofstream(dir / "adapter_config.json") << j.dump();
   auto distil = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
-  std::string msg = error_of([&] { ag::nn::load_adapter(*distil, dir.string()); });
+  std::string msg = fixture::error_message([&] { ag::nn::load_adapter(*distil, dir.string()); });
   CHECK(msg.find("has shape (4, 32)") != std::string::npos);
 
   std::ofstream(dir / "adapter_config.json") << "{\"r\": 4";
-  CHECK(error_of([&] { ag::nn::read_adapter_config(dir.string()); }).find("not valid JSON") !=
-        std::string::npos);
+  CHECK(fixture::error_message([&] {
+          ag::nn::read_adapter_config(dir.string());
+        }).find("not valid JSON") != std::string::npos);
   std::ofstream(dir / "adapter_config.json") << R"({"r": 4, "lora_alpha": 8})";
-  CHECK(error_of([&] {
+  CHECK(fixture::error_message([&] {
           ag::nn::read_adapter_config(dir.string());
         }).find("key \"target_modules\": is missing") != std::string::npos);
   std::ofstream(dir / "adapter_config.json")
       << R"({"r": 4, "lora_alpha": 8, "target_modules": ".*q_lin"})";
-  CHECK(error_of([&] { ag::nn::read_adapter_config(dir.string()); }).find("regex") !=
+  CHECK(fixture::error_message([&] { ag::nn::read_adapter_config(dir.string()); }).find("regex") !=
         std::string::npos);
   std::ofstream(dir / "adapter_config.json")
       << R"({"r": -1, "lora_alpha": 8, "target_modules": ["q_lin"]})";
-  CHECK(error_of([&] {
+  CHECK(fixture::error_message([&] {
           ag::nn::read_adapter_config(dir.string());
         }).find("rank r must be positive") != std::string::npos);
-  CHECK(error_of([&] { ag::nn::read_adapter_config("/nonexistent"); }).find("cannot be opened") !=
-        std::string::npos);
+  CHECK(fixture::error_message([&] {
+          ag::nn::read_adapter_config("/nonexistent");
+        }).find("cannot be opened") != std::string::npos);
   fs::remove_all(dir);
 }

@@ -16,12 +16,6 @@
 
 using ag::Tensor;
 
-static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
-  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
-  if (ref.has("token_type_ids")) in.token_type_ids = ref.indices("token_type_ids");
-  return in;
-}
-
 static ag::nn::LoraConfig config_from(const fixture::Reference& ref) {
   auto& meta = ref.metadata();
   ag::nn::LoraConfig c;
@@ -55,7 +49,7 @@ TEST_CASE("LoRA, rsLoRA and DoRA logits, loss and adapter gradients match PEFT")
       fixture::Reference ref("peft/" + model_name + "_" + c + ".safetensors");
       auto model = adapted_model(model_name, ref);
       model->eval();
-      auto in = batch_from(ref);
+      auto in = fixture::batch(ref);
       Tensor logits = model->forward(in);
       fixture::check_close("logits", logits, ref.tensor("logits"), 0, 1e-5);
       Tensor loss = ag::cross_entropy(logits, ref.indices("labels"));
@@ -128,7 +122,7 @@ TEST_CASE("frozen weights cost nothing: no gradient buffer, no weight-gradient G
   fixture::Reference ref("peft/distilbert_lora_qv.safetensors");
   auto model = adapted_model("distilbert", ref);
   ag::autograd_stats().reset();
-  Tensor loss = ag::cross_entropy(model->forward(batch_from(ref)), ref.indices("labels"));
+  Tensor loss = ag::cross_entropy(model->forward(fixture::batch(ref)), ref.indices("labels"));
   loss.backward();
   CHECK(ag::autograd_stats().weight_grad_gemms == 0);  // counted in every linear-like op
   int frozen = 0;
@@ -152,8 +146,8 @@ TEST_CASE("the adapted model equals the base model at step 0 (B = 0, m = ‖W‖
     base->eval();
     model->eval();
     fixture::Reference ref("tiny-distilbert/reference.safetensors");
-    fixture::check_close("logits", model->forward(batch_from(ref)), base->forward(batch_from(ref)),
-                         0, 1e-5);
+    fixture::check_close("logits", model->forward(fixture::batch(ref)),
+                         base->forward(fixture::batch(ref)), 0, 1e-5);
   }
 }
 
@@ -166,7 +160,7 @@ TEST_CASE("each DoRA magnitude changes after one optimizer step") {
     if (name.find("magnitude") != std::string::npos) before.emplace_back(name, p.to_vector());
   REQUIRE(before.size() == 4);
   ag::nn::AdamW opt(model->trainable_parameters(), {.lr = 1e-3f});
-  ag::cross_entropy(model->forward(batch_from(ref)), ref.indices("labels")).backward();
+  ag::cross_entropy(model->forward(fixture::batch(ref)), ref.indices("labels")).backward();
   opt.step();
   auto params = model->state_dict();
   for (auto& [name, values] : before) {

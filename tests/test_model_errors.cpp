@@ -13,15 +13,6 @@
 
 namespace fs = std::filesystem;
 
-static std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ag::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 static fs::path scratch_copy(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("adaptgrad_test_" + name);
   fs::remove_all(dir);
@@ -33,27 +24,29 @@ static fs::path scratch_copy(const std::string& name) {
 
 TEST_CASE("malformed or incomplete config.json") {
   using ag::models::config_from_json_text;
-  CHECK(message_of([] { config_from_json_text("{\"model_type\": ", "c.json"); }).find("c.json") ==
-        0);
-  CHECK(message_of([] { config_from_json_text("[1]", "c.json"); }).find("JSON object") !=
-        std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
+          config_from_json_text("{\"model_type\": ", "c.json");
+        }).find("c.json") == 0);
+  CHECK(fixture::error_message([] {
+          config_from_json_text("[1]", "c.json");
+        }).find("JSON object") != std::string::npos);
+  CHECK(fixture::error_message([] {
           config_from_json_text(R"({"model_type": "gpt2"})", "c.json");
         }).find("model_type") != std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
           config_from_json_text(R"({"model_type": "distilbert", "dim": "big"})", "c.json");
         }).find("\"dim\"") != std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
           config_from_json_text(R"({"model_type": "distilbert", "dim": 30, "n_heads": 4})",
                                 "c.json");
         }).find("divisible") != std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
           config_from_json_text(R"({"model_type": "bert", "hidden_dropout_prob": 1.5})", "c.json");
         }).find("[0, 1)") != std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
           config_from_json_text(R"({"model_type": "distilbert", "activation": "swish"})", "c.json");
         }).find("swish") != std::string::npos);
-  CHECK(message_of([] {
+  CHECK(fixture::error_message([] {
           ag::models::load_config("/nonexistent/config.json");
         }).find("cannot be opened") != std::string::npos);
 }
@@ -71,17 +64,17 @@ TEST_CASE("a folder without weights, a missing tensor, a tensor of the wrong sha
       without_q.push_back({info.name, info.shape, file.read_f32(info.name)});
   }
   ag::safetensors::save_f32((dir / "model.safetensors").string(), tensors);
-  std::string msg = message_of([&] { ag::models::from_pretrained(dir.string()); });
+  std::string msg = fixture::error_message([&] { ag::models::from_pretrained(dir.string()); });
   CHECK(msg.find("classifier.weight") != std::string::npos);
   CHECK(msg.find("(32, 3)") != std::string::npos);
 
   ag::safetensors::save_f32((dir / "model.safetensors").string(), without_q);
-  msg = message_of([&] { ag::models::from_pretrained(dir.string()); });
+  msg = fixture::error_message([&] { ag::models::from_pretrained(dir.string()); });
   CHECK(msg.find("missing tensors") != std::string::npos);
   CHECK(msg.find("layer.1.attention.q_lin.weight") != std::string::npos);
 
   fs::remove(dir / "model.safetensors");
-  msg = message_of([&] { ag::models::from_pretrained(dir.string()); });
+  msg = fixture::error_message([&] { ag::models::from_pretrained(dir.string()); });
   CHECK(msg.find("model.safetensors") != std::string::npos);
   CHECK(msg.find("not found") != std::string::npos);
   fs::remove_all(dir);
@@ -91,9 +84,10 @@ TEST_CASE("inputs longer than the position table, or ids outside the vocabulary"
   auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
   ag::models::EncoderInput too_long{
       {{1, 65}, std::vector<int32_t>(65, 1)}, {{1, 65}, std::vector<int32_t>(65, 1)}, {}};
-  CHECK(message_of([&] { model->forward(too_long); }).find("64 positions") != std::string::npos);
+  CHECK(fixture::error_message([&] { model->forward(too_long); }).find("64 positions") !=
+        std::string::npos);
   ag::models::EncoderInput bad_id{{{1, 2}, {1, 500}}, {{1, 2}, {1, 1}}, {}};
-  CHECK(message_of([&] { model->forward(bad_id); }).find("500") != std::string::npos);
+  CHECK(fixture::error_message([&] { model->forward(bad_id); }).find("500") != std::string::npos);
 }
 
 TEST_CASE("save_pretrained writes a folder that loads back to the same model") {

@@ -16,17 +16,11 @@
 
 using ag::Tensor;
 
-static ag::models::EncoderInput batch_from(const fixture::Reference& ref) {
-  ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
-  if (ref.has("token_type_ids")) in.token_type_ids = ref.indices("token_type_ids");
-  return in;
-}
-
 static void check_model_against_transformers(const std::string& folder) {
   fixture::Reference ref(folder + "/reference.safetensors");
   auto model = ag::models::from_pretrained(fixture::path(folder));
   model->eval();  // dropout off, as the fixture was made
-  auto in = batch_from(ref);
+  auto in = fixture::batch(ref);
 
   fixture::check_close("last_hidden_state", model->last_hidden_state(in),
                        ref.tensor("last_hidden_state"), 0, 1e-5);
@@ -62,7 +56,7 @@ TEST_CASE("a base DistilBERT checkpoint (no head, no prefix) loads with a fresh 
   model->eval();
   CHECK(notices.str().find("newly initialised: pre_classifier.weight") != std::string::npos);
   fixture::Reference ref("tiny-distilbert/reference.safetensors");
-  fixture::check_close("last_hidden_state", model->last_hidden_state(batch_from(ref)),
+  fixture::check_close("last_hidden_state", model->last_hidden_state(fixture::batch(ref)),
                        ref.tensor("last_hidden_state"), 0, 1e-5);
 }
 

@@ -1,0 +1,260 @@
+// End-to-end tests of build/bin/train and build/bin/predict, run as processes on the synthetic
+// demo task with a tiny randomly initialised DistilBERT (a config.json written here), one
+// thread, a few dozen steps: identical reruns, Ctrl-C / SIGKILL and resume, NaN stops, and a
+// one-line error for each kind of bad input.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "core/safetensors.h"
+#include "fixture.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+fs::path bin_dir() {
+  return fs::read_symlink("/proc/self/exe").parent_path();
+}
+
+// Removes the scratch folder when the test program exits.
+struct RemoveAtExit {
+  fs::path dir;
+  ~RemoveAtExit() {
+    std::error_code ignored;
+    if (!dir.empty()) fs::remove_all(dir, ignored);
+  }
+};
+
+// A scratch folder with the tiny model config, private to this process.
+const fs::path& scratch() {
+  static RemoveAtExit cleanup;
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("adaptgrad_train_test_" + std::to_string(getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d / "tiny");
+    // Small enough to train in milliseconds; the demo's word vocabulary has < 100 tokens.
+    write(d / "tiny" / "config.json", R"({"model_type": "distilbert", "vocab_size": 128,
+      "dim": 32, "n_layers": 2, "n_heads": 4, "hidden_dim": 64, "max_position_embeddings": 64,
+      "dropout": 0.1, "attention_dropout": 0.1, "seq_classif_dropout": 0.1,
+      "initializer_range": 0.2, "pad_token_id": 0})");
+    cleanup.dir = d;
+    return d;
+  }();
+  return dir;
+}
+
+Result run(const std::string& program, const std::string& args) {
+  static int counter = 0;
+  const fs::path out = scratch() / ("stdout" + std::to_string(counter));
+  const fs::path err = scratch() / ("stderr" + std::to_string(counter++));
+  const std::string cmd = (bin_dir() / program).string() + " " + args + " >" + out.string() +
+                          " 2>" + err.string() + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// The common settings of the tiny demo runs.
+std::string demo_args(const std::string& out) {
+  return "--model " + (scratch() / "tiny" / "config.json").string() +
+         " --demo --demo-size 200 --batch-size 8 --epochs 2 --max-steps 30 --eval-every 10"
+         " --lr 5e-3 --threads 1 --quiet-params --out " +
+         (scratch() / out).string();
+}
+
+bool have_apps() {
+  return fs::exists(bin_dir() / "train") && fs::exists(bin_dir() / "predict");
+}
+
+int64_t checkpoint_step(const std::string& out) {
+  auto file = ag::safetensors::File::open(
+      (scratch() / out / "checkpoint" / "checkpoint.safetensors").string());
+  const std::string state = file.metadata().at("state");
+  const size_t at = state.find("\"step\":");
+  return std::stoll(state.substr(at + 7));
+}
+
+void check_one_line_error(const Result& r) {
+  INFO("stderr: " << r.err);
+  CHECK(r.code != 0);
+  CHECK(r.err.rfind("error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+}  // namespace
+
+TEST_CASE("train: two runs with the same seed give identical metrics and adapters") {
+  if (!have_apps()) {
+    MESSAGE("build the train and predict apps to run this test");
+    return;
+  }
+  const Result a = run("train", demo_args("same_a"));
+  INFO(a.out << a.err);
+  REQUIRE(a.code == 0);
+  const Result b = run("train", demo_args("same_b"));
+  REQUIRE(b.code == 0);
+  const fs::path A = scratch() / "same_a", B = scratch() / "same_b";
+  for (const char* f : {"adapter_model.safetensors", "adapter_config.json", "labels.json",
+                        "vocab.txt", "train_config.json", "metrics.jsonl", "curves.svg",
+                        "summary.json", "checkpoint/checkpoint.safetensors", "base-model"})
+    CHECK_MESSAGE(fs::exists(A / f), f);
+  CHECK(slurp(A / "metrics.jsonl") == slurp(B / "metrics.jsonl"));
+  CHECK(slurp(A / "adapter_model.safetensors") == slurp(B / "adapter_model.safetensors"));
+  CHECK(a.out.find("SYNTHETIC") != std::string::npos);
+  CHECK(a.out.find("trainable params: ") != std::string::npos);
+  CHECK(slurp(A / "metrics.jsonl").find("\"event\":\"test\"") != std::string::npos);
+  CHECK(slurp(A / "curves.svg").find("</svg>") != std::string::npos);
+
+  // predict labels texts from the run folder alone.
+  write(scratch() / "texts.txt", "the plot was truly wonderful .\n\nthe cast was awful .\n");
+  const Result p = run("predict", "--run " + A.string() + " --input " +
+                                      (scratch() / "texts.txt").string() + " --threads 1");
+  INFO(p.err);
+  REQUIRE(p.code == 0);
+  CHECK(std::count(p.out.begin(), p.out.end(), '\n') == 2);
+  CHECK(p.out.find("\tthe plot was truly wonderful .\n") != std::string::npos);
+  CHECK((p.out.rfind("negative\t", 0) == 0 || p.out.rfind("positive\t", 0) == 0));
+}
+
+TEST_CASE("train: Ctrl-C writes a checkpoint and --resume finishes bit-identically") {
+  if (!have_apps()) return;
+  const Result ref = run("train", demo_args("ref"));
+  REQUIRE(ref.code == 0);
+  // SIGINT after step 7 (mid-epoch, between evaluations): checkpoint, exit 130.
+  const Result stopped = run("train", demo_args("sigint") + " --interrupt-at-step 7");
+  INFO(stopped.out << stopped.err);
+  REQUIRE(stopped.code == 130);
+  CHECK(stopped.out.find("resume with") != std::string::npos);
+  CHECK(checkpoint_step("sigint") == 7);
+  CHECK_FALSE(fs::exists(scratch() / "sigint" / "adapter_model.safetensors"));
+  const Result resumed = run("train", "--resume " + (scratch() / "sigint").string());
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("resumed from") != std::string::npos);
+  CHECK(slurp(scratch() / "sigint" / "adapter_model.safetensors") ==
+        slurp(scratch() / "ref" / "adapter_model.safetensors"));
+  CHECK(slurp(scratch() / "sigint" / "metrics.jsonl") ==
+        slurp(scratch() / "ref" / "metrics.jsonl"));
+}
+
+TEST_CASE("train: SIGKILL between checkpoints, then --resume, gives the same adapter") {
+  if (!have_apps()) return;
+  if (!fs::exists(scratch() / "ref" / "adapter_model.safetensors"))
+    REQUIRE(run("train", demo_args("ref")).code == 0);
+  // Killed (no handler runs) at step 23: the last checkpoint is step 20, the end of epoch 1.
+  const Result killed = run("train", demo_args("sigkill") + " --kill-at-step 23");
+  REQUIRE(killed.code == 128 + SIGKILL);
+  CHECK(checkpoint_step("sigkill") == 20);
+  const Result resumed =
+      run("train", "--resume " + (scratch() / "sigkill" / "checkpoint").string());
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(slurp(scratch() / "sigkill" / "adapter_model.safetensors") ==
+        slurp(scratch() / "ref" / "adapter_model.safetensors"));
+}
+
+TEST_CASE("train: a NaN loss stops with the step number and keeps the last good checkpoint") {
+  if (!have_apps()) return;
+  const Result r = run("train", demo_args("nan") + " --checkpoint-every 5 --nan-at-step 13");
+  check_one_line_error(r);
+  CHECK(r.err.find("NaN at step 13") != std::string::npos);
+  CHECK(r.err.find("checkpoint") != std::string::npos);
+  CHECK(checkpoint_step("nan") == 10);
+  CHECK_FALSE(fs::exists(scratch() / "nan" / "adapter_model.safetensors"));
+  const Result resumed = run("train", "--resume " + (scratch() / "nan").string());
+  CHECK(resumed.code == 0);
+}
+
+TEST_CASE("train: bad input gives one line on stderr and a non-zero exit") {
+  if (!have_apps()) return;
+  const std::string tiny = (scratch() / "tiny" / "config.json").string();
+  const std::string tok = fixture::path("tokenizer/uncased");
+  std::string rows = "sentence\tlabel\n";
+  for (int i = 0; i < 10; ++i) rows += "a fine film\t1\na dull film\t0\n";
+  write(scratch() / "data.tsv", rows);
+  write(scratch() / "empty.tsv", "sentence\tlabel\n");
+  fs::create_directories(scratch() / "no_weights");
+  fs::copy_file(fixture::path("tiny-distilbert/config.json"), scratch() / "no_weights/config.json",
+                fs::copy_options::overwrite_existing);
+  const std::string data = " --data " + (scratch() / "data.tsv").string();
+  SUBCASE("unknown flag") {
+    check_one_line_error(run("train", "--model " + tiny + " --demo --frobnicate 3"));
+  }
+  SUBCASE("missing model") {
+    check_one_line_error(run("train", "--model /nonexistent/model --demo"));
+  }
+  SUBCASE("missing data file") {
+    check_one_line_error(run("train", "--model " + tiny + " --data /nonexistent/data.tsv"));
+  }
+  SUBCASE("label column that does not exist") {
+    const Result r = run(
+        "train", "--model " + tiny + " --tokenizer " + tok + data + " --label-column sentiment");
+    check_one_line_error(r);
+    CHECK(r.err.find("sentiment") != std::string::npos);
+  }
+  SUBCASE("model folder without weights") {
+    const Result r = run(
+        "train", "--model " + (scratch() / "no_weights").string() + " --tokenizer " + tok + data);
+    check_one_line_error(r);
+    CHECK(r.err.find("model.safetensors") != std::string::npos);
+  }
+  SUBCASE("empty data") {
+    check_one_line_error(run("train", "--model " + tiny + " --tokenizer " + tok + " --data " +
+                                          (scratch() / "empty.tsv").string()));
+  }
+  SUBCASE("bad hyperparameter") {
+    check_one_line_error(run("train", "--model " + tiny + " --demo --lr -1"));
+  }
+  SUBCASE("preset without a tokenizer") {
+    const Result r = run("train", "--model distilbert-base-uncased" + data);
+    check_one_line_error(r);
+    CHECK(r.err.find("--tokenizer") != std::string::npos);
+  }
+  SUBCASE("predict without a run") {
+    check_one_line_error(run("predict", "--run /nonexistent"));
+  }
+}
+
+TEST_CASE("train: --config sets defaults that flags override") {
+  if (!have_apps()) return;
+  write(scratch() / "settings.json", R"({"weight_decay": 0.05, "batch_size": 4, "r": 4})");
+  const Result r =
+      run("train", demo_args("config") + " --config " + (scratch() / "settings.json").string() +
+                       " --max-steps 2 --r 2");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const std::string saved = slurp(scratch() / "config" / "train_config.json");
+  CHECK(saved.find("\"weight-decay\": 0.05") != std::string::npos);
+  CHECK(saved.find("\"batch-size\": 8") != std::string::npos);  // the flag wins
+  CHECK(saved.find("\"r\": 2") != std::string::npos);
+  write(scratch() / "bad.json", R"({"learning_rate": 0.01})");
+  check_one_line_error(
+      run("train", demo_args("config2") + " --config " + (scratch() / "bad.json").string()));
+}
