@@ -6,9 +6,11 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
+  ProfileScope profile(OpFamily::kElementwise);
   if (!(p >= 0.0f && p < 1.0f))
     throw Error("dropout: probability must be in [0, 1), got " + std::to_string(p));
   if (p == 0.0f) return x;

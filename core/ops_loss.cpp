@@ -5,12 +5,14 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
+#include "core/profiler.h"
 
 namespace ag {
 
 // loss = −(1/N') Σ_i log softmax(logits_i)[label_i] over the N' rows whose label is not
 // ignore_index. Backward: dlogits_i = (softmax(logits_i) − onehot(label_i)) · dloss / N'.
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index) {
+  ProfileScope profile(OpFamily::kElementwise);
   if (logits.dim() != 2 || labels.numel() != logits.size(0))
     throw ShapeError("cross_entropy: logits " + to_string(logits.shape()) + " need (N, C) with " +
                      "N = " + std::to_string(labels.numel()) + " labels");

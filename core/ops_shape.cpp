@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
+#include "core/profiler.h"
 
 namespace ag {
 
@@ -12,6 +13,7 @@ namespace ag {
 // Backward: dtable[ids[i]] += dout[i] — a scatter-add; rows may repeat, so threads split the
 // D columns rather than the rows. The node exists only when the table requires a gradient.
 Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx) {
+  ProfileScope profile(OpFamily::kElementwise);
   if (table.dim() != 2)
     throw ShapeError("embedding: table must be (V, D), got " + to_string(table.shape()));
   const int64_t V = table.size(0), D = table.size(1), N = ids.numel();

@@ -36,6 +36,10 @@ class ProfileScope {
   ProfileScope& operator=(const ProfileScope&) = delete;
 
  private:
+  static int& depth() {
+    thread_local int open_scopes = 0;
+    return open_scopes;
+  }
   OpFamily family_;
   bool on_;
   std::chrono::steady_clock::time_point start_;

@@ -5,6 +5,7 @@
 // page faults to map them again), a freed block is kept in a cache keyed by its size and handed
 // to the next request of that size. The cache is bounded so that it never holds more than
 // kMaxCachedBytes of idle memory.
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -30,10 +31,17 @@ BlockCache& cache() {
   return *instance;
 }
 
-// Rounds a request up to whole cache lines so that similar sizes share blocks.
+// Rounds a request up to a size class so that similar sizes share blocks: 64-byte lines up to
+// 4 KiB, then four classes per power of two (at most 19% unused). Batches padded to different
+// lengths then reuse each other's blocks instead of each filling the cache with its own sizes.
 int64_t capacity_for(int64_t size) {
   const int64_t per_line = kAlignBytes / int64_t(sizeof(float));
-  return std::max<int64_t>(per_line, (size + per_line - 1) / per_line * per_line);
+  const int64_t lines = std::max<int64_t>(1, (size + per_line - 1) / per_line);
+  if (lines <= 64) return lines * per_line;
+  int64_t power = 64;
+  while (power * 2 <= lines) power *= 2;
+  const int64_t step = power / 4;
+  return (lines + step - 1) / step * step * per_line;
 }
 
 }  // namespace

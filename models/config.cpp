@@ -3,25 +3,37 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "core/errors.h"
+#include "core/json_util.h"
 
 namespace ag::models {
 namespace {
 
 using nlohmann::json;
 
+// Largest accepted size of any dimension (vocabulary, width, layers, labels, ...): far above
+// any real model, small enough that a hostile config cannot make us allocate terabytes.
+constexpr int64_t kMaxDimension = int64_t(1) << 24;
+
 // Reads key `key` of `j` as T, or keeps `fallback` when the key is absent (HF's defaults).
-// A present key of the wrong type is an error naming the file and the key.
+// A present key of the wrong type or out of range is an error naming the file and the key.
 template <class T>
 T get(const json& j, const std::string& key, T fallback, const std::string& file) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    throw FormatError(file, "key \"" + key + "\"",
-                      "has the wrong type (" + std::string(it->type_name()) + ")");
+  if constexpr (std::is_same_v<T, int64_t>) {
+    return json_integer(*it, file, key, -kMaxDimension, kMaxDimension);
+  } else if constexpr (std::is_same_v<T, float>) {
+    return float(json_number(*it, file, key));
+  } else {
+    try {
+      return it->get<T>();
+    } catch (const json::exception&) {
+      throw FormatError(file, "key \"" + key + "\"",
+                        "has the wrong type (" + std::string(it->type_name()) + ")");
+    }
   }
 }
 
@@ -64,12 +76,7 @@ void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
 }  // namespace
 
 EncoderConfig config_from_json_text(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw FormatError(file, "byte " + std::to_string(e.byte), "is not valid JSON");
-  }
+  const json j = parse_json(text, file);
   if (!j.is_object()) throw FormatError(file, "top level", "expected a JSON object");
   EncoderConfig c;
   c.model_type = get<std::string>(j, "model_type", "", file);
@@ -117,6 +124,14 @@ EncoderConfig config_from_json_text(const std::string& text, const std::string& 
   if (c.hidden % c.heads != 0)
     throw FormatError(file, std::string("key \"") + dim_key + "\"",
                       "must be divisible by the number of heads");
+  // Every factor is at most 2^24, so this estimate cannot overflow.
+  const double parameters =
+      double(c.vocab_size + c.max_positions + c.type_vocab_size) * c.hidden +
+      double(c.layers) * (4.0 * c.hidden * c.hidden + 2.0 * c.hidden * c.intermediate);
+  if (parameters > double(int64_t(1) << 32))
+    throw FormatError(file, "sizes",
+                      "describe a model of " + std::to_string(int64_t(parameters)) +
+                          " parameters, more than this program accepts (2^32)");
   if (c.activation != "gelu" && c.activation != "relu")
     throw FormatError(file, "activation", "\"" + c.activation + "\" is not supported (gelu, relu)");
   check_probability(c.hidden_dropout, "dropout", file);

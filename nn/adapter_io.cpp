@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/json_util.h"
 #include "core/safetensors.h"
 
 namespace ag::nn {
@@ -68,12 +69,8 @@ LoraConfig read_adapter_config(const std::string& folder) {
   if (!in) throw FormatError(path, "file", "cannot be opened (is this a PEFT adapter folder?)");
   std::stringstream text;
   text << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw FormatError(path, "byte " + std::to_string(e.byte), "is not valid JSON");
-  }
+  const json j = parse_json(text.str(), path);
+  if (!j.is_object()) throw FormatError(path, "top level", "expected a JSON object");
   auto need = [&](const char* key) -> const json& {
     if (!j.contains(key) || j[key].is_null())
       throw FormatError(path, std::string("key \"") + key + "\"", "is missing");
@@ -83,9 +80,11 @@ LoraConfig read_adapter_config(const std::string& folder) {
   try {
     if (j.value("peft_type", "LORA") != "LORA")
       throw FormatError(path, "key \"peft_type\"", "only LORA adapters are supported");
-    c.r = need("r").get<int64_t>();
-    c.alpha = need("lora_alpha").get<float>();
-    c.dropout = j.value("lora_dropout", 0.0f);
+    c.r = json_integer(need("r"), path, "r", -(int64_t(1) << 20),
+                       int64_t(1) << 20);  // sign: validate()
+    c.alpha = float(json_number(need("lora_alpha"), path, "lora_alpha"));
+    if (j.contains("lora_dropout") && !j["lora_dropout"].is_null())
+      c.dropout = float(json_number(j["lora_dropout"], path, "lora_dropout"));
     const json& targets = need("target_modules");
     if (!targets.is_array())
       throw FormatError(path, "key \"target_modules\"",
@@ -98,7 +97,7 @@ LoraConfig read_adapter_config(const std::string& folder) {
       c.modules_to_save = j["modules_to_save"].get<std::vector<std::string>>();
     if (j.value("adaptgrad_magnitude_axis", "output") == "input")
       c.magnitude_axis = MagnitudeAxis::kInput;
-  } catch (const json::type_error& e) {
+  } catch (const json::exception& e) {
     throw FormatError(path, "value", std::string("has the wrong type: ") + e.what());
   }
   try {
