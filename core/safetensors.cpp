@@ -219,6 +219,12 @@ json parse_header_json(std::string_view header, const std::string& path) {
     if (auto colon = reason.find("] "); colon != std::string::npos) reason.erase(0, colon + 2);
     throw FormatError(path, "header, byte offset " + std::to_string(file_offset),
                       "invalid JSON: " + printable(reason));
+  } catch (const json::exception& e) {
+    // Not a syntax error but still bad JSON, e.g. out_of_range.406 for a number too large for
+    // a double ("1e400"), which the parser reports without a byte offset.
+    std::string reason = e.what();
+    if (auto colon = reason.find("] "); colon != std::string::npos) reason.erase(0, colon + 2);
+    throw FormatError(path, "header at byte 8", "invalid JSON: " + printable(reason));
   }
 }
 
@@ -306,6 +312,20 @@ TensorInfo read_tensor_entry(const std::string& name, const json& entry, const s
     throw FormatError(path, where,
                       "data_offsets [" + std::to_string(info.begin) + ", " +
                           std::to_string(info.end) + "] end before they begin");
+  }
+
+  // numel() (and any Tensor built from this shape) multiplies the dimensions in order as
+  // int64: the product of the non-zero ones must fit. A zero dimension makes the byte count
+  // below 0 whatever the others are, so that check alone does not bound them.
+  uint64_t nonzero_elements = 1;
+  for (int64_t dim : info.shape) {
+    if (dim == 0) continue;
+    if (!multiply_checked(nonzero_elements, static_cast<uint64_t>(dim), nonzero_elements) ||
+        nonzero_elements > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      throw FormatError(path, where,
+                        "shape " + shape_string(info.shape) +
+                            " is too large: its element count overflows 64 bits");
+    }
   }
 
   // The byte range must hold exactly numel(shape) elements of the dtype.

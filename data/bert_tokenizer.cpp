@@ -64,6 +64,8 @@ void read_tokenizer_config(const std::string& path, BertTokenizerOptions& option
   if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
     // Models without a limit store a huge float (1e30): keep it as "no limit".
     const double limit = config["model_max_length"].get<double>();
+    // (Checked before the cast: a double outside int64's range does not convert.)
+    if (!(limit >= 1)) throw DataError(path + ": \"model_max_length\" must be positive");
     options.model_max_length =
         limit >= 1e18 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(limit);
   }

@@ -1,5 +1,6 @@
 #include "data/vocabulary.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -63,20 +64,22 @@ Vocabulary Vocabulary::from_tokenizer_json(const std::string& path) {
       entries.emplace_back(added["content"].get<std::string>(), added["id"].get<int64_t>());
     }
   }
-  int64_t size = 0;
-  for (const auto& entry : entries) size = std::max(size, entry.second + 1);
-  if (size == 0) fail("the vocabulary is empty");
+  // The ids must be exactly 0..N-1. Find the first missing one from the ids themselves, so
+  // that a tiny file with a huge id is rejected before that many tokens are allocated.
+  std::vector<int64_t> ids;
+  ids.reserve(entries.size());
+  for (const auto& entry : entries) ids.push_back(entry.second);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.empty()) fail("the vocabulary is empty");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] != static_cast<int64_t>(i))
+      fail("vocabulary ids are not contiguous: no token has id " + std::to_string(i));
+  const auto size = static_cast<int64_t>(ids.size());
   if (size > (int64_t{1} << 31) - 1) fail("vocabulary ids are too large");
 
   std::vector<std::string> tokens(static_cast<std::size_t>(size));
-  std::vector<bool> seen(static_cast<std::size_t>(size), false);
-  for (const auto& [token, id] : entries) {
-    tokens[static_cast<std::size_t>(id)] = token;
-    seen[static_cast<std::size_t>(id)] = true;
-  }
-  for (int64_t id = 0; id < size; ++id)
-    if (!seen[static_cast<std::size_t>(id)])
-      fail("vocabulary ids are not contiguous: no token has id " + std::to_string(id));
+  for (const auto& [token, id] : entries) tokens[static_cast<std::size_t>(id)] = token;
   return Vocabulary(std::move(tokens));
 }
 

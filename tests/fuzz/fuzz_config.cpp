@@ -1,0 +1,4 @@
+// libFuzzer target: see config_entry in fuzz_entries.h. Run it with tools/fuzz.sh.
+#include "fuzz_entries.h"
+
+ADAPTGRAD_FUZZ_TARGET(config_entry)
