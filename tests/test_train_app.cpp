@@ -101,6 +101,20 @@ int64_t checkpoint_step(const std::string& out) {
   return std::stoll(state.substr(at + 7));
 }
 
+// The tensors of two checkpoints (the last state, not just the best one) are bit-identical.
+void check_same_checkpoint_tensors(const std::string& a, const std::string& b) {
+  auto fa = ag::safetensors::File::open(
+      (scratch() / a / "checkpoint" / "checkpoint.safetensors").string());
+  auto fb = ag::safetensors::File::open(
+      (scratch() / b / "checkpoint" / "checkpoint.safetensors").string());
+  REQUIRE(fa.tensors().size() == fb.tensors().size());
+  for (auto& info : fa.tensors()) {
+    INFO(info.name);
+    REQUIRE(fb.contains(info.name));
+    CHECK(fa.raw_bytes(info.name) == fb.raw_bytes(info.name));
+  }
+}
+
 void check_one_line_error(const Result& r) {
   INFO("stderr: " << r.err);
   CHECK(r.code != 0);
@@ -162,6 +176,7 @@ TEST_CASE("train: Ctrl-C writes a checkpoint and --resume finishes bit-identical
         slurp(scratch() / "ref" / "adapter_model.safetensors"));
   CHECK(slurp(scratch() / "sigint" / "metrics.jsonl") ==
         slurp(scratch() / "ref" / "metrics.jsonl"));
+  check_same_checkpoint_tensors("sigint", "ref");
 }
 
 TEST_CASE("train: SIGKILL between checkpoints, then --resume, gives the same adapter") {
@@ -178,6 +193,9 @@ TEST_CASE("train: SIGKILL between checkpoints, then --resume, gives the same ada
   REQUIRE(resumed.code == 0);
   CHECK(slurp(scratch() / "sigkill" / "adapter_model.safetensors") ==
         slurp(scratch() / "ref" / "adapter_model.safetensors"));
+  CHECK(slurp(scratch() / "sigkill" / "metrics.jsonl") ==
+        slurp(scratch() / "ref" / "metrics.jsonl"));
+  check_same_checkpoint_tensors("sigkill", "ref");
 }
 
 TEST_CASE("train: a NaN loss stops with the step number and keeps the last good checkpoint") {

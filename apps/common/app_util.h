@@ -1,0 +1,28 @@
+// Small helpers shared by the apps: the one-line error convention, files, time and memory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace ag::apps {
+
+// Runs `body` and turns any exception into one line "error: ..." on stderr and exit code 1
+// (DESIGN.md §6). Returns body's exit code otherwise.
+int run_guarded(const std::function<int()>& body);
+
+// Reads a whole file (throws ag::Error naming it when it cannot).
+std::string read_file(const std::string& path);
+// Copies `from` to `to` atomically (temporary file + rename).
+void copy_file_atomically(const std::string& from, const std::string& to);
+
+// Peak resident set size of this process so far, in MiB (getrusage).
+double peak_rss_mib();
+// Monotonic seconds since an arbitrary origin.
+double now_seconds();
+// "1h02m03s", "4m05s", "12.3s".
+std::string format_duration(double seconds);
+// True when stderr is a terminal (progress bar instead of log lines).
+bool stderr_is_tty();
+
+}  // namespace ag::apps

@@ -1,0 +1,122 @@
+#include "apps/common/bench_run.h"
+
+#include <cmath>
+#include <optional>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/rng.h"
+#include "models/pretrained.h"
+#include "nn/lora.h"
+#include "nn/optim.h"
+
+namespace ag::bench {
+
+namespace {
+
+// model.train(); forward; cross-entropy; zero_grad; backward; AdamW step.
+StepRecord train_step(models::SequenceClassifier& model, nn::AdamW& opt, const Batch& batch) {
+  StepRecord rec;
+  Phases& p = rec.phases;
+  const double t0 = now_seconds();
+  model.train();
+  const double t1 = now_seconds();
+  Tensor logits = model.forward(batch.input);
+  const double t2 = now_seconds();
+  Tensor loss = cross_entropy(logits, batch.labels);
+  const double t3 = now_seconds();
+  opt.zero_grad();
+  const double t4 = now_seconds();
+  loss.backward();
+  const double t5 = now_seconds();
+  opt.step();
+  const double t6 = now_seconds();
+  rec.value = loss.item();
+  p.forward = t2 - t1;
+  p.loss = t3 - t2;
+  p.backward = t5 - t4;
+  p.optimizer = (t4 - t3) + (t6 - t5);
+  p.total = t6 - t0;  // the caller adds the release of the step's tensors
+  return rec;
+}
+
+// Eval forward without autograd (the model is in eval mode).
+StepRecord infer_step(models::SequenceClassifier& model, const Batch& batch) {
+  StepRecord rec;
+  const double t0 = now_seconds();
+  NoGradGuard no_grad;
+  Tensor logits = model.forward(batch.input);
+  rec.phases.forward = rec.phases.total = now_seconds() - t0;
+  double sum = 0;
+  for (float v : logits.to_vector()) sum += std::fabs(v);
+  rec.value = sum / double(logits.numel());
+  return rec;
+}
+
+// Runs every batch (warm-up first) and returns the records of the timed steps.
+std::vector<StepRecord> run_steps(const BenchOptions& o, models::SequenceClassifier& model,
+                                  const std::vector<Batch>& batches) {
+  std::optional<nn::AdamW> opt;
+  if (o.method == "infer") {
+    model.eval();
+  } else {
+    nn::AdamWOptions adamw;
+    adamw.lr = o.lr;
+    opt.emplace(model.trainable_parameters(), adamw);
+  }
+  set_profiling(o.profile);
+  std::vector<StepRecord> records;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    autograd_stats().reset();
+    reset_profile();
+    const double t0 = now_seconds();
+    StepRecord rec = opt ? train_step(model, *opt, batches[i]) : infer_step(model, batches[i]);
+    rec.phases.total = now_seconds() - t0;  // includes freeing the step's graph and tensors
+    rec.nodes = autograd_stats().nodes_recorded;
+    rec.weight_grad_gemms = autograd_stats().weight_grad_gemms;
+    for (int f = 0; f < kFamilies; ++f) rec.families[f] = profile_seconds(OpFamily(f));
+    if (int64_t(i) >= o.warmup) records.push_back(rec);
+  }
+  set_profiling(false);
+  return records;
+}
+
+}  // namespace
+
+std::shared_ptr<models::SequenceClassifier> build_bench_model(const BenchOptions& o) {
+  manual_seed(o.weight_seed);
+  models::LoadOptions load;
+  load.num_labels = kLabels;
+  auto model = models::from_pretrained("distilbert-base-uncased", load);
+  if (o.method == "full") {
+    nn::unfreeze(*model);
+    return model;
+  }
+  nn::LoraConfig config;
+  config.r = o.rank;
+  config.alpha = 16.0f;
+  config.dropout = o.dropout;
+  config.targets = {"q_lin", "v_lin"};
+  config.use_dora = o.method == "dora";
+  config.validate();
+  nn::apply_lora(*model, config);
+  if (o.method == "infer") nn::merge_and_unload(*model);
+  return model;
+}
+
+BenchRun run_benchmark(const BenchOptions& o) {
+  BenchRun run;
+  run.rss_start_mib = peak_rss_mib();
+  auto model = build_bench_model(o);
+  run.params = nn::count_parameters(*model);
+  auto batches = make_batches(o.shape, o.warmup + o.steps, o.seed);
+  run.rss_before_steps_mib = peak_rss_mib();
+  run.records = run_steps(o, *model, batches);
+  run.peak_rss_mib = peak_rss_mib();  // before the sgemm reference, as bench_torch.py
+  run.sgemm = measure_sgemm();
+  run.timed_batches.assign(std::make_move_iterator(batches.begin() + o.warmup),
+                           std::make_move_iterator(batches.end()));
+  return run;
+}
+
+}  // namespace ag::bench

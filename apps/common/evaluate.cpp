@@ -1,0 +1,77 @@
+#include "apps/common/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace ag::apps {
+
+models::EncoderInput to_encoder_input(const data::Batch& b) {
+  const Shape shape{b.batch_size, b.seq_len};
+  return {{shape, b.input_ids}, {shape, b.attention_mask}, {shape, b.token_type_ids}};
+}
+
+double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
+                int64_t num_labels) {
+  std::vector<int64_t> tp(num_labels), fp(num_labels), fn(num_labels);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] == predictions[i]) {
+      ++tp[labels[i]];
+    } else {
+      ++fp[predictions[i]];
+      ++fn[labels[i]];
+    }
+  }
+  double sum = 0;
+  for (int64_t c = 0; c < num_labels; ++c) {
+    const int64_t denom = 2 * tp[c] + fp[c] + fn[c];
+    sum += denom ? 2.0 * double(tp[c]) / double(denom) : 0.0;
+  }
+  return num_labels ? sum / double(num_labels) : 0.0;
+}
+
+EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
+                    int64_t num_labels) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  EvalResult r;
+  r.predictions.assign(size_t(loader.num_examples()), -1);
+  std::vector<int32_t> labels(size_t(loader.num_examples()), -1);
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (const data::Batch& batch : loader) {
+    const Tensor logits = model.forward(to_encoder_input(batch));
+    const Indices y{{batch.batch_size}, batch.labels};
+    loss_sum += double(cross_entropy(logits, y).item()) * double(batch.batch_size);
+    const float* l = logits.data();
+    for (int64_t i = 0; i < batch.batch_size; ++i) {
+      const float* row = l + i * num_labels;
+      const int32_t pred = int32_t(std::max_element(row, row + num_labels) - row);
+      r.predictions[size_t(batch.example_indices[i])] = pred;
+      labels[size_t(batch.example_indices[i])] = batch.labels[i];
+      correct += pred == batch.labels[i];
+    }
+  }
+  r.examples = loader.num_examples();
+  if (r.examples) {
+    r.loss = loss_sum / double(r.examples);
+    r.accuracy = double(correct) / double(r.examples);
+    r.macro_f1 = macro_f1(labels, r.predictions, num_labels);
+  }
+  model.train(was_training);
+  return r;
+}
+
+std::vector<float> softmax_row(const float* logits, int64_t n) {
+  std::vector<float> p(logits, logits + n);
+  const float mx = *std::max_element(p.begin(), p.end());
+  double sum = 0;
+  for (auto& v : p) sum += (v = std::exp(v - mx));
+  for (auto& v : p) v = float(v / sum);
+  return p;
+}
+
+}  // namespace ag::apps

@@ -1,0 +1,33 @@
+// Evaluation: loss, accuracy and macro-F1 of a classifier over a data loader, in eval mode
+// without autograd (model.eval(); with torch.no_grad(): ...).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/data_loader.h"
+#include "models/encoder.h"
+
+namespace ag::apps {
+
+// A padded batch as the model's input.
+models::EncoderInput to_encoder_input(const data::Batch& batch);
+
+struct EvalResult {
+  double loss = 0, accuracy = 0, macro_f1 = 0;
+  int64_t examples = 0;
+  std::vector<int32_t> predictions;  // per example of the loader, in the loader's order
+};
+
+// Per-class F1 = 2·TP / (2·TP + FP + FN), averaged over the classes (sklearn's "macro").
+double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
+                int64_t num_labels);
+
+// Switches the model to eval mode for the pass and restores the previous mode after.
+EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
+                    int64_t num_labels);
+
+// Softmax probabilities of one logits row.
+std::vector<float> softmax_row(const float* logits, int64_t n);
+
+}  // namespace ag::apps

@@ -1,0 +1,207 @@
+#include "apps/common/run_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "apps/common/app_util.h"
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "data/basic_tokenizer.h"
+#include "data/demo_task.h"
+#include "data/polarity_corpus.h"
+#include "data/splits.h"
+
+namespace fs = std::filesystem;
+
+namespace ag::apps {
+namespace {
+
+std::string format_of(const TrainConfig& c, const std::string& path) {
+  if (!c.format.empty()) return c.format;
+  const std::string name = fs::path(path).filename().string();
+  if (name.find("pang_lee") != std::string::npos || name.find("pang&lee") != std::string::npos)
+    return "polarity";  // tools/get_polarity_data.sh's file (CSV without a header)
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  if (ext == ".tsv") return "tsv";
+  if (ext == ".csv") return "csv";
+  if (ext == ".jsonl" || ext == ".json") return "jsonl";
+  throw Error(path + ": cannot tell the format from the extension; pass --format " +
+              "tsv|csv|jsonl|polarity");
+}
+
+data::Dataset read_file(const TrainConfig& c, const std::string& path,
+                        const std::optional<data::LabelMap>& labels) {
+  if (!fs::exists(path)) throw Error(path + ": no such file");
+  if (fs::is_directory(path)) throw Error(path + ": is a folder, expected a data file");
+  const std::string format = format_of(c, path);
+  data::Dataset d;
+  if (format == "polarity") {
+    d = data::read_pang_lee_polarity(path, c.skip_bad_rows);
+  } else if (format == "jsonl") {
+    data::JsonlReadOptions o;
+    if (!c.text_column.empty()) o.text_key = c.text_column;
+    o.text_pair_key = c.text_pair_column;
+    if (!c.label_column.empty()) o.label_key = c.label_column;
+    o.labels = labels;
+    o.skip_bad_rows = c.skip_bad_rows;
+    d = data::read_jsonl(path, o);
+  } else {
+    auto o = format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv();
+    o.text_column = !c.text_column.empty() ? c.text_column : format == "tsv" ? "sentence" : "text";
+    o.text_pair_column = c.text_pair_column;
+    if (!c.label_column.empty()) o.label_column = c.label_column;
+    o.labels = labels;
+    o.skip_bad_rows = c.skip_bad_rows;
+    d = data::read_table(path, o);
+  }
+  if (d.bad_rows_skipped > 0)
+    std::cerr << "warning: " << path << ": skipped " << d.bad_rows_skipped << " bad rows"
+              << (d.bad_row_messages.empty() ? "" : " (first: " + d.bad_row_messages[0] + ")")
+              << "\n";
+  if (d.examples.empty()) throw Error(path + ": no examples");
+  // A label map from a polarity file is fixed; check other splits agree with the training one.
+  if (labels && !(d.labels == *labels))
+    throw Error(path + ": labels " + d.labels.describe() + " differ from the training labels " +
+                labels->describe());
+  return d;
+}
+
+std::vector<double> parse_split(const std::string& text) {
+  std::vector<double> f;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      size_t used = 0;
+      f.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw Error("--split: '" + item + "' is not a number (expected e.g. 0.8,0.1,0.1)");
+    }
+  }
+  if (f.size() != 3) throw Error("--split needs three fractions train,validation,test");
+  const double sum = f[0] + f[1] + f[2];
+  if (f[0] <= 0 || f[1] <= 0 || f[2] < 0 || std::abs(sum - 1.0) > 1e-6)
+    throw Error("--split: fractions must be positive (test may be 0) and sum to 1, got " + text);
+  return f;
+}
+
+void describe(std::ostream& log, const char* name, const data::Dataset& d) {
+  log << "  " << name << ": " << d.size() << " examples";
+  const auto counts = d.label_counts();
+  for (size_t i = 0; i < counts.size(); ++i)
+    log << (i ? ", " : " (") << d.labels.name(int32_t(i)) << " " << counts[i];
+  log << ")\n";
+}
+
+}  // namespace
+
+RunData load_run_data(const TrainConfig& c, std::ostream& log) {
+  RunData run;
+  if (!c.train.empty()) {
+    run.train = read_file(c, c.train, std::nullopt);
+    if (!c.validation.empty()) {
+      run.validation = read_file(c, c.validation, run.train.labels);
+    } else {
+      auto s = data::stratified_split(run.train, c.val_split, 0.0, uint64_t(c.seed));
+      log << "validation: " << c.val_split << " of " << c.train << " (stratified, seed " << c.seed
+          << ")\n";
+      run.train = std::move(s.train);
+      run.validation = std::move(s.validation);
+    }
+    if (!c.test.empty()) run.test = read_file(c, c.test, run.train.labels);
+  } else {
+    data::Dataset all;
+    if (c.demo) {
+      all = data::make_synthetic_sentiment(c.demo_size, uint64_t(c.seed));
+      run.synthetic = true;
+      log << "*** DEMO: the data is SYNTHETIC (" << data::kSyntheticSentimentSource
+          << "). Accuracy on it says nothing about real text. ***\n";
+    } else {
+      all = read_file(c, c.data, std::nullopt);
+    }
+    const auto f = parse_split(c.split);
+    auto s = data::stratified_split(all, f[1], f[2], uint64_t(c.seed));
+    run.train = std::move(s.train);
+    run.validation = std::move(s.validation);
+    run.test = std::move(s.test);
+    log << "data: " << all.source << " split " << c.split << " (stratified, seed " << c.seed
+        << ")\n";
+  }
+  if (run.validation.examples.empty()) throw Error("the validation split is empty");
+  describe(log, "train", run.train);
+  describe(log, "validation", run.validation);
+  if (!run.test.examples.empty()) describe(log, "test", run.test);
+  return run;
+}
+
+uint64_t data_fingerprint(const RunData& data) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&](std::string_view s) {
+    for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  for (const auto* d : {&data.train, &data.validation, &data.test})
+    for (auto& e : d->examples) {
+      mix(e.text);
+      mix(e.text_pair);
+      mix(std::to_string(e.label));
+    }
+  return h;
+}
+
+RunTokenizer load_run_tokenizer(const TrainConfig& c, const RunData& data) {
+  auto has_vocab = [](const fs::path& dir) {
+    return fs::is_directory(dir) &&
+           (fs::exists(dir / "vocab.txt") || fs::exists(dir / "tokenizer.json"));
+  };
+  std::string folder = c.tokenizer;
+  if (folder.empty()) {
+    const fs::path m(c.model);
+    if (has_vocab(m))
+      folder = m.string();
+    else if (fs::is_regular_file(m) && has_vocab(m.parent_path().empty() ? "." : m.parent_path()))
+      folder = m.parent_path().empty() ? "." : m.parent_path().string();
+  }
+  if (!folder.empty()) {
+    if (!has_vocab(folder))
+      throw Error(folder + ": no vocab.txt or tokenizer.json (pass --tokenizer FOLDER)");
+    return {data::BertTokenizer::from_pretrained(folder), folder, {}};
+  }
+  if (!data.synthetic)
+    throw Error("--model " + c.model +
+                " comes without a tokenizer (no vocab.txt); pass --tokenizer FOLDER");
+  // The synthetic task has a few dozen words: a word-level vocabulary covers it exactly.
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  std::set<std::string> words;
+  data::BasicTokenizer basic;
+  for (const auto* d : {&data.train, &data.validation, &data.test})
+    for (auto& e : d->examples)
+      for (auto& w : basic.tokenize(e.text)) words.insert(w);
+  vocab.insert(vocab.end(), words.begin(), words.end());
+  return {data::BertTokenizer(data::Vocabulary(vocab)), "", vocab};
+}
+
+void save_run_tokenizer(const RunTokenizer& t, const std::string& folder) {
+  if (!t.generated_vocab.empty()) {
+    std::string text;
+    for (auto& w : t.generated_vocab) text += w + "\n";
+    write_text_file_atomically((fs::path(folder) / "vocab.txt").string(), text);
+    write_text_file_atomically((fs::path(folder) / "tokenizer_config.json").string(),
+                               "{\"do_lower_case\": true, \"model_max_length\": 512}\n");
+    return;
+  }
+  for (const char* name :
+       {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+    const fs::path from = fs::path(t.folder) / name;
+    if (fs::exists(from)) copy_file_atomically(from.string(), (fs::path(folder) / name).string());
+  }
+}
+
+}  // namespace ag::apps

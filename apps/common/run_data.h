@@ -1,0 +1,41 @@
+// The train app's data: datasets from files (or the synthetic demo) and the tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "apps/common/train_config.h"
+#include "data/bert_tokenizer.h"
+#include "data/dataset.h"
+
+namespace ag::apps {
+
+struct RunData {
+  data::Dataset train, validation, test;  // test.examples is empty when there is no test set
+  bool synthetic = false;
+};
+
+// Reads --train/--validation/--test, or splits --data, or generates --demo (stratified splits,
+// seeded with --seed). Prints one line per split to `log`. Errors are one-line ag::Errors.
+RunData load_run_data(const TrainConfig& config, std::ostream& log);
+
+// A hash of every text and label of every split: a resumed run checks it is fed the same data.
+uint64_t data_fingerprint(const RunData& data);
+
+struct RunTokenizer {
+  data::BertTokenizer tokenizer;
+  std::string folder;                        // where its files are, or empty when generated
+  std::vector<std::string> generated_vocab;  // --demo without a vocabulary: the task's words
+};
+
+// --tokenizer, else the model folder (or the folder of a config.json --model), else (--demo
+// only) a word-level vocabulary built from the synthetic task. Otherwise a clear error.
+RunTokenizer load_run_tokenizer(const TrainConfig& config, const RunData& data);
+
+// Writes the tokenizer files (vocab.txt, tokenizer_config.json, ...) into `folder`, so that a
+// run folder is enough to predict.
+void save_run_tokenizer(const RunTokenizer& tokenizer, const std::string& folder);
+
+}  // namespace ag::apps

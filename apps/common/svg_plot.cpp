@@ -1,0 +1,153 @@
+#include "apps/common/svg_plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "core/atomic_file.h"
+
+namespace ag::apps {
+namespace {
+
+constexpr double kWidth = 760, kPanelHeight = 300, kLeft = 70, kRight = 20, kTop = 50, kBottom = 50;
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// "Nice" tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten.
+std::vector<double> ticks(double lo, double hi) {
+  const double span = hi - lo, raw = span / 5.0;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = raw / mag < 1.5   ? mag
+                      : raw / mag < 3.5 ? 2 * mag
+                      : raw / mag < 7.5 ? 5 * mag
+                                        : 10 * mag;
+  std::vector<double> t;
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+    t.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+  return t;
+}
+
+void range_of(const Panel& p, double& x0, double& x1, double& y0, double& y1) {
+  x0 = y0 = INFINITY;
+  x1 = y1 = -INFINITY;
+  for (auto& s : p.series)
+    for (auto [x, y] : s.points) {
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  if (y1 - y0 < 1e-12) y0 -= 0.05, y1 += 0.05;
+  const double pad = 0.05 * (y1 - y0);
+  y0 -= pad, y1 += pad;
+}
+
+void draw_panel(std::ostringstream& svg, const Panel& p, double top) {
+  double x0, x1, y0, y1;
+  range_of(p, x0, x1, y0, y1);
+  const double w = kWidth - kLeft - kRight, h = kPanelHeight - kTop - kBottom;
+  const double ox = kLeft, oy = top + kTop;
+  auto X = [&](double x) { return ox + (x - x0) / (x1 - x0) * w; };
+  auto Y = [&](double y) { return oy + h - (y - y0) / (y1 - y0) * h; };
+  svg << "<text x=\"" << ox + w / 2 << "\" y=\"" << top + 30
+      << "\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">" << escape(p.title)
+      << "</text>\n";
+  svg << "<rect x=\"" << ox << "\" y=\"" << oy << "\" width=\"" << w << "\" height=\"" << h
+      << "\" fill=\"white\" stroke=\"#333\"/>\n";
+  for (double t : ticks(x0, x1)) {
+    svg << "<line x1=\"" << X(t) << "\" y1=\"" << oy << "\" x2=\"" << X(t) << "\" y2=\"" << oy + h
+        << "\" stroke=\"#e5e5e5\"/>\n";
+    svg << "<text x=\"" << X(t) << "\" y=\"" << oy + h + 16
+        << "\" text-anchor=\"middle\" font-size=\"11\">" << num(t) << "</text>\n";
+  }
+  for (double t : ticks(y0, y1)) {
+    svg << "<line x1=\"" << ox << "\" y1=\"" << Y(t) << "\" x2=\"" << ox + w << "\" y2=\"" << Y(t)
+        << "\" stroke=\"#e5e5e5\"/>\n";
+    svg << "<text x=\"" << ox - 6 << "\" y=\"" << Y(t) + 4
+        << "\" text-anchor=\"end\" font-size=\"11\">" << num(t) << "</text>\n";
+  }
+  svg << "<text x=\"" << ox + w / 2 << "\" y=\"" << oy + h + 38
+      << "\" text-anchor=\"middle\" font-size=\"12\">" << escape(p.x_label) << "</text>\n";
+  svg << "<text transform=\"translate(" << ox - 48 << "," << oy + h / 2
+      << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" << escape(p.y_label)
+      << "</text>\n";
+  double legend_y = oy + 16;
+  for (auto& s : p.series) {
+    if (s.points.empty()) continue;
+    svg << "<polyline fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.5\" points=\"";
+    for (auto [x, y] : s.points)
+      if (std::isfinite(y)) svg << num(X(x)) << "," << num(Y(y)) << " ";
+    svg << "\"/>\n";
+    if (s.markers)
+      for (auto [x, y] : s.points)
+        if (std::isfinite(y))
+          svg << "<circle cx=\"" << num(X(x)) << "\" cy=\"" << num(Y(y)) << "\" r=\"3.5\" fill=\""
+              << s.color << "\"><title>" << num(x) << ": " << num(y) << "</title></circle>\n";
+    svg << "<line x1=\"" << ox + w - 150 << "\" y1=\"" << legend_y - 4 << "\" x2=\"" << ox + w - 130
+        << "\" y2=\"" << legend_y - 4 << "\" stroke=\"" << s.color << "\" stroke-width=\"2\"/>\n";
+    svg << "<text x=\"" << ox + w - 125 << "\" y=\"" << legend_y << "\" font-size=\"11\">"
+        << escape(s.label) << "</text>\n";
+    legend_y += 16;
+  }
+}
+
+}  // namespace
+
+std::string render_svg(const std::vector<Panel>& panels, const std::string& title) {
+  const double height = 30 + kPanelHeight * double(panels.size());
+  std::ostringstream svg;
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << height
+      << "\" viewBox=\"0 0 " << kWidth << " " << height << "\" font-family=\"sans-serif\">\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"#fafafa\"/>\n"
+      << "<text x=\"" << kWidth / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"16\">"
+      << escape(title) << "</text>\n";
+  for (size_t i = 0; i < panels.size(); ++i) draw_panel(svg, panels[i], 30 + kPanelHeight * i);
+  svg << "</svg>\n";
+  return svg.str();
+}
+
+void write_training_curves(const std::string& path, const std::vector<float>& losses,
+                           const std::vector<std::pair<double, double>>& evals,
+                           const std::string& title) {
+  Panel loss{"Training loss", "step", "cross-entropy", {}};
+  Series raw{"loss per step", {}, "#9ecae1"};
+  Series smooth{"moving average", {}, "#08519c"};
+  const size_t window = std::max<size_t>(1, losses.size() / 25);
+  double sum = 0;
+  for (size_t i = 0; i < losses.size(); ++i) {
+    raw.points.emplace_back(double(i + 1), losses[i]);
+    sum += losses[i];
+    if (i >= window) sum -= losses[i - window];
+    smooth.points.emplace_back(double(i + 1), sum / double(std::min(i + 1, window)));
+  }
+  loss.series = {raw, smooth};
+  Panel acc{"Validation accuracy", "epoch", "accuracy", {}};
+  Series val{"validation accuracy", evals, "#d62728", true};
+  acc.series = {val};
+  write_text_file_atomically(path, render_svg({loss, acc}, title));
+}
+
+}  // namespace ag::apps

@@ -1,0 +1,250 @@
+#include "apps/common/train_config.h"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include "core/errors.h"
+
+namespace ag::apps {
+namespace {
+
+using Member = std::variant<std::string TrainConfig::*, int64_t TrainConfig::*,
+                            double TrainConfig::*, bool TrainConfig::*>;
+
+struct Field {
+  const char* name;  // flag without "--", JSON key
+  Member member;
+  const char* help;
+  const char* group = "";  // for --help; "hidden" hides the flag
+};
+
+const std::vector<Field>& fields() {
+  using C = TrainConfig;
+  static const std::vector<Field> table = {
+      {"model", &C::model,
+       "Hugging Face folder (config.json + model.safetensors), a preset "
+       "(distilbert-base-uncased, bert-base-uncased: random init) or a config.json file "
+       "(random init)",
+       "Model"},
+      {"tokenizer", &C::tokenizer, "tokenizer folder (default: the model folder)", "Model"},
+      {"train", &C::train, "training file", "Data"},
+      {"validation", &C::validation, "validation file (default: --val-split of --train)", "Data"},
+      {"test", &C::test, "test file (evaluated once, with the best checkpoint)", "Data"},
+      {"data", &C::data, "one labelled file, split by --split", "Data"},
+      {"split", &C::split, "train,validation,test fractions for --data (stratified, seeded)",
+       "Data"},
+      {"val-split", &C::val_split, "validation fraction carved from --train", "Data"},
+      {"format", &C::format, "tsv|csv|jsonl|polarity (default: from the file extension)", "Data"},
+      {"text-column", &C::text_column, "text column/key (default: sentence for tsv, else text)",
+       "Data"},
+      {"text-pair-column", &C::text_pair_column, "second text column for pair tasks", "Data"},
+      {"label-column", &C::label_column, "label column/key (default: label)", "Data"},
+      {"demo", &C::demo, "the built-in SYNTHETIC sentiment task (no files needed)", "Data"},
+      {"demo-size", &C::demo_size, "number of synthetic examples for --demo", "Data"},
+      {"skip-bad-rows", &C::skip_bad_rows, "skip (and count) malformed rows instead of failing",
+       "Data"},
+      {"method", &C::method, "lora|dora|full|head", "Adapter"},
+      {"r", &C::r, "LoRA rank", "Adapter"},
+      {"alpha", &C::alpha, "LoRA alpha", "Adapter"},
+      {"dropout", &C::dropout, "LoRA dropout", "Adapter"},
+      {"targets", &C::targets,
+       "modules to adapt: query,key,value,projection,mlp,head or module names (q_lin,v_lin)",
+       "Adapter"},
+      {"train-head", &C::train_head,
+       "lora/dora: also train the classification head (PEFT modules_to_save); "
+       "--train-head=false trains the adapters only",
+       "Adapter"},
+      {"scaling", &C::scaling, "alpha-over-r (PEFT)|rslora|alpha (the seed's code)", "Adapter"},
+      {"init", &C::init, "kaiming (PEFT)|gaussian (the seed)", "Adapter"},
+      {"dora-magnitude", &C::dora_magnitude, "output (paper, PEFT)|input (the seed's variant)",
+       "Adapter"},
+      {"epochs", &C::epochs, "training epochs", "Training"},
+      {"lr", &C::lr, "peak learning rate", "Training"},
+      {"batch-size", &C::batch_size, "examples per batch", "Training"},
+      {"max-length", &C::max_length, "truncate to this many tokens", "Training"},
+      {"weight-decay", &C::weight_decay, "AdamW decoupled weight decay", "Training"},
+      {"warmup", &C::warmup, "warm-up: a fraction (< 1) of the steps, or a number of steps",
+       "Training"},
+      {"schedule", &C::schedule, "linear|cosine|constant decay after warm-up", "Training"},
+      {"clip", &C::clip, "clip gradients to this global L2 norm (0: off)", "Training"},
+      {"grad-accum", &C::grad_accum, "batches per optimizer step", "Training"},
+      {"seed", &C::seed, "seed for the split, data order, initialisation and dropout", "Training"},
+      {"threads", &C::threads, "threads (0: all cores)", "Training"},
+      {"max-steps", &C::max_steps, "stop after this many optimizer steps (0: no cap)", "Training"},
+      {"eval-every", &C::eval_every, "validate every N steps (0: after each epoch)", "Training"},
+      {"log-every", &C::log_every, "log every N steps (0: about 20 lines per epoch)", "Training"},
+      {"checkpoint-every", &C::checkpoint_every,
+       "also checkpoint every N steps (0: after each epoch only)", "Training"},
+      {"bucket", &C::bucket, "batch examples of similar length (--bucket=false: off)", "Training"},
+      {"out", &C::out, "run folder (default: runs/<data>-<method>)", "Output"},
+      {"quiet-params", &C::quiet_params, "do not list every parameter before training", "Output"},
+      {"interrupt-at-step", &C::interrupt_at_step, "testing: raise SIGINT after step N", "hidden"},
+      {"kill-at-step", &C::kill_at_step, "testing: raise SIGKILL after step N", "hidden"},
+      {"nan-at-step", &C::nan_at_step, "testing: make the loss of step N NaN", "hidden"},
+  };
+  return table;
+}
+
+std::string normalise_key(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return key;
+}
+
+bool one_of(const std::string& value, std::initializer_list<const char*> options) {
+  for (auto* o : options)
+    if (value == o) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> TrainConfig::target_list() const {
+  std::vector<std::string> out;
+  std::stringstream ss(targets);
+  for (std::string item; std::getline(ss, item, ',');) {
+    item.erase(0, item.find_first_not_of(" "));
+    item.erase(item.find_last_not_of(" ") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+void TrainConfig::validate() const {
+  auto fail = [](const std::string& msg) { throw Error(msg); };
+  if (model.empty()) fail("--model is required (a Hugging Face folder or a preset name)");
+  if (!one_of(method, {"lora", "dora", "full", "head"}))
+    fail("--method must be lora, dora, full or head, got '" + method + "'");
+  if (!one_of(scaling, {"alpha-over-r", "rslora", "alpha"}))
+    fail("--scaling must be alpha-over-r, rslora or alpha, got '" + scaling + "'");
+  if (!one_of(init, {"kaiming", "gaussian"}))
+    fail("--init must be kaiming or gaussian, got '" + init + "'");
+  if (!one_of(dora_magnitude, {"output", "input"}))
+    fail("--dora-magnitude must be output or input, got '" + dora_magnitude + "'");
+  if (!one_of(schedule, {"linear", "cosine", "constant"}))
+    fail("--schedule must be linear, cosine or constant, got '" + schedule + "'");
+  if (!format.empty() && !one_of(format, {"tsv", "csv", "jsonl", "polarity"}))
+    fail("--format must be tsv, csv, jsonl or polarity, got '" + format + "'");
+  const int sources = int(demo) + int(!data.empty()) + int(!train.empty());
+  if (sources == 0) fail("no data: give --train FILE, --data FILE or --demo");
+  if (sources > 1) fail("give only one of --train, --data and --demo");
+  if ((!validation.empty() || !test.empty()) && train.empty())
+    fail("--validation and --test go with --train");
+  if (uses_adapter() && target_list().empty()) fail("--targets is empty");
+  if (r <= 0) fail("--r must be positive, got " + std::to_string(r));
+  if (!(alpha > 0)) fail("--alpha must be positive");
+  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
+  if (epochs <= 0) fail("--epochs must be positive");
+  if (!(lr > 0 && std::isfinite(lr))) fail("--lr must be positive");
+  if (batch_size <= 0) fail("--batch-size must be positive");
+  if (max_length < 3) fail("--max-length must be at least 3");
+  if (!(weight_decay >= 0)) fail("--weight-decay must be >= 0");
+  if (!(warmup >= 0)) fail("--warmup must be >= 0");
+  if (!(clip >= 0)) fail("--clip must be >= 0");
+  if (grad_accum <= 0) fail("--grad-accum must be positive");
+  if (threads < 0) fail("--threads must be >= 0");
+  if (max_steps < 0 || eval_every < 0 || log_every < 0 || checkpoint_every < 0)
+    fail("--max-steps, --eval-every, --log-every and --checkpoint-every must be >= 0");
+  if (!(val_split > 0 && val_split < 1)) fail("--val-split must be in (0, 1)");
+  if (demo && demo_size < 20) fail("--demo-size must be at least 20");
+}
+
+nlohmann::json to_json(const TrainConfig& config) {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto& f : fields()) {
+    if (std::string(f.group) == "hidden") continue;
+    std::visit([&](auto member) { j[f.name] = config.*member; }, f.member);
+  }
+  return j;
+}
+
+void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": expected a JSON object of settings");
+  for (auto& [raw_key, value] : j.items()) {
+    const std::string key = normalise_key(raw_key);
+    const Field* field = nullptr;
+    for (auto& f : fields())
+      if (key == f.name) field = &f;
+    if (!field) throw Error(where + ": unknown setting \"" + raw_key + "\"");
+    try {
+      std::visit(
+          [&](auto member) {
+            using T = std::decay_t<decltype(config.*member)>;
+            if constexpr (std::is_same_v<T, std::string>) {
+              if (value.is_array()) {  // "targets": ["query", "value"]
+                std::string joined;
+                for (auto& item : value) joined += (joined.empty() ? "" : ",") + item.get<T>();
+                config.*member = joined;
+              } else {
+                config.*member = value.get<T>();
+              }
+            } else if constexpr (std::is_same_v<T, bool>) {
+              config.*member = value.get<bool>();
+            } else {
+              if (!value.is_number()) throw Error("expected a number");
+              if constexpr (std::is_same_v<T, int64_t>) {
+                const double d = value.get<double>();
+                if (d != std::floor(d)) throw Error("expected an integer");
+              }
+              config.*member = value.get<T>();
+            }
+          },
+          field->member);
+    } catch (const std::exception& e) {
+      throw Error(where + ": setting \"" + raw_key + "\": " + e.what());
+    }
+  }
+}
+
+void load_config_file(TrainConfig& config, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the config file");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  apply_json(config, j, path);
+}
+
+void add_train_options(CLI::App& app, TrainConfig& config, std::string& config_file,
+                       std::string& resume_dir) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last flag wins
+  app.add_option("--config", config_file, "JSON file with the same keys as the flags")
+      ->group("Run");
+  app.add_option("--resume", resume_dir,
+                 "continue the run whose folder (or checkpoint folder) this is")
+      ->group("Run");
+  for (auto& f : fields()) {
+    const std::string flag = std::string("--") + f.name;
+    const std::string group = std::string(f.group) == "hidden" ? "" : f.group;
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(config.*member)>;
+          CLI::Option* opt;
+          if constexpr (std::is_same_v<T, bool>)
+            opt = app.add_flag(flag, config.*member, f.help);  // --bucket or --bucket=false
+          else
+            opt = app.add_option(flag, config.*member, f.help);
+          opt->group(group)->capture_default_str();
+        },
+        f.member);
+  }
+}
+
+std::string find_flag_value(int argc, char** argv, const std::string& name) {
+  const std::string flag = "--" + name, prefix = flag + "=";
+  std::string value;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == flag && i + 1 < argc) value = argv[++i];
+    if (arg.rfind(prefix, 0) == 0) value = arg.substr(prefix.size());
+  }
+  return value;
+}
+
+}  // namespace ag::apps

@@ -1,0 +1,92 @@
+// The train app's settings: one struct, one table of fields, three sources.
+//
+// Every setting has one name, used as the command-line flag ("--batch-size") and as the key of
+// a --config JSON file ("batch-size" or "batch_size"). Precedence: the defaults below, then
+// --config FILE (or, with --resume DIR, the settings saved in DIR's checkpoint), then the flags.
+// The resolved settings are saved as train_config.json in the run folder, in the same format,
+// so `train --config runs/X/train_config.json` repeats a run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace CLI {
+class App;
+}
+
+namespace ag::apps {
+
+struct TrainConfig {
+  // --- model and tokenizer ----------------------------------------------------------------
+  std::string model;      // HF folder, preset name, or a config.json file (random init)
+  std::string tokenizer;  // default: the model folder
+  // --- data -------------------------------------------------------------------------------
+  std::string train, validation, test;  // separate files, or
+  std::string data;                     // one file split by `split`
+  std::string split = "0.8,0.1,0.1";
+  double val_split = 0.1;  // validation carved from --train when there is no --validation
+  std::string format;      // tsv|csv|jsonl|polarity; default from the file extension
+  std::string text_column, text_pair_column, label_column;
+  bool demo = false;  // the built-in SYNTHETIC sentiment task
+  int64_t demo_size = 2000;
+  bool skip_bad_rows = false;
+  // --- adapters ---------------------------------------------------------------------------
+  std::string method = "lora";  // lora|dora|full|head
+  int64_t r = 8;
+  double alpha = 16.0;
+  double dropout = 0.05;
+  std::string targets = "query,value";
+  bool train_head = true;                 // lora/dora: head modules in modules_to_save
+  std::string scaling = "alpha-over-r";   // alpha-over-r|rslora|alpha
+  std::string init = "kaiming";           // kaiming|gaussian
+  std::string dora_magnitude = "output";  // output|input
+  // --- optimisation -----------------------------------------------------------------------
+  int64_t epochs = 3;
+  double lr = 5e-4;
+  int64_t batch_size = 16;
+  int64_t max_length = 128;
+  double weight_decay = 0.01;
+  double warmup = 0.06;             // < 1: a fraction of the total steps; >= 1: a number of steps
+  std::string schedule = "linear";  // linear|cosine|constant
+  double clip = 1.0;                // 0: no clipping
+  int64_t grad_accum = 1;
+  int64_t seed = 42;
+  int64_t threads = 0;  // 0: all cores
+  int64_t max_steps = 0;
+  int64_t eval_every = 0;        // 0: after every epoch
+  int64_t log_every = 0;         // 0: about 20 lines per epoch
+  int64_t checkpoint_every = 0;  // 0: only at the end of each epoch (and on Ctrl-C)
+  bool bucket = true;
+  // --- output -----------------------------------------------------------------------------
+  std::string out;
+  bool quiet_params = false;
+  // --- fault injection for tests (hidden flags) ---------------------------------------------
+  int64_t interrupt_at_step = 0;  // raise SIGINT after this optimizer step
+  int64_t kill_at_step = 0;       // raise SIGKILL after this step (a crash, no handler runs)
+  int64_t nan_at_step = 0;        // pretend the loss of this step is NaN
+
+  // Checks values and combinations; throws ag::Error with one line naming the flag.
+  void validate() const;
+  std::vector<std::string> target_list() const;
+  bool uses_adapter() const { return method == "lora" || method == "dora"; }
+};
+
+nlohmann::json to_json(const TrainConfig& config);
+// Sets the keys present in `j` (dashes or underscores); an unknown key or a value of the
+// wrong type is an error naming `where` and the key.
+void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string& where);
+void load_config_file(TrainConfig& config, const std::string& path);
+
+// Binds every field to a flag of `app`. CLI11 writes a bound variable only when its flag is
+// given, so flags parsed after load_config_file() override the file.
+void add_train_options(CLI::App& app, TrainConfig& config, std::string& config_file,
+                       std::string& resume_dir);
+
+// The value of "--name X" / "--name=X" in argv, before CLI11 parses it (for --config and
+// --resume, which decide the defaults the other flags override).
+std::string find_flag_value(int argc, char** argv, const std::string& name);
+
+}  // namespace ag::apps

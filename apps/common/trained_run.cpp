@@ -1,0 +1,92 @@
+#include "apps/common/trained_run.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/common/model_setup.h"
+#include "core/errors.h"
+#include "nn/adapter_io.h"
+
+namespace fs = std::filesystem;
+
+namespace ag::apps {
+namespace {
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path.string() + ": cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+bool has_vocab(const fs::path& dir) {
+  return !dir.empty() && (fs::exists(dir / "vocab.txt") || fs::exists(dir / "tokenizer.json"));
+}
+
+}  // namespace
+
+TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
+  if (o.run.empty() && (o.model.empty() || o.adapter.empty()) && o.model.empty())
+    throw Error("give --run DIR, or --model BASE with --adapter DIR");
+  if (!o.run.empty() && !fs::is_directory(o.run)) throw Error(o.run + ": no such run folder");
+  const fs::path run(o.run);
+  fs::path adapter = o.adapter;
+  if (adapter.empty() && !o.run.empty() && fs::exists(run / "adapter_config.json")) adapter = run;
+  if (!adapter.empty() && !fs::exists(adapter / "adapter_config.json"))
+    throw Error(adapter.string() + ": no adapter_config.json");
+
+  TrainedRun out;
+  // Labels: --labels, else labels.json in the run or adapter folder.
+  std::string labels = o.labels;
+  for (const fs::path& dir : {run, adapter})
+    if (labels.empty() && !dir.empty() && fs::exists(dir / "labels.json"))
+      labels = (dir / "labels.json").string();
+  if (labels.empty()) throw Error("no labels.json in the run folder (pass --labels FILE)");
+  out.labels = data::LabelMap::load(labels);
+
+  // Base model: --model; else the saved random base; else the adapter's base; else the run.
+  std::string base = o.model;
+  if (base.empty() && !adapter.empty()) {
+    if (!o.run.empty() && fs::exists(run / "base-model" / "model.safetensors"))
+      base = (run / "base-model").string();
+    else
+      base = read_json(adapter / "adapter_config.json").value("base_model_name_or_path", "");
+    if (base.empty()) throw Error(adapter.string() + ": no base_model_name_or_path; pass --model");
+  }
+  if (base.empty()) base = o.run;  // full / head runs: the whole model is in the run folder
+  bool random_init = false;
+  out.model = load_base_model(base, out.labels, notices, &random_init);
+  if (random_init)
+    throw Error("base model " + base +
+                " would be randomly initialised: pass the folder the run was trained from");
+  if (!adapter.empty()) {
+    nn::load_adapter(*out.model, adapter.string(), notices);
+    out.description = "adapter " + adapter.string() + " on " + base;
+  } else {
+    out.description = "model " + base;
+  }
+  out.model->eval();
+
+  std::string tok = o.tokenizer;
+  for (const fs::path& dir : {run, adapter, fs::path(base)})
+    if (tok.empty() && has_vocab(dir)) tok = dir.string();
+  if (tok.empty()) throw Error("no tokenizer (vocab.txt) in the run folder; pass --tokenizer");
+  out.tokenizer.emplace(data::BertTokenizer::from_pretrained(tok));
+
+  out.max_length = o.max_length;
+  if (!o.run.empty() && fs::exists(run / "train_config.json")) {
+    const nlohmann::json settings = read_json(run / "train_config.json");
+    if (out.max_length <= 0) out.max_length = settings.value("max-length", int64_t(128));
+    out.text_pairs = !settings.value("text-pair-column", std::string()).empty();
+  }
+  if (out.max_length <= 0) out.max_length = 128;
+  out.max_length = std::min(out.max_length, out.model->config().max_positions);
+  return out;
+}
+
+}  // namespace ag::apps

@@ -1,0 +1,206 @@
+// train: fine-tunes a DistilBERT/BERT classifier with LoRA, DoRA, full fine-tuning or the
+// head only, evaluates it and saves what it learned (see apps/common/run_outputs.h).
+//
+//   build/bin/train --model MODEL_DIR --data FILE [--format polarity] --method lora
+//   build/bin/train --model MODEL_DIR --train T --validation V --test T2 --method dora
+//   build/bin/train --model tiny/config.json --demo           (random init, synthetic data)
+//   build/bin/train --resume runs/X                           (after Ctrl-C or a crash)
+//
+// The steps are the seed's: load, freeze, wrap q/v with adapters, print what trains, train
+// with AdamW, evaluate, save. The pieces live in apps/common/.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include "apps/common/app_util.h"
+#include "apps/common/checkpoint.h"
+#include "apps/common/evaluate.h"
+#include "apps/common/model_setup.h"
+#include "apps/common/run_data.h"
+#include "apps/common/run_outputs.h"
+#include "apps/common/signals.h"
+#include "apps/common/trainer.h"
+#include "core/errors.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+#include "models/pretrained.h"
+#include "nn/module.h"
+
+namespace fs = std::filesystem;
+using namespace ag;
+using namespace ag::apps;
+
+namespace {
+
+data::DataLoader make_loader(const data::Dataset& d, const RunTokenizer& t, const TrainConfig& c,
+                             bool train) {
+  data::DataLoaderOptions o;
+  o.batch_size = train ? c.batch_size : 2 * c.batch_size;
+  o.shuffle = train;
+  o.seed = uint64_t(c.seed);
+  o.bucket_by_length = train ? c.bucket : true;  // evaluation: sorted by length, less padding
+  o.pad_token_id = t.tokenizer.pad_id();
+  return data::DataLoader(data::encode_dataset(d, t.tokenizer, c.max_length), o);
+}
+
+std::string default_out(const TrainConfig& c) {
+  const std::string source =
+      c.demo ? "demo" : fs::path(c.data.empty() ? c.train : c.data).stem().string();
+  return (fs::path("runs") / (source + "-" + c.method)).string();
+}
+
+int train_main(TrainConfig& c, const std::string& resume_dir) {
+  const double wall_start = now_seconds();
+  c.validate();
+  set_num_threads(int(c.threads));
+  manual_seed(uint64_t(c.seed));
+  if (c.out.empty()) c.out = default_out(c);
+  fs::create_directories(c.out);
+  std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
+
+  RunData run = load_run_data(c, std::cout);
+  const data::LabelMap labels = run.train.labels;
+  RunTokenizer tok = load_run_tokenizer(c, run);
+  bool random_init = false;
+  auto model = load_base_model(c.model, labels, &std::cout, &random_init);
+  const fs::path saved_base = fs::path(c.out) / "base-model";
+  if (random_init && c.uses_adapter() && !resume_dir.empty() &&
+      fs::exists(saved_base / "model.safetensors")) {  // resume on the very same random base
+    model = load_base_model(saved_base.string(), labels, nullptr);
+    std::cout << "base: the random initialisation saved in " << saved_base.string() << "\n";
+  }
+  const auto& mc = model->config();
+  std::cout << "model: " << c.model << " (" << mc.model_type << ", " << mc.layers << " layers, "
+            << "hidden " << mc.hidden << (random_init ? ", RANDOM initialisation" : ", pretrained")
+            << "), " << labels.size() << " labels " << labels.describe() << "\n";
+  if (tok.tokenizer.vocab_size() > mc.vocab_size)
+    throw Error("the tokenizer has " + std::to_string(tok.tokenizer.vocab_size()) +
+                " tokens but the model's vocab_size is " + std::to_string(mc.vocab_size) +
+                " (wrong --tokenizer for this --model?)");
+  if (c.max_length > mc.max_positions) {
+    std::cout << "note: --max-length " << c.max_length << " exceeds the model's "
+              << mc.max_positions << " positions; using " << mc.max_positions << "\n";
+    c.max_length = mc.max_positions;
+  }
+  if (random_init && c.uses_adapter() && resume_dir.empty())  // predict needs the same base
+    models::save_pretrained(*model, saved_base.string());
+
+  const auto lora = apply_method(*model, c, std::cout);
+  if (!c.quiet_params)
+    for (auto& [name, p] : model->named_parameters())
+      std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
+  std::cout << nn::trainable_parameters_line(*model) << std::endl;
+
+  data::DataLoader train_loader = make_loader(run.train, tok, c, true);
+  const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
+  const nlohmann::json config_json = to_json(c);
+  write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
+  labels.save((fs::path(c.out) / "labels.json").string());
+  save_run_tokenizer(tok, c.out);
+
+  Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
+                  config_json);
+  if (!resume_dir.empty()) trainer.resume();
+  std::cout << "training: " << c.epochs << " epochs x " << trainer.steps_per_epoch() << " steps"
+            << (trainer.total_steps() < c.epochs * trainer.steps_per_epoch()
+                    ? ", capped at " + std::to_string(trainer.total_steps()) + " by --max-steps"
+                    : " = " + std::to_string(trainer.total_steps()))
+            << "; batch " << c.batch_size << " x " << c.grad_accum << " accumulated, lr " << c.lr
+            << " (" << c.schedule << ")" << std::endl;
+  install_stop_handlers();
+  const TrainOutcome outcome = trainer.run();
+  const std::string ckpt = checkpoint_file(c.out);
+  if (outcome == TrainOutcome::kInterrupted) {
+    std::cout << "interrupted: checkpoint at step " << trainer.state().step << " written to "
+              << ckpt << "\nresume with: train --resume " << c.out << std::endl;
+    return stop_signal() == SIGTERM ? 143 : 130;
+  }
+  if (outcome == TrainOutcome::kDiverged) {
+    const int64_t last = trainer.last_checkpoint_step();
+    throw Error(trainer.stop_message() + "; stopped. " +
+                (last >= 0 && fs::exists(ckpt)
+                     ? "The last good checkpoint is " + ckpt + " (step " + std::to_string(last) +
+                           "); resume with --resume " + c.out + " (e.g. with a lower --lr)"
+                     : std::string("No checkpoint was written before that.")));
+  }
+
+  trainer.restore_best();
+  const auto& st = trainer.state();
+  std::cout << "best validation accuracy " << st.best_val_acc << " at epoch " << st.best_epoch
+            << " (step " << st.best_step << "): restored\n";
+  nlohmann::json summary = {{"best_val_acc", st.best_val_acc},
+                            {"best_epoch", st.best_epoch},
+                            {"best_step", st.best_step},
+                            {"steps", st.step},
+                            {"trainable_params", nn::count_parameters(*model).trainable},
+                            {"all_params", nn::count_parameters(*model).total},
+                            {"synthetic_data", run.synthetic}};
+  if (!run.test.examples.empty()) {
+    const EvalResult r = evaluate(*model, make_loader(run.test, tok, c, false), labels.size());
+    nlohmann::json event = {{"event", "test"},
+                            {"step", st.step},
+                            {"test_loss", r.loss},
+                            {"test_acc", r.accuracy},
+                            {"test_examples", r.examples}};
+    if (labels.size() > 2) event["test_macro_f1"] = r.macro_f1;
+    trainer.state().metrics.add(event);
+    summary["test_acc"] = r.accuracy;
+    summary["test_loss"] = r.loss;
+    if (labels.size() > 2) summary["test_macro_f1"] = r.macro_f1;
+    std::cout << "test accuracy " << r.accuracy << " (" << r.examples << " examples"
+              << (labels.size() > 2 ? ", macro-F1 " + std::to_string(r.macro_f1) : "") << ")"
+              << (run.synthetic ? "  [SYNTHETIC demo data]" : "") << "\n";
+  }
+  save_trained_weights(c.out, c, *model, lora);
+  trainer.write_metrics_and_curves();
+  // Training time per epoch (evaluation excluded), measured over every step of the run.
+  summary["seconds_per_epoch"] =
+      st.step ? st.train_seconds * double(trainer.steps_per_epoch()) / double(st.step) : 0.0;
+  summary["train_seconds"] = st.train_seconds;
+  summary["wall_seconds"] = now_seconds() - wall_start;
+  summary["examples_per_second"] = st.train_seconds > 0
+                                       ? double(st.step) / double(trainer.steps_per_epoch()) *
+                                             double(run.train.size()) / st.train_seconds
+                                       : 0.0;
+  summary["peak_rss_mib"] = peak_rss_mib();
+  summary["threads"] = get_num_threads();
+  write_json_file((fs::path(c.out) / "summary.json").string(), summary);
+  std::cout << "wall time " << format_duration(now_seconds() - wall_start) << ", peak memory "
+            << int64_t(peak_rss_mib()) << " MiB\n"
+            << "saved: " << c.out << "/ ("
+            << (lora ? "adapter_model.safetensors" : "model.safetensors")
+            << ", labels.json, metrics.jsonl, curves.svg, summary.json)\n"
+            << "predict: predict --run " << c.out << " --input FILE" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  TrainConfig config;
+  std::string config_file, resume_dir;
+  CLI::App app{
+      "Fine-tunes a BERT/DistilBERT classifier with LoRA, DoRA, full or head-only "
+      "training."};
+  add_train_options(app, config, config_file, resume_dir);
+  return run_guarded([&] {
+    // Defaults < --resume's saved settings < --config file < flags.
+    resume_dir = find_flag_value(argc, argv, "resume");
+    if (!resume_dir.empty()) {
+      apply_json(config, read_checkpoint_config(resume_dir),
+                 checkpoint_file(run_dir_of_resume(resume_dir)));
+      config.out = run_dir_of_resume(resume_dir);
+    }
+    config_file = find_flag_value(argc, argv, "config");
+    if (!config_file.empty()) load_config_file(config, config_file);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      throw Error(e.what());  // one line: "error: The following argument was not expected..."
+    }
+    return train_main(config, resume_dir);
+  });
+}
