@@ -1,5 +1,5 @@
 #pragma once
-// Reading and writing the safetensors format (https://github.com/huggingface/safetensors),
+// Reading and writing the safetensors format (Hugging Face's safetensors specification),
 // the format of Hugging Face `model.safetensors` checkpoints.
 //
 // A safetensors file has three parts:
