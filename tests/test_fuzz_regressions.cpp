@@ -114,8 +114,8 @@ int replay_folder(const std::string& kind) {
     if (!entry.is_directory()) continue;
     const std::string name = entry.path().filename().string();
     const adaptgrad_fuzz::Target* target = find_target(name);
-    REQUIRE_MESSAGE(target != nullptr,
-                    entry.path().string() << ": no fuzz target named '" << name << "'");
+    REQUIRE_MESSAGE(target != nullptr, entry.path().string()
+                                           << ": no fuzz target named '" << name << "'");
     for (const fs::path& file : files_in(entry.path())) {
       replay(*target, file);
       ++count;
@@ -199,8 +199,8 @@ TEST_CASE("safetensors: a shape whose element count overflows int64 is rejected 
 // so these check the behaviour directly.
 
 TEST_CASE("config.json: a number too large for a double is a FormatError") {
-  CHECK_THROWS_AS(ag::models::config_from_json_text(R"({"model_type": "bert", "vocab_size": 1e400})",
-                                                    "config.json"),
+  CHECK_THROWS_AS(ag::models::config_from_json_text(
+                      R"({"model_type": "bert", "vocab_size": 1e400})", "config.json"),
                   ag::FormatError);
 }
 
@@ -257,13 +257,14 @@ std::string load_tokenizer_folder(const std::string& file_name, const std::strin
 }
 }  // namespace
 
-TEST_CASE("tokenizer.json: a vocabulary id far beyond the token count is rejected before allocating") {
+TEST_CASE(
+    "tokenizer.json: a vocabulary id far beyond the token count is rejected before allocating") {
   // Found by reading data/vocabulary.cpp for fuzz_tokenizer_json: a 40-byte file with the id
   // 2147483646 made from_tokenizer_json allocate 2^31 strings (64 GB) before checking that
   // the ids are contiguous.
   const std::string message = load_tokenizer_folder(
-      "tokenizer.json", read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file"),
-      false);
+      "tokenizer.json",
+      read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file"), false);
   CHECK(message.find("not contiguous: no token has id 1") != std::string::npos);
 }
 

@@ -47,8 +47,9 @@
 //     config_from_json_text / read_adapter_config (a number like 1e400).
 #ifdef ADAPTGRAD_FUZZ_TOLERATE_JSON_OUT_OF_RANGE
 #include <nlohmann/json.hpp>
-#define ADAPTGRAD_FUZZ_TOLERATED_JSON \
-  catch (const nlohmann::json::out_of_range&) {}
+#define ADAPTGRAD_FUZZ_TOLERATED_JSON           \
+  catch (const nlohmann::json::out_of_range&) { \
+  }
 #else
 #define ADAPTGRAD_FUZZ_TOLERATED_JSON
 #endif
@@ -244,8 +245,8 @@ inline int tokenizer_entry(const uint8_t* data, size_t size) {
       total += tokenizer->encode(text, 8).input_ids.size();
       const size_t tab = text.find('\t');
       if (tab != std::string_view::npos) {
-        total += tokenizer->encode_pair(text.substr(0, tab), text.substr(tab + 1), 9)
-                     .input_ids.size();
+        total +=
+            tokenizer->encode_pair(text.substr(0, tab), text.substr(tab + 1), 9).input_ids.size();
         total += tokenizer->encode_pair(text.substr(0, tab), text.substr(tab + 1)).input_ids.size();
       }
     } catch (const ag::data::DataError&) {
@@ -408,7 +409,7 @@ inline constexpr Target kTargets[] = {
 }  // namespace adaptgrad_fuzz
 
 // Defines LLVMFuzzerTestOneInput for one entry (used once per fuzz_<target>.cpp).
-#define ADAPTGRAD_FUZZ_TARGET(entry)                                             \
-  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {      \
-    return adaptgrad_fuzz::entry(data, size);                                    \
+#define ADAPTGRAD_FUZZ_TARGET(entry)                                        \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { \
+    return adaptgrad_fuzz::entry(data, size);                               \
   }
