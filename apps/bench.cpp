@@ -12,9 +12,11 @@
 // phase (forward, loss, backward, optimizer, other) and per op family (core/profiler.h: gemm,
 // attention, norm, elementwise, optimizer, other) to both outputs.
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include "apps/common/app_util.h"
 
 #include "apps/common/bench_report.h"
 #include "apps/common/bench_run.h"
@@ -66,13 +68,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--profile", o.profile, "time per phase and per op family");
   app.add_flag("--json", json_only, "print only the JSON line (no summary on stderr)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
     ag::set_num_threads(o.threads);
     const ag::bench::BenchRun run = ag::bench::run_benchmark(o);

@@ -5,7 +5,9 @@
 // The model is built from shapes only (a preset or a folder's config.json): no weight is read,
 // initialised or even touched in memory, so it runs in a moment for any model size.
 #include <CLI/CLI.hpp>
+
 #include <iostream>
+#include "apps/common/app_util.h"
 
 #include "core/errors.h"
 #include "models/pretrained.h"
@@ -35,13 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--dropout", dropout, "LoRA dropout (does not change the count)");
   app.add_option("--scaling", scaling, "alpha-over-r, rslora or alpha (does not change the count)");
   app.add_flag("--quiet", quiet, "Only print the count line");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
     auto split = [](const std::string& s) {
       std::vector<std::string> out;

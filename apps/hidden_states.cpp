@@ -13,12 +13,14 @@
 // Without --output a short summary is printed. tools/compare_minilm.py checks the numbers
 // against transformers on the real all-MiniLM-L6-v2.
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
+#include "apps/common/app_util.h"
 
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -73,11 +75,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", input_path, "sentences, one per line (default: stdin)");
   app.add_option("--output", output_path, "safetensors file to write (default: print a summary)");
   app.add_option("--max-length", max_length, "truncate to this many tokens (default: tokenizer's)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;  // --help prints and exits 0; usage errors exit 1
-  }
+  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
 
   try {
     auto tokenizer =

@@ -7,7 +7,9 @@
 // adapter's saved modules (e.g. the classification head) in place. transformers loads it with
 // AutoModelForSequenceClassification.from_pretrained(MERGED_FOLDER).
 #include <CLI/CLI.hpp>
+
 #include <iostream>
+#include "apps/common/app_util.h"
 
 #include "core/safetensors.h"
 #include "models/pretrained.h"
@@ -26,13 +28,7 @@ int main(int argc, char** argv) {
   app.add_option(
       "--num-labels", num_labels,
       "Labels of the head (default: from the adapter's classifier, else the base config)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
     ag::models::LoadOptions options;
     options.notices = &std::cerr;

@@ -3,13 +3,21 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 namespace ag::apps {
 
 // Runs `body` and turns any exception into one line "error: ..." on stderr and exit code 1
 // (DESIGN.md §6). Returns body's exit code otherwise.
 int run_guarded(const std::function<int()>& body);
+
+// Parses the command line with CLI11. Returns an exit code when the program should stop now:
+// 0 after printing --help, 1 after printing one line "error: ..." for a bad flag; nothing when
+// the arguments are fine.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Reads a whole file (throws ag::Error naming it when it cannot).
 std::string read_file(const std::string& path);
