@@ -5,6 +5,7 @@
 //   build/bin/train --model MODEL_DIR --train T --validation V --test T2 --method dora
 //   build/bin/train --model tiny/config.json --demo           (random init, synthetic data)
 //   build/bin/train --resume runs/X                           (after Ctrl-C or a crash)
+//   mpirun -np 2 build/bin/train ... (a -DADAPTGRAD_MPI=ON build; data-parallel, rank 0 writes)
 //
 // The steps are the seed's: load, freeze, wrap q/v with adapters, print what trains, train
 // with AdamW, evaluate, save. The pieces live in apps/common/.
@@ -25,6 +26,7 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "models/pretrained.h"
+#include "nn/distributed.h"
 #include "nn/module.h"
 
 namespace fs = std::filesystem;
@@ -36,7 +38,7 @@ namespace {
 data::DataLoader make_loader(const data::Dataset& d, const RunTokenizer& t, const TrainConfig& c,
                              bool train) {
   data::DataLoaderOptions o;
-  o.batch_size = train ? c.batch_size : 2 * c.batch_size;
+  o.batch_size = train ? c.global_batch() : 2 * c.batch_size;
   o.shuffle = train;
   o.seed = uint64_t(c.seed);
   o.bucket_by_length = train ? c.bucket : true;  // evaluation: sorted by length, less padding
@@ -50,14 +52,26 @@ std::string default_out(const TrainConfig& c) {
   return (fs::path("runs") / (source + "-" + c.method)).string();
 }
 
-int train_main(TrainConfig& c, const std::string& resume_dir) {
+int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& world) {
   const double wall_start = now_seconds();
   c.validate();
-  set_num_threads(int(c.threads));
+  // Under mpirun the ranks of one machine share its cores: all cores / ranks each by default.
+  set_num_threads(c.threads > 0 ? int(c.threads)
+                                : std::max(1, hardware_threads() / world.local_size()));
   manual_seed(uint64_t(c.seed));
   if (c.out.empty()) c.out = default_out(c);
-  fs::create_directories(c.out);
+  const bool main_rank = world.is_main();  // rank 0 alone writes files
+  if (main_rank) fs::create_directories(c.out);
   std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
+  if (world.distributed()) {
+    if (c.global_batch_size == 0) c.global_batch_size = c.batch_size * world.size();
+    if (c.global_batch_size < world.size())
+      throw Error("--global-batch-size " + std::to_string(c.global_batch_size) +
+                  " is smaller than the " + std::to_string(world.size()) + " processes");
+    std::cout << "data-parallel: " << world.size() << " processes, global batch "
+              << c.global_batch_size << " (about " << c.global_batch_size / world.size()
+              << " per process)\n";
+  }
 
   RunData run = load_run_data(c, std::cout);
   const data::LabelMap labels = run.train.labels;
@@ -83,7 +97,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
               << mc.max_positions << " positions; using " << mc.max_positions << "\n";
     c.max_length = mc.max_positions;
   }
-  if (random_init && c.uses_adapter() && resume_dir.empty())  // predict needs the same base
+  if (main_rank && random_init && c.uses_adapter() && resume_dir.empty())  // for predict
     models::save_pretrained(*model, saved_base.string());
 
   const auto lora = apply_method(*model, c, std::cout);
@@ -95,19 +109,24 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
   const nlohmann::json config_json = to_json(c);
-  write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
-  labels.save((fs::path(c.out) / "labels.json").string());
-  save_run_tokenizer(tok, c.out);
+  if (main_rank) {
+    write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
+    labels.save((fs::path(c.out) / "labels.json").string());
+    save_run_tokenizer(tok, c.out);
+  }
 
   Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
-                  config_json);
+                  config_json, world);
   if (!resume_dir.empty()) trainer.resume();
+  if (world.distributed())
+    std::cout << "gradient Allreduce: " << trainer.allreduce_bytes_per_step()
+              << " bytes per step and rank (one call)\n";
   std::cout << "training: " << c.epochs << " epochs x " << trainer.steps_per_epoch() << " steps"
             << (trainer.total_steps() < c.epochs * trainer.steps_per_epoch()
                     ? ", capped at " + std::to_string(trainer.total_steps()) + " by --max-steps"
                     : " = " + std::to_string(trainer.total_steps()))
-            << "; batch " << c.batch_size << " x " << c.grad_accum << " accumulated, lr " << c.lr
-            << " (" << c.schedule << ")" << std::endl;
+            << "; batch " << c.global_batch() << " x " << c.grad_accum << " accumulated, lr "
+            << c.lr << " (" << c.schedule << ")" << std::endl;
   install_stop_handlers();
   const TrainOutcome outcome = trainer.run();
   const std::string ckpt = checkpoint_file(c.out);
@@ -137,7 +156,8 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
                             {"all_params", nn::count_parameters(*model).total},
                             {"synthetic_data", run.synthetic}};
   if (!run.test.examples.empty()) {
-    const EvalResult r = evaluate(*model, make_loader(run.test, tok, c, false), labels.size());
+    const EvalResult r =
+        evaluate(*model, make_loader(run.test, tok, c, false), labels.size(), &world);
     nlohmann::json event = {{"event", "test"},
                             {"step", st.step},
                             {"test_loss", r.loss},
@@ -152,6 +172,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
               << (labels.size() > 2 ? ", macro-F1 " + std::to_string(r.macro_f1) : "") << ")"
               << (run.synthetic ? "  [SYNTHETIC demo data]" : "") << "\n";
   }
+  if (!main_rank) return 0;
   save_trained_weights(c.out, c, *model, lora);
   trainer.write_metrics_and_curves();
   // Training time per epoch (evaluation excluded), measured over every step of the run.
@@ -165,6 +186,8 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
                                        : 0.0;
   summary["peak_rss_mib"] = peak_rss_mib();
   summary["threads"] = get_num_threads();
+  summary["processes"] = world.size();
+  summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();
   write_json_file((fs::path(c.out) / "summary.json").string(), summary);
   std::cout << "wall time " << format_duration(now_seconds() - wall_start) << ", peak memory "
             << int64_t(peak_rss_mib()) << " MiB\n"
@@ -178,13 +201,15 @@ int train_main(TrainConfig& c, const std::string& resume_dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nn::ProcessGroup& world = nn::ProcessGroup::world();         // MPI_Init first, under mpirun
+  if (!world.is_main()) std::cout.setstate(std::ios::badbit);  // rank 0 alone prints progress
   TrainConfig config;
   std::string config_file, resume_dir;
   CLI::App app{
       "Fine-tunes a BERT/DistilBERT classifier with LoRA, DoRA, full or head-only "
       "training."};
   add_train_options(app, config, config_file, resume_dir);
-  return run_guarded([&] {
+  const int code = run_guarded([&] {
     // Defaults < --resume's saved settings < --config file < flags.
     resume_dir = find_flag_value(argc, argv, "resume");
     if (!resume_dir.empty()) {
@@ -201,6 +226,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       throw Error(e.what());  // one line: "error: The following argument was not expected..."
     }
-    return train_main(config, resume_dir);
+    return train_main(config, resume_dir, world);
   });
+  // A failed rank ends the whole job: the others would otherwise wait in a collective forever.
+  if (code == 1 && world.distributed()) world.abort(code);
+  return code;
 }

@@ -90,6 +90,7 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
 struct AdapterDropout {
   float p = 0.0f;
   uint64_t seed = 0;
+  uint64_t first_index = 0;  // counter of element 0 (see shard_first_index in core/rng.h)
   Tensor mask;
   bool active() const { return mask.defined() || p > 0.0f; }
 };

@@ -16,11 +16,12 @@ Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
   if (p == 0.0f) return x;
   Tensor y = Tensor::empty(x.shape());
   const int64_t n = x.numel();
-  apply_dropout_mask(x.data(), y.data(), false, n, p, seed);
+  const uint64_t first = shard_first_index(n);
+  apply_dropout_mask(x.data(), y.data(), false, n, p, seed, first);
   if (auto node = record("dropout", {x}, y)) {
-    node->backward_fn = [n, p, seed](Node& nd) {
+    node->backward_fn = [n, p, seed, first](Node& nd) {
       GradBuffer dx = nd.grad_for(0);
-      apply_dropout_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed);
+      apply_dropout_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed, first);
     };
   }
   return y;

@@ -67,14 +67,15 @@ inline void accumulate(GradBuffer dst, const float* src, int64_t n) {
   }
 }
 
-// out[i] (+)= keep(i) ? in[i] / (1 − p) : 0 with keep(i) = random_uniform(seed, i) >= p: the
-// counter-based dropout mask, recomputed wherever it is needed instead of stored.
+// out[i] (+)= keep(i) ? in[i] / (1 − p) : 0 with keep(i) = random_uniform(seed, first + i) >= p:
+// the counter-based dropout mask, recomputed wherever it is needed instead of stored. `first`
+// is the counter of element 0 (shard_first_index(n) in data-parallel training, else 0).
 inline void apply_dropout_mask(const float* in, float* out, bool accumulate, int64_t n, float p,
-                               uint64_t seed) {
+                               uint64_t seed, uint64_t first) {
   const float factor = 1.0f / (1.0f - p);
 #pragma omp parallel for simd if (n > kParallelGrain)
   for (int64_t i = 0; i < n; ++i) {
-    const float v = random_uniform(seed, uint64_t(i)) >= p ? in[i] * factor : 0.0f;
+    const float v = random_uniform(seed, first + uint64_t(i)) >= p ? in[i] * factor : 0.0f;
     out[i] = accumulate ? out[i] + v : v;
   }
 }
@@ -87,7 +88,7 @@ inline void apply_adapter_dropout(const AdapterDropout& d, const float* in, floa
 #pragma omp parallel for simd if (n > kParallelGrain)
     for (int64_t i = 0; i < n; ++i) out[i] = (accumulate ? out[i] : 0.0f) + in[i] * m[i];
   } else {
-    apply_dropout_mask(in, out, accumulate, n, d.p, d.seed);
+    apply_dropout_mask(in, out, accumulate, n, d.p, d.seed, d.first_index);
   }
 }
 

@@ -13,6 +13,10 @@ void set_num_threads(int n) {
   openblas_set_num_threads(n);
 }
 
+int hardware_threads() {
+  return omp_get_num_procs();
+}
+
 int get_num_threads() {
   return omp_get_max_threads();
 }

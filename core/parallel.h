@@ -9,6 +9,8 @@ namespace ag {
 // Sets the threads used by our loops and by OpenBLAS (n <= 0 means all cores).
 void set_num_threads(int n);
 int get_num_threads();
+// The cores this process may run on (omp_get_num_procs).
+int hardware_threads();
 // True when OpenBLAS was built with OpenMP (openblas_get_parallel() == 2).
 bool blas_uses_openmp();
 

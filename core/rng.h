@@ -35,6 +35,18 @@ uint64_t next_seed();
 uint64_t generator_state();            // for checkpoints
 void set_generator_state(uint64_t s);  // for resume
 
+// Data-parallel training (apps/common/trainer.cpp): this process holds rows
+// [first_row, first_row + rows) of every global batch. The dropout mask of a batch-major tensor
+// then starts at the counter the whole batch would have reached at first_row, so that N
+// processes draw exactly the mask entries one process would: same training, dropout included.
+struct BatchShard {
+  int64_t first_row = 0, rows = 0;  // rows == 0: not sharded
+};
+void set_batch_shard(BatchShard shard);
+// The counter of element 0 of a batch-major tensor of `numel` values under the current shard
+// (0 when not sharded). Throws when numel is not a multiple of the shard's rows.
+uint64_t shard_first_index(int64_t numel);
+
 // In-place fills, drawing one seed from the global generator (or a given seed).
 void fill_uniform(const Tensor& t, float low, float high);
 void fill_normal(const Tensor& t, float mean, float std);

@@ -94,6 +94,25 @@ Batch DataLoader::batch(int64_t index) const {
   return batch;
 }
 
+Batch slice_rows(const Batch& batch, int64_t begin, int64_t end) {
+  if (begin < 0 || end < begin || end > batch.batch_size)
+    throw std::out_of_range("rows [" + std::to_string(begin) + ", " + std::to_string(end) +
+                            ") of a batch of " + std::to_string(batch.batch_size));
+  Batch out;
+  out.batch_size = end - begin;
+  out.seq_len = batch.seq_len;
+  const auto cell = [&](int64_t row) { return static_cast<std::ptrdiff_t>(row * batch.seq_len); };
+  out.input_ids.assign(batch.input_ids.begin() + cell(begin), batch.input_ids.begin() + cell(end));
+  out.attention_mask.assign(batch.attention_mask.begin() + cell(begin),
+                            batch.attention_mask.begin() + cell(end));
+  out.token_type_ids.assign(batch.token_type_ids.begin() + cell(begin),
+                            batch.token_type_ids.begin() + cell(end));
+  out.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
+  out.example_indices.assign(batch.example_indices.begin() + begin,
+                             batch.example_indices.begin() + end);
+  return out;
+}
+
 DataLoader::Iterator::Iterator(const DataLoader* loader, int64_t index)
     : loader_(loader), index_(index) {
   if (index_ < loader_->num_batches()) current_ = loader_->batch(index_);

@@ -45,6 +45,10 @@ struct Batch {
   std::vector<int64_t> example_indices;  // (batch_size): positions in the loader's examples
 };
 
+// Rows [begin, end) of a batch, at the whole batch's seq_len: one process's share of a global
+// batch in data-parallel training (the same padding keeps the per-row results identical).
+Batch slice_rows(const Batch& batch, int64_t begin, int64_t end);
+
 struct DataLoaderOptions {
   int64_t batch_size = 32;
   bool shuffle = true;

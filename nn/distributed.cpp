@@ -45,6 +45,10 @@ ProcessGroup::ProcessGroup() {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  MPI_Comm node;  // the ranks that share this machine's memory
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
 #endif
 }
 
@@ -106,7 +110,7 @@ void ProcessGroup::barrier() {
 }
 
 void ProcessGroup::abort(int code, const std::string& message) {
-  std::cerr << "error: rank " << rank_ << ": " << message << "\n";
+  if (!message.empty()) std::cerr << "error: rank " << rank_ << ": " << message << "\n";
 #ifdef ADAPTGRAD_MPI
   if (size_ > 1) MPI_Abort(MPI_COMM_WORLD, code);
 #endif

@@ -22,6 +22,8 @@ class ProcessGroup {
   int size() const { return size_; }
   bool is_main() const { return rank_ == 0; }
   bool distributed() const { return size_ > 1; }
+  // Ranks on this machine (they share its cores).
+  int local_size() const { return local_size_; }
 
   // grad_p ← Σ_ranks weight_rank · grad_p for every parameter, in ONE MPI_Allreduce over a
   // single buffer holding all the gradients back to back (a parameter without a gradient
@@ -35,11 +37,12 @@ class ProcessGroup {
   void barrier();
   // Ends every process of the job with this exit code (a failed rank must not leave the others
   // waiting in a collective).
-  [[noreturn]] void abort(int code, const std::string& message);
+  // `message` (if any) is printed first, as "error: rank R: message".
+  [[noreturn]] void abort(int code, const std::string& message = "");
 
  private:
   ProcessGroup();
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_size_ = 1;
   std::vector<float> buffer_;  // the gradient bucket, reused every step
 };
 

@@ -98,6 +98,7 @@ Tensor LoraLinear::forward(const Tensor& x) {
   if (is_training() && config_.dropout > 0.0f) {
     drop.p = config_.dropout;
     drop.seed = next_seed();
+    drop.first_index = shard_first_index(x.numel());
     drop.mask = fixed_mask_;
   }
   const Tensor &w = base_->weight, &b = base_->bias, &a = lora_a_->weight, &bm = lora_b_->weight;

@@ -3,6 +3,7 @@
 //
 // Tolerances: forward 1e-5 and gradients 5e-5, relative to the largest reference magnitude:
 // float32 rounding (6e-8) over reductions of at most ~100 terms, against exact references.
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
@@ -251,6 +252,52 @@ TEST_CASE("dropout keeps about 1 - p of the elements and is identity when not tr
   CHECK(other == 0);  // every element is dropped (0) or scaled by exactly 1 / (1 − p)
   CHECK(ag::dropout(x, 0.25f, /*training=*/false).same_storage(x));
   CHECK_THROWS_AS(ag::dropout_with_seed(x, 1.0f, 5), ag::Error);
+}
+
+// Rows [first, first + rows) of a (batch, ...) tensor, copied.
+static Tensor rows_of(const Tensor& x, int64_t first, int64_t rows) {
+  ag::Shape shape = x.shape();
+  const int64_t per_row = x.numel() / shape[0];
+  shape[0] = rows;
+  Tensor out = Tensor::empty(shape);
+  std::copy(x.data() + first * per_row, x.data() + (first + rows) * per_row, out.data());
+  return out;
+}
+
+TEST_CASE("dropout on a batch shard draws the whole batch's mask for those rows") {
+  // Data-parallel training: a process holding rows 2..4 of a batch of 6 must drop exactly the
+  // elements one process would drop there, in forward (dropout, LoRA's fused dropout) and in
+  // backward (the mask regenerated).
+  const Tensor x = gradcheck::random_tensor({6, 5, 4}, 31);
+  const Tensor whole = ag::dropout_with_seed(x, 0.3f, 9);
+  ag::set_batch_shard({2, 3});
+  Tensor part_in = rows_of(x, 2, 3);
+  part_in.set_requires_grad(true);
+  const Tensor part = ag::dropout_with_seed(part_in, 0.3f, 9);
+  ag::sum(part).backward();
+  const Tensor expected = rows_of(whole, 2, 3);
+  for (int64_t i = 0; i < part.numel(); ++i) {
+    REQUIRE(part.data()[i] == expected.data()[i]);
+    // d sum / dx is the mask itself: 0 or 1 / (1 − p), where the forward kept the value.
+    CHECK(part_in.grad().data()[i] == (expected.data()[i] != 0.0f ? 1.0f / 0.7f : 0.0f));
+  }
+
+  ag::AdapterDropout drop{.p = 0.3f, .seed = 11, .first_index = 0};
+  const Tensor w = gradcheck::random_tensor({3, 4}, 32), a = gradcheck::random_tensor({2, 4}, 33),
+               b = gradcheck::random_tensor({3, 2}, 34), bias;
+  ag::set_batch_shard({});
+  const Tensor lora_whole = ag::lora_linear(x, w, bias, a, b, 0.5f, drop);
+  ag::set_batch_shard({2, 3});
+  drop.first_index = ag::shard_first_index(rows_of(x, 2, 3).numel());
+  CHECK(drop.first_index == 2 * 5 * 4);
+  const Tensor lora_part = ag::lora_linear(rows_of(x, 2, 3), w, bias, a, b, 0.5f, drop);
+  const Tensor lora_expected = rows_of(lora_whole, 2, 3);
+  for (int64_t i = 0; i < lora_part.numel(); ++i)
+    CHECK(lora_part.data()[i] == doctest::Approx(lora_expected.data()[i]).epsilon(1e-6));
+  // A tensor that is not batch-major over the shard's rows cannot be sharded.
+  CHECK_THROWS_AS(ag::shard_first_index(7), ag::Error);
+  ag::set_batch_shard({});
+  CHECK(ag::shard_first_index(7) == 0);
 }
 
 TEST_CASE("gradcheck reshape, select and transpose2d") {

@@ -1,128 +1,19 @@
 // End-to-end tests of build/bin/train and build/bin/predict, run as processes on the synthetic
-// demo task with a tiny randomly initialised DistilBERT (a config.json written here), one
-// thread, a few dozen steps: identical reruns, Ctrl-C / SIGKILL and resume, NaN stops, and a
-// one-line error for each kind of bad input.
+// demo task with a tiny randomly initialised DistilBERT (tests/app_runner.h), one thread, a
+// few dozen steps: identical reruns, Ctrl-C / SIGKILL and resume, NaN stops, and a one-line
+// error for each kind of bad input.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
-#include "core/safetensors.h"
+#include "app_runner.h"
 #include "fixture.h"
 
 namespace fs = std::filesystem;
-
-namespace {
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-fs::path bin_dir() {
-  return fs::read_symlink("/proc/self/exe").parent_path();
-}
-
-// Removes the scratch folder when the test program exits.
-struct RemoveAtExit {
-  fs::path dir;
-  ~RemoveAtExit() {
-    std::error_code ignored;
-    if (!dir.empty()) fs::remove_all(dir, ignored);
-  }
-};
-
-// A scratch folder with the tiny model config, private to this process.
-const fs::path& scratch() {
-  static RemoveAtExit cleanup;
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("adaptgrad_train_test_" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d / "tiny");
-    // Small enough to train in milliseconds; the demo's word vocabulary has < 100 tokens.
-    write(d / "tiny" / "config.json", R"({"model_type": "distilbert", "vocab_size": 128,
-      "dim": 32, "n_layers": 2, "n_heads": 4, "hidden_dim": 64, "max_position_embeddings": 64,
-      "dropout": 0.1, "attention_dropout": 0.1, "seq_classif_dropout": 0.1,
-      "initializer_range": 0.2, "pad_token_id": 0})");
-    cleanup.dir = d;
-    return d;
-  }();
-  return dir;
-}
-
-Result run(const std::string& program, const std::string& args) {
-  static int counter = 0;
-  const fs::path out = scratch() / ("stdout" + std::to_string(counter));
-  const fs::path err = scratch() / ("stderr" + std::to_string(counter++));
-  const std::string cmd = (bin_dir() / program).string() + " " + args + " >" + out.string() +
-                          " 2>" + err.string() + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-// The common settings of the tiny demo runs.
-std::string demo_args(const std::string& out) {
-  return "--model " + (scratch() / "tiny" / "config.json").string() +
-         " --demo --demo-size 200 --batch-size 8 --epochs 2 --max-steps 30 --eval-every 10"
-         " --lr 5e-3 --threads 1 --quiet-params --out " +
-         (scratch() / out).string();
-}
-
-bool have_apps() {
-  return fs::exists(bin_dir() / "train") && fs::exists(bin_dir() / "predict");
-}
-
-int64_t checkpoint_step(const std::string& out) {
-  auto file = ag::safetensors::File::open(
-      (scratch() / out / "checkpoint" / "checkpoint.safetensors").string());
-  const std::string state = file.metadata().at("state");
-  const size_t at = state.find("\"step\":");
-  return std::stoll(state.substr(at + 7));
-}
-
-// The tensors of two checkpoints (the last state, not just the best one) are bit-identical.
-void check_same_checkpoint_tensors(const std::string& a, const std::string& b) {
-  auto fa = ag::safetensors::File::open(
-      (scratch() / a / "checkpoint" / "checkpoint.safetensors").string());
-  auto fb = ag::safetensors::File::open(
-      (scratch() / b / "checkpoint" / "checkpoint.safetensors").string());
-  REQUIRE(fa.tensors().size() == fb.tensors().size());
-  for (auto& info : fa.tensors()) {
-    INFO(info.name);
-    REQUIRE(fb.contains(info.name));
-    CHECK(fa.raw_bytes(info.name) == fb.raw_bytes(info.name));
-  }
-}
-
-void check_one_line_error(const Result& r) {
-  INFO("stderr: " << r.err);
-  CHECK(r.code != 0);
-  CHECK(r.err.rfind("error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
-
-}  // namespace
+using namespace app_runner;
 
 TEST_CASE("train: two runs with the same seed give identical metrics and adapters") {
   if (!have_apps()) {

@@ -33,16 +33,19 @@ double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& 
 }
 
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
-                    int64_t num_labels) {
+                    int64_t num_labels, nn::ProcessGroup* group) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
+  const int64_t rank = group ? group->rank() : 0, ranks = group ? group->size() : 1;
+  const auto n = size_t(loader.num_examples());
   EvalResult r;
-  r.predictions.assign(size_t(loader.num_examples()), -1);
-  std::vector<int32_t> labels(size_t(loader.num_examples()), -1);
+  r.predictions.assign(n, -1);
+  std::vector<int32_t> labels(n, -1);
   double loss_sum = 0;
   int64_t correct = 0;
-  for (const data::Batch& batch : loader) {
+  for (int64_t index = rank; index < loader.num_batches(); index += ranks) {
+    const data::Batch batch = loader.batch(index);
     const Tensor logits = model.forward(to_encoder_input(batch));
     const Indices y{{batch.batch_size}, batch.labels};
     loss_sum += double(cross_entropy(logits, y).item()) * double(batch.batch_size);
@@ -53,6 +56,18 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
       r.predictions[size_t(batch.example_indices[i])] = pred;
       labels[size_t(batch.example_indices[i])] = batch.labels[i];
       correct += pred == batch.labels[i];
+    }
+  }
+  if (ranks > 1) {  // [loss_sum, correct, predictions + 1..., labels + 1...]; 0 = another rank's
+    std::vector<double> totals{loss_sum, double(correct)};
+    for (int32_t p : r.predictions) totals.push_back(p + 1);
+    for (int32_t y : labels) totals.push_back(y + 1);
+    totals = group->sum(totals);
+    loss_sum = totals[0];
+    correct = int64_t(totals[1]);
+    for (size_t i = 0; i < n; ++i) {
+      r.predictions[i] = int32_t(totals[2 + i]) - 1;
+      labels[i] = int32_t(totals[2 + n + i]) - 1;
     }
   }
   r.examples = loader.num_examples();

@@ -7,6 +7,7 @@
 
 #include "data/data_loader.h"
 #include "models/encoder.h"
+#include "nn/distributed.h"
 
 namespace ag::apps {
 
@@ -23,9 +24,11 @@ struct EvalResult {
 double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
                 int64_t num_labels);
 
-// Switches the model to eval mode for the pass and restores the previous mode after.
+// Switches the model to eval mode for the pass and restores the previous mode after. With a
+// distributed `group`, rank r runs batches r, r + N, ... and the counts are summed over the
+// ranks (one Allreduce), so every rank returns the whole result.
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
-                    int64_t num_labels);
+                    int64_t num_labels, nn::ProcessGroup* group = nullptr);
 
 // Softmax probabilities of one logits row.
 std::vector<float> softmax_row(const float* logits, int64_t n);

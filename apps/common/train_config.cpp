@@ -63,7 +63,11 @@ const std::vector<Field>& fields() {
        "Adapter"},
       {"epochs", &C::epochs, "training epochs", "Training"},
       {"lr", &C::lr, "peak learning rate", "Training"},
-      {"batch-size", &C::batch_size, "examples per batch", "Training"},
+      {"batch-size", &C::batch_size, "examples per batch (per process under mpirun)", "Training"},
+      {"global-batch-size", &C::global_batch_size,
+       "examples per batch over all processes (mpirun -np N: default N x --batch-size); "
+       "when set it decides the batches, so N processes train exactly as one",
+       "Training"},
       {"max-length", &C::max_length, "truncate to this many tokens", "Training"},
       {"weight-decay", &C::weight_decay, "AdamW decoupled weight decay", "Training"},
       {"warmup", &C::warmup, "warm-up: a fraction (< 1) of the steps, or a number of steps",
@@ -84,6 +88,7 @@ const std::vector<Field>& fields() {
       {"interrupt-at-step", &C::interrupt_at_step, "testing: raise SIGINT after step N", "hidden"},
       {"kill-at-step", &C::kill_at_step, "testing: raise SIGKILL after step N", "hidden"},
       {"nan-at-step", &C::nan_at_step, "testing: make the loss of step N NaN", "hidden"},
+      {"kill-rank", &C::kill_rank, "testing: --kill-at-step kills only this MPI rank", "hidden"},
   };
   return table;
 }
@@ -140,6 +145,7 @@ void TrainConfig::validate() const {
   if (epochs <= 0) fail("--epochs must be positive");
   if (!(lr > 0 && std::isfinite(lr))) fail("--lr must be positive");
   if (batch_size <= 0) fail("--batch-size must be positive");
+  if (global_batch_size < 0) fail("--global-batch-size must be >= 0");
   if (max_length < 3) fail("--max-length must be at least 3");
   if (!(weight_decay >= 0)) fail("--weight-decay must be >= 0");
   if (!(warmup >= 0)) fail("--warmup must be >= 0");

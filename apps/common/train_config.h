@@ -47,6 +47,7 @@ struct TrainConfig {
   int64_t epochs = 3;
   double lr = 5e-4;
   int64_t batch_size = 16;
+  int64_t global_batch_size = 0;  // 0: batch_size x processes
   int64_t max_length = 128;
   double weight_decay = 0.01;
   double warmup = 0.06;             // < 1: a fraction of the total steps; >= 1: a number of steps
@@ -67,11 +68,14 @@ struct TrainConfig {
   int64_t interrupt_at_step = 0;  // raise SIGINT after this optimizer step
   int64_t kill_at_step = 0;       // raise SIGKILL after this step (a crash, no handler runs)
   int64_t nan_at_step = 0;        // pretend the loss of this step is NaN
+  int64_t kill_rank = -1;         // with kill_at_step: only this MPI rank (-1: every rank)
 
   // Checks values and combinations; throws ag::Error with one line naming the flag.
   void validate() const;
   std::vector<std::string> target_list() const;
   bool uses_adapter() const { return method == "lora" || method == "dora"; }
+  // Examples per optimizer micro-batch over all processes (what the training loader yields).
+  int64_t global_batch() const { return global_batch_size > 0 ? global_batch_size : batch_size; }
 };
 
 nlohmann::json to_json(const TrainConfig& config);

@@ -23,14 +23,15 @@ namespace ag::apps {
 Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
                  data::DataLoader& train_loader, const data::DataLoader& val_loader,
                  int64_t num_labels, std::string out_dir, uint64_t data_fingerprint,
-                 nlohmann::json config_json)
+                 nlohmann::json config_json, nn::ProcessGroup& group)
     : config_(config),
       model_(model),
       train_loader_(train_loader),
       val_loader_(val_loader),
       num_labels_(num_labels),
       out_dir_(std::move(out_dir)),
-      config_json_(std::move(config_json)) {
+      config_json_(std::move(config_json)),
+      group_(group) {
   groups_ = make_param_groups(model_, float(config.weight_decay), trainable_.names);
   for (auto& g : groups_)
     trainable_.params.insert(trainable_.params.end(), g.params.begin(), g.params.end());
@@ -49,6 +50,46 @@ Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
                                            : nn::Decay::kLinear;
   state_.data_fingerprint = data_fingerprint;
   state_.generator = generator_state();
+  group_.broadcast(trainable_.params);  // every rank starts from rank 0's weights
+}
+
+int64_t Trainer::allreduce_bytes_per_step() const {
+  if (!group_.distributed()) return 0;
+  int64_t values = 0;
+  for (auto& p : trainable_.params) values += p.numel();
+  return values * int64_t(sizeof(float));
+}
+
+std::pair<int64_t, int64_t> Trainer::share_of(int64_t n) const {
+  const int64_t r = group_.rank(), size = group_.size();
+  return {n * r / size, n * (r + 1) / size};
+}
+
+double Trainer::accumulate_batch(const data::Batch& global, int64_t micro_batches) {
+  const auto [first, end] = share_of(global.batch_size);
+  const int64_t rows = end - first;
+  Tensor loss;
+  double value = 0;  // this rank's part of the global batch's mean loss
+  if (rows > 0) {
+    set_batch_shard(group_.distributed() ? BatchShard{first, rows} : BatchShard{});
+    const data::Batch local = group_.distributed() ? data::slice_rows(global, first, end) : global;
+    const Tensor logits = model_.forward(to_encoder_input(local));
+    loss = cross_entropy(logits, Indices{{local.batch_size}, local.labels});
+    value = double(loss.item()) * double(rows) / double(global.batch_size);
+  }
+  if (group_.distributed()) value = group_.sum({value})[0];  // every rank: the same global loss
+  if (config_.nan_at_step == state_.step + 1) value = std::numeric_limits<double>::quiet_NaN();
+  if (rows > 0 && std::isfinite(value)) {
+    // The gradient of mean_global / k is Σ_ranks (rows / n) · ∇mean_local / k: the Allreduce
+    // after the last micro-batch does the sum.
+    const float weight =
+        group_.distributed()
+            ? float(double(rows) / double(global.batch_size) / double(micro_batches))
+            : 1.0f / float(micro_batches);
+    (weight != 1.0f ? scale(loss, weight) : loss).backward();
+  }
+  set_batch_shard({});
+  return value;
 }
 
 void Trainer::resume() {
@@ -87,7 +128,7 @@ void Trainer::write_metrics_and_curves() const {
 }
 
 void Trainer::evaluate_now(double epoch_position) {
-  const EvalResult r = evaluate(model_, val_loader_, num_labels_);
+  const EvalResult r = evaluate(model_, val_loader_, num_labels_, &group_);
   const bool best = r.accuracy > state_.best_val_acc;
   if (best) {
     state_.best_val_acc = r.accuracy;
@@ -111,8 +152,10 @@ void Trainer::evaluate_now(double epoch_position) {
 
 void Trainer::checkpoint() {
   state_.generator = generator_state();
-  save_checkpoint(out_dir_, state_, trainable_, *optimizer_, config_json_);
-  write_metrics_and_curves();
+  if (group_.is_main()) {
+    save_checkpoint(out_dir_, state_, trainable_, *optimizer_, config_json_);
+    write_metrics_and_curves();
+  }
   last_checkpoint_step_ = state_.step;
 }
 
@@ -120,7 +163,7 @@ TrainOutcome Trainer::run() {
   const int64_t batches = train_loader_.num_batches();
   const int64_t log_every =
       config_.log_every > 0 ? config_.log_every : std::max<int64_t>(1, steps_per_epoch_ / 20);
-  Progress progress(stderr_is_tty(), log_every, total_steps_, state_.step);
+  Progress progress(stderr_is_tty() && group_.is_main(), log_every, total_steps_, state_.step);
   double last_time = now_seconds();
   model_.train();
   if (state_.step < total_steps_) train_loader_.set_epoch(state_.epoch);
@@ -133,10 +176,7 @@ TrainOutcome Trainer::run() {
     int64_t examples = 0;
     for (int64_t k = 0; k < micro; ++k) {
       const data::Batch batch = train_loader_.batch(state_.batch + k);
-      const Tensor logits = model_.forward(to_encoder_input(batch));
-      const Tensor loss = cross_entropy(logits, Indices{{batch.batch_size}, batch.labels});
-      float value = loss.item();
-      if (config_.nan_at_step == state_.step + 1) value = std::numeric_limits<float>::quiet_NaN();
+      const double value = accumulate_batch(batch, micro);
       if (!std::isfinite(value)) {
         progress.clear();
         stop_message_ = "the training loss became " +
@@ -146,10 +186,10 @@ TrainOutcome Trainer::run() {
                         std::to_string(state_.batch + k + 1) + ")";
         return TrainOutcome::kDiverged;
       }
-      (micro > 1 ? scale(loss, 1.0f / float(micro)) : loss).backward();
       loss_sum += value;
       examples += batch.batch_size;
     }
+    group_.reduce_gradients(trainable_.params, 1.0);  // one Allreduce (no-op in one process)
     const float norm =
         nn::clip_grad_norm(trainable_.params, config_.clip > 0 ? float(config_.clip) : INFINITY);
     if (!std::isfinite(norm)) {
@@ -194,7 +234,9 @@ TrainOutcome Trainer::run() {
       if (state_.step < total_steps_) train_loader_.set_epoch(state_.epoch);
     }
     if (config_.interrupt_at_step == state_.step) std::raise(SIGINT);
-    if (stop_requested()) {
+    bool stop = stop_requested();  // a signal may reach the ranks at different steps: any stops all
+    if (group_.distributed()) stop = group_.sum({stop ? 1.0 : 0.0})[0] > 0;
+    if (stop) {
       progress.clear();
       checkpoint();
       return TrainOutcome::kInterrupted;
@@ -205,7 +247,9 @@ TrainOutcome Trainer::run() {
       progress.exclude(now_seconds() - last_time);
       last_time = now_seconds();
     }
-    if (config_.kill_at_step == state_.step) std::raise(SIGKILL);
+    if (config_.kill_at_step == state_.step &&
+        (config_.kill_rank < 0 || config_.kill_rank == group_.rank()))
+      std::raise(SIGKILL);
   }
   progress.clear();
   if (state_.last_eval_step < 0) evaluate_now(double(state_.epoch));  // resumed after the end

@@ -6,6 +6,11 @@
 //     model.train(); for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
 //     clip_grad_norm(trainable, clip); opt.step(); opt.zero_grad()
 //     evaluate when due (model.eval() + NoGradGuard); checkpoint at each epoch's end
+//
+// Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
+// GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
+// its share of the global batch, and one Allreduce per step sums the gradients, so every rank
+// holds the global batch's gradient and takes the same optimizer step. Rank 0 alone writes.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +24,7 @@
 #include "apps/common/train_config.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
+#include "nn/distributed.h"
 #include "nn/optim.h"
 
 namespace ag::apps {
@@ -29,7 +35,8 @@ class Trainer {
  public:
   Trainer(const TrainConfig& config, models::SequenceClassifier& model,
           data::DataLoader& train_loader, const data::DataLoader& val_loader, int64_t num_labels,
-          std::string out_dir, uint64_t data_fingerprint, nlohmann::json config_json);
+          std::string out_dir, uint64_t data_fingerprint, nlohmann::json config_json,
+          nn::ProcessGroup& group);
 
   // Continues from <out_dir>/checkpoint (same settings and data, checked).
   void resume();
@@ -44,12 +51,19 @@ class Trainer {
   const std::string& stop_message() const { return stop_message_; }
   // The step of the newest checkpoint on disk (-1: none written or resumed from yet).
   int64_t last_checkpoint_step() const { return last_checkpoint_step_; }
+  // Bytes of gradients each rank sends per optimizer step (0 in a single process).
+  int64_t allreduce_bytes_per_step() const;
   // (epoch, validation accuracy) of every evaluation, from the metrics.
   std::vector<std::pair<double, double>> eval_points() const;
   void write_metrics_and_curves() const;
 
  private:
   void evaluate_now(double epoch_position);
+  // This rank's rows [first, end) of a global batch of n rows.
+  std::pair<int64_t, int64_t> share_of(int64_t n) const;
+  // Forward and backward of one global batch (this rank's share); returns the global batch's
+  // mean loss, or NaN/inf without a backward pass when it is not finite.
+  double accumulate_batch(const data::Batch& global, int64_t micro_batches);
   void checkpoint();
   float current_lr() const;
 
@@ -60,6 +74,7 @@ class Trainer {
   int64_t num_labels_;
   std::string out_dir_;
   nlohmann::json config_json_;
+  nn::ProcessGroup& group_;
   TrainableSet trainable_;
   std::vector<nn::ParamGroup> groups_;
   std::unique_ptr<nn::AdamW> optimizer_;
