@@ -188,6 +188,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
   summary["threads"] = get_num_threads();
   summary["processes"] = world.size();
   summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();
+  summary["allreduce_seconds"] = trainer.allreduce_seconds();
   write_json_file((fs::path(c.out) / "summary.json").string(), summary);
   std::cout << "wall time " << format_duration(now_seconds() - wall_start) << ", peak memory "
             << int64_t(peak_rss_mib()) << " MiB\n"

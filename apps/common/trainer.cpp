@@ -189,7 +189,11 @@ TrainOutcome Trainer::run() {
       loss_sum += value;
       examples += batch.batch_size;
     }
-    group_.reduce_gradients(trainable_.params, 1.0);  // one Allreduce (no-op in one process)
+    if (group_.distributed()) {  // one Allreduce of every trainable gradient
+      const double start = now_seconds();
+      group_.reduce_gradients(trainable_.params, 1.0);
+      allreduce_seconds_ += now_seconds() - start;
+    }
     const float norm =
         nn::clip_grad_norm(trainable_.params, config_.clip > 0 ? float(config_.clip) : INFINITY);
     if (!std::isfinite(norm)) {

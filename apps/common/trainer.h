@@ -53,6 +53,8 @@ class Trainer {
   int64_t last_checkpoint_step() const { return last_checkpoint_step_; }
   // Bytes of gradients each rank sends per optimizer step (0 in a single process).
   int64_t allreduce_bytes_per_step() const;
+  // Seconds this session spent in the gradient Allreduce (waiting for the slowest rank included).
+  double allreduce_seconds() const { return allreduce_seconds_; }
   // (epoch, validation accuracy) of every evaluation, from the metrics.
   std::vector<std::pair<double, double>> eval_points() const;
   void write_metrics_and_curves() const;
@@ -82,6 +84,7 @@ class Trainer {
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
   nn::Decay decay_ = nn::Decay::kLinear;
   int64_t last_checkpoint_step_ = -1;
+  double allreduce_seconds_ = 0;
   std::string stop_message_;
 };
 
