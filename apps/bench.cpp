@@ -3,7 +3,8 @@
 // merged adapters; the adaptgrad side of tools/bench/ (issue 7).
 //
 //   build/bin/bench --method lora|dora|full|infer --shape fixed|mixed --threads N
-//                   [--warmup 3] [--steps 10] [--dropout 0.05] [--rank 8] [--lr 5e-4]
+//                   [--warmup 3] [--steps 10] [--dropout 0.05] [--dora-dropout peft|branch]
+//                   [--rank 8] [--lr 5e-4]
 //                   [--seed 1234] [--weight-seed 0] [--profile] [--json]
 //
 // Prints one JSON line on stdout with the keys of tools/bench/bench_torch.py (side "adaptgrad")
@@ -61,6 +62,10 @@ int main(int argc, char** argv) {
       ->check(at_least(1))
       ->capture_default_str();
   app.add_option("--dropout", o.dropout, "LoRA/DoRA dropout")->capture_default_str();
+  app.add_option("--dora-dropout", o.dora_dropout,
+                 "DoRA: peft (PEFT's formula) or branch (the low-rank branch only)")
+      ->check(CLI::IsMember({"peft", "branch"}))
+      ->capture_default_str();
   app.add_option("--rank", o.rank, "LoRA/DoRA rank")->check(at_least(1))->capture_default_str();
   app.add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the batch stream")->capture_default_str();

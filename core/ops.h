@@ -92,6 +92,9 @@ struct AdapterDropout {
   uint64_t seed = 0;
   uint64_t first_index = 0;  // counter of element 0 (see shard_first_index in core/rng.h)
   Tensor mask;
+  // DoRA only: drop the input of the low-rank branch alone, as LoRA does, instead of PEFT's
+  // formula (which needs one more full GEMM each way). Identical in eval mode.
+  bool adapter_only = false;
   bool active() const { return mask.defined() || p > 0.0f; }
 };
 
@@ -110,6 +113,7 @@ Tensor dora_weight_norms(const Tensor& weight, const Tensor& weight_row_sq_norms
 // DoRA (magnitude per output row, as the paper and PEFT), with n = dora_weight_norms(...):
 //   no dropout:  y = (m/n) ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
 //   dropout:     y = x Wᵀ + b + (m/n − 1) ⊙ (x' Wᵀ) + (m/n) ⊙ s·(x' Aᵀ) Bᵀ,  x' = drop(x)
+//   adapter_only dropout: y = (m/n) ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b  (no extra GEMM)
 // n is a constant in backward (PEFT's default) unless `norm_gradient` is set, in which case
 // the exact gradient through n flows into A and B as well. W must be frozen.
 Tensor dora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,

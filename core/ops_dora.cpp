@@ -17,6 +17,10 @@
 // Backward: dm_i += Σ dy_i u_i / n_i; dz = (g − 1) ⊙ dy; dl = g ⊙ dy (the adapter term);
 //   dB += s dlᵀ t, dt = s dl B, dA += dtᵀ x', dx += dy W + drop(dz W + dt A)
 //
+// With dropout on the low-rank branch only (AdapterDropout::adapter_only, not PEFT's):
+//   c = x Wᵀ + s · t Bᵀ with t = x' Aᵀ, y = g ⊙ c + b: the no-dropout path with x' in t, and
+//   in backward dA += dtᵀ x', dx += dl W + drop(dt A). No GEMM beyond LoRA's.
+//
 // Gradient through n (optional; PEFT and the paper treat n as a constant):
 //   dn_i = −Σ_rows dy_i c_i m_i / n_i²  (c replaced by u with dropout), k_i = dn_i / n_i
 //   n_i² = ‖W_i‖² + 2s B_i·P_i + s² B_i G B_iᵀ with P = W Aᵀ, G = A Aᵀ, so
@@ -95,7 +99,9 @@ Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
                      std::to_string(out) + " entries (one per output row)");
   if (w.requires_grad())
     throw Error("dora_linear: the base weight must be frozen (DoRA trains m, A and B)");
-  const bool dropping = drop.active();
+  // PEFT's dropout formula, or (adapter_only) dropout inside the low-rank branch alone.
+  const bool dropping = drop.active() && !drop.adapter_only;
+  const bool branch_dropout = drop.active() && drop.adapter_only;
   Tensor n = dora_weight_norms(w, w_sq, a, bm, s);
   Tensor g = Tensor::empty({out});
   for (int64_t i = 0; i < out; ++i) g.data()[i] = m.data()[i] / n.data()[i];
@@ -108,7 +114,7 @@ Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
   gemm(false, true, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());
   // c is the unscaled adapted output (no dropout) or u = z + s t Bᵀ (dropout); kept for dm.
   Tensor c = Tensor::empty(shape);
-  gemm(false, true, M, out, in, 1.0f, xd.data(), w.data(), 0.0f, c.data());
+  gemm(false, true, M, out, in, 1.0f, (dropping ? xd : x).data(), w.data(), 0.0f, c.data());
   gemm(false, true, M, out, r, s, t.data(), bm.data(), 1.0f, c.data());
   if (dropping) {
     // y = x Wᵀ − z + g ⊙ u + b and z = u − s·t Bᵀ, so y = (x Wᵀ + s·t Bᵀ) + (g − 1) ⊙ u + b:
@@ -154,7 +160,7 @@ Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
         dB = nd.grad_for(4);
         gemm(true, false, out, r, M, s, dl.data(), t.data(), dB.beta(), dB.data);
       }
-      Tensor xd = dropping ? adapter_input(x, drop) : x;
+      Tensor xd = adapter_input(x, drop);  // x' regenerated (x itself without dropout)
       if (nd.needs_grad(3)) {
         dA = nd.grad_for(3);
         gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
@@ -167,9 +173,15 @@ Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
       if (nd.needs_grad(0)) {
         GradBuffer dx = nd.grad_for(0);
         if (!dropping) {
-          // dx += dl W + dt A   (dl is the gradient of c)
+          // dx += dl W + dt A, or dl W + drop(dt A) with branch dropout (dl: the gradient of c)
           gemm(false, false, M, in, out, 1.0f, dl.data(), w.data(), dx.beta(), dx.data);
-          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
+          if (branch_dropout) {
+            Tensor dxd = Tensor::empty({M, in});
+            gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 0.0f, dxd.data());
+            apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
+          } else {
+            gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
+          }
         } else {
           // dx += dy W + drop(dz W + dt A) with dz = (g − 1) ⊙ dy = dl − dy
           Tensor dz = Tensor::empty({M, out});

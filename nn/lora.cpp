@@ -100,6 +100,7 @@ Tensor LoraLinear::forward(const Tensor& x) {
     drop.seed = next_seed();
     drop.first_index = shard_first_index(x.numel());
     drop.mask = fixed_mask_;
+    drop.adapter_only = config_.dora_branch_dropout;
   }
   const Tensor &w = base_->weight, &b = base_->bias, &a = lora_a_->weight, &bm = lora_b_->weight;
   if (!config_.use_dora) return lora_linear(x, w, b, a, bm, scaling_, drop);

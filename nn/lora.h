@@ -48,6 +48,10 @@ struct LoraConfig {
   bool use_dora = false;
   MagnitudeAxis magnitude_axis = MagnitudeAxis::kOutput;
   bool dora_norm_gradient = false;  // exact gradient through ‖W + sBA‖ (default: a constant)
+  // DoRA training with dropout: PEFT's formula (default), or dropout on the low-rank branch's
+  // input alone, y = (m/n) ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b, which saves PEFT's extra full GEMM in
+  // forward and in backward. Not saved with the adapter: eval mode is the same either way.
+  bool dora_branch_dropout = false;
   // Modules trained in full next to the adapters (PEFT's modules_to_save), e.g. {"classifier"}.
   // Matched as PEFT does, by string suffix: "classifier" also selects "pre_classifier".
   std::vector<std::string> modules_to_save;

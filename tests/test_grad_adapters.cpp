@@ -76,8 +76,10 @@ TEST_CASE("gradcheck lora_linear, with and without dropout") {
 }
 
 // DoRA in double. `n_fixed`, when given, is used in place of the norms of the current
-// W + s·B A: that is the "n is a constant" gradient, checked by finite differences.
-static Vec dora_ref(const std::vector<Vec>& v, const Vec* mask, const Vec* n_fixed) {
+// W + s·B A: that is the "n is a constant" gradient, checked by finite differences. With a
+// mask: PEFT's dropout formula, or dropout on the low-rank branch alone (`adapter_only`).
+static Vec dora_ref(const std::vector<Vec>& v, const Vec* mask, const Vec* n_fixed,
+                    bool adapter_only = false) {
   const Vec &x = v[0], &w = v[1], &bias = v[2], &a = v[3], &bm = v[4], &m = v[5];
   Vec wp = adapted_weight(w, a, bm);
   Vec n = n_fixed ? *n_fixed : row_norms(wp);
@@ -88,19 +90,22 @@ static Vec dora_ref(const std::vector<Vec>& v, const Vec* mask, const Vec* n_fix
     return y;
   }
   // PEFT: y = x Wᵀ + b + (m/n − 1) ⊙ (x' Wᵀ) + (m/n) ⊙ s·(x' Aᵀ) Bᵀ
+  // adapter_only: y = (m/n) ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b
   Vec xd(x);
   for (size_t i = 0; i < xd.size(); ++i) xd[i] *= (*mask)[i];
   Vec zero(OUT * IN, 0.0);
   Vec base = times_t(x, w), z = times_t(xd, w), lora = times_t(xd, adapted_weight(zero, a, bm));
   for (int64_t i = 0; i < M * OUT; ++i) {
     const double g = m[i % OUT] / n[i % OUT];
-    y[i] = base[i] + bias[i % OUT] + (g - 1.0) * z[i] + g * lora[i];
+    y[i] = adapter_only ? g * (base[i] + lora[i]) + bias[i % OUT]
+                        : base[i] + bias[i % OUT] + (g - 1.0) * z[i] + g * lora[i];
   }
   return y;
 }
 
 TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient, +/- dropout") {
-  for (int use_mask = 0; use_mask < 2; ++use_mask)
+  // use_mask: 0 no dropout, 1 PEFT's dropout formula, 2 dropout on the low-rank branch alone
+  for (int use_mask = 0; use_mask < 3; ++use_mask)
     for (int norm_grad = 0; norm_grad < 2; ++norm_grad) {
       Tensor x = gradcheck::random_tensor({M, IN}, 11), w = gradcheck::random_tensor({OUT, IN}, 12),
              b = gradcheck::random_tensor({OUT}, 13), a = gradcheck::random_tensor({R, IN}, 14),
@@ -111,11 +116,15 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
       w_sq = ag::mul(w_sq, w_sq);
       ag::AdapterDropout drop;
       if (use_mask) drop.mask = mask_tensor();
+      drop.adapter_only = use_mask == 2;
       const Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec();
       const Vec n0 = row_norms(adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a),
                                               gradcheck::to_double(bm)));
       gradcheck::check(
-          std::string("dora_linear") + (use_mask ? " dropout" : "") +
+          std::string("dora_linear") +
+              (use_mask == 1   ? " dropout"
+               : use_mask == 2 ? " branch-dropout"
+                               : "") +
               (norm_grad ? " norm-grad" : ""),
           {x, w, b, a, bm, m},
           [&](auto& t) {
@@ -123,7 +132,8 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
                                    norm_grad);
           },
           [&](auto& v) {
-            return dora_ref(v, use_mask ? &mask : nullptr, norm_grad ? nullptr : &n0);
+            return dora_ref(v, use_mask ? &mask : nullptr, norm_grad ? nullptr : &n0,
+                            use_mask == 2);
           },
           kForwardTol, kGradTol);
     }

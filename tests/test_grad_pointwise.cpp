@@ -282,7 +282,9 @@ TEST_CASE("dropout on a batch shard draws the whole batch's mask for those rows"
     CHECK(part_in.grad().data()[i] == (expected.data()[i] != 0.0f ? 1.0f / 0.7f : 0.0f));
   }
 
-  ag::AdapterDropout drop{.p = 0.3f, .seed = 11, .first_index = 0};
+  ag::AdapterDropout drop;
+  drop.p = 0.3f;
+  drop.seed = 11;
   const Tensor w = gradcheck::random_tensor({3, 4}, 32), a = gradcheck::random_tensor({2, 4}, 33),
                b = gradcheck::random_tensor({3, 2}, 34), bias;
   ag::set_batch_shard({});

@@ -89,6 +89,7 @@ nlohmann::ordered_json bench_json(const BenchOptions& o, const BenchRun& run) {
   j["warmup"] = o.warmup;
   j["steps"] = o.steps;
   j["lora_dropout"] = adapters ? nlohmann::ordered_json(round_to(o.dropout, 6)) : nullptr;
+  if (o.method == "dora") j["dora_dropout"] = o.dora_dropout;
   j["seed"] = o.seed;
   j["step_ms"] = step_ms;
   j["real_tokens_per_step"] = round_to(real_sum / n, 1);

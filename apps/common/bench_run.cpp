@@ -98,6 +98,7 @@ std::shared_ptr<models::SequenceClassifier> build_bench_model(const BenchOptions
   config.dropout = o.dropout;
   config.targets = {"q_lin", "v_lin"};
   config.use_dora = o.method == "dora";
+  config.dora_branch_dropout = o.dora_dropout == "branch";
   config.validate();
   nn::apply_lora(*model, config);
   if (o.method == "infer") nn::merge_and_unload(*model);

@@ -21,6 +21,7 @@ struct BenchOptions {
   int threads = 1;
   int64_t warmup = 3, steps = 10, rank = 8;
   float dropout = 0.05f, lr = 5e-4f;
+  std::string dora_dropout = "peft";  // peft|branch (nn::LoraConfig::dora_branch_dropout)
   uint64_t seed = 1234, weight_seed = 0;
   bool profile = false;  // turn on core's per-op-family timers
 };

@@ -60,6 +60,7 @@ nn::LoraConfig make_lora_config(const TrainConfig& c, const models::SequenceClas
   lc.use_dora = c.method == "dora";
   lc.magnitude_axis =
       c.dora_magnitude == "input" ? nn::MagnitudeAxis::kInput : nn::MagnitudeAxis::kOutput;
+  lc.dora_branch_dropout = c.dora_dropout == "branch";
   if (c.train_head)
     for (auto& h : model.head_modules()) {
       bool wrapped = false;  // a head module an adapter wraps (--targets head) is not saved whole

@@ -61,6 +61,10 @@ const std::vector<Field>& fields() {
       {"init", &C::init, "kaiming (PEFT)|gaussian (the seed)", "Adapter"},
       {"dora-magnitude", &C::dora_magnitude, "output (paper, PEFT)|input (the seed's variant)",
        "Adapter"},
+      {"dora-dropout", &C::dora_dropout,
+       "peft (PEFT's formula: one more full GEMM each way)|branch (dropout on the low-rank "
+       "branch alone, as LoRA; no extra GEMM; the same model in eval mode)",
+       "Adapter"},
       {"epochs", &C::epochs, "training epochs", "Training"},
       {"lr", &C::lr, "peak learning rate", "Training"},
       {"batch-size", &C::batch_size, "examples per batch (per process under mpirun)", "Training"},
@@ -129,6 +133,8 @@ void TrainConfig::validate() const {
     fail("--init must be kaiming or gaussian, got '" + init + "'");
   if (!one_of(dora_magnitude, {"output", "input"}))
     fail("--dora-magnitude must be output or input, got '" + dora_magnitude + "'");
+  if (!one_of(dora_dropout, {"peft", "branch"}))
+    fail("--dora-dropout must be peft or branch, got '" + dora_dropout + "'");
   if (!one_of(schedule, {"linear", "cosine", "constant"}))
     fail("--schedule must be linear, cosine or constant, got '" + schedule + "'");
   if (!format.empty() && !one_of(format, {"tsv", "csv", "jsonl", "polarity"}))

@@ -43,6 +43,7 @@ struct TrainConfig {
   std::string scaling = "alpha-over-r";   // alpha-over-r|rslora|alpha
   std::string init = "kaiming";           // kaiming|gaussian
   std::string dora_magnitude = "output";  // output|input
+  std::string dora_dropout = "peft";      // peft|branch (dropout on the low-rank branch only)
   // --- optimisation -----------------------------------------------------------------------
   int64_t epochs = 3;
   double lr = 5e-4;
