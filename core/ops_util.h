@@ -70,13 +70,21 @@ inline void accumulate(GradBuffer dst, const float* src, int64_t n) {
 // out[i] (+)= keep(i) ? in[i] / (1 − p) : 0 with keep(i) = random_uniform(seed, first + i) >= p:
 // the counter-based dropout mask, recomputed wherever it is needed instead of stored. `first`
 // is the counter of element 0 (shard_first_index(n) in data-parallel training, else 0).
+// random_uniform is k·2⁻²⁴ for the integer k = random_bits >> 8, so keep(i) is exactly
+// k >= ⌈p·2²⁴⌉: an integer compare. Two loops, because a branch on `accumulate` inside an
+// `omp parallel for simd` loop stops GCC from vectorising it (3-4x slower).
 inline void apply_dropout_mask(const float* in, float* out, bool accumulate, int64_t n, float p,
                                uint64_t seed, uint64_t first) {
   const float factor = 1.0f / (1.0f - p);
+  const auto threshold = uint32_t(std::ceil(double(p) * 16777216.0));
+  if (accumulate) {
 #pragma omp parallel for simd if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = random_uniform(seed, first + uint64_t(i)) >= p ? in[i] * factor : 0.0f;
-    out[i] = accumulate ? out[i] + v : v;
+    for (int64_t i = 0; i < n; ++i)
+      out[i] += (random_bits(seed, first + uint64_t(i)) >> 8) >= threshold ? in[i] * factor : 0.0f;
+  } else {
+#pragma omp parallel for simd if (n > kParallelGrain)
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = (random_bits(seed, first + uint64_t(i)) >> 8) >= threshold ? in[i] * factor : 0.0f;
   }
 }
 
