@@ -37,7 +37,7 @@ def csv(s):
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--methods", type=csv, default=["lora", "dora", "full", "infer"])
+    p.add_argument("--methods", type=csv, default=["lora", "dora", "dora-branch", "full", "infer"])
     p.add_argument("--shapes", type=csv, default=["fixed", "mixed"])
     p.add_argument("--threads", type=lambda s: [int(x) for x in csv(s)], default=[1, 2])
     p.add_argument("--attn", type=csv, default=["eager", "sdpa"],
@@ -57,7 +57,7 @@ def parse_args():
     p.add_argument("--extra-torch-args", default="", help="extra args for bench_torch.py")
     a = p.parse_args()
     for m in a.methods:
-        if m not in ("lora", "dora", "full", "infer"):
+        if m not in ("lora", "dora", "dora-branch", "full", "infer"):
             p.error(f"unknown method {m}")
     for s in a.shapes:
         if s not in ("fixed", "mixed"):
@@ -157,16 +157,20 @@ def main():
     out = open(a.out, "a") if a.out else None
     for i, (m, s, t) in enumerate(configs):
         steps = a.steps_full if (m == "full" and a.steps_full) else a.steps
-        flags = ["--method", m, "--shape", s, "--threads", str(t),
-                 "--warmup", str(a.warmup), "--steps", str(steps)]
+        flags = ["--shape", s, "--threads", str(t), "--warmup", str(a.warmup), "--steps", str(steps)]
+        # dora-branch: adaptgrad's DoRA with dropout on the low-rank branch alone, against
+        # PEFT's DoRA (which has no such option).
+        ag_method = ["--method", "dora", "--dora-dropout", "branch"] if m == "dora-branch" \
+            else ["--method", m]
+        pt_method = ["--method", "dora" if m == "dora-branch" else m]
         env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t),
                    MKL_NUM_THREADS=str(t), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         log(f"[{i + 1}/{len(configs)}] {m} {s} threads={t} steps={steps}")
         jobs = []
         if use_ag:
-            jobs.append(("adaptgrad", [a.bench] + flags))
+            jobs.append(("adaptgrad", [a.bench] + ag_method + flags))
         for at in a.attn:
-            jobs.append((at, [a.python, TORCH_BENCH] + flags + ["--attn", at]
+            jobs.append((at, [a.python, TORCH_BENCH] + pt_method + flags + ["--attn", at]
                          + a.extra_torch_args.split()))
         runs = {k: [] for k, _ in jobs}
         for r in range(a.repeats):
@@ -236,20 +240,20 @@ def main():
     P()
 
     # ---------------------------------------------------------------- DoRA / LoRA
-    pairs = [(s, t) for s in a.shapes for t in a.threads
-             if (("dora", s, t) in results and ("lora", s, t) in results)]
+    pairs = [(dm, s, t) for dm in ("dora", "dora-branch") for s in a.shapes for t in a.threads
+             if ((dm, s, t) in results and ("lora", s, t) in results)]
     if pairs:
         P("| DoRA time / LoRA time | adaptgrad | "
           + " | ".join(f"pytorch {at}" for at in a.attn) + " |")
         P("|---|---:|" + "---:|" * len(a.attn))
-        for s, t in pairs:
-            d, l = results[("dora", s, t)], results[("lora", s, t)]
+        for dm, s, t in pairs:
+            d, l = results[(dm, s, t)], results[("lora", s, t)]
             cells = [fmt(ratio(get(d.get("adaptgrad"), "ms_per_step"),
                                get(l.get("adaptgrad"), "ms_per_step")), "{:.2f}x")]
             for at in a.attn:
                 cells.append(fmt(ratio(get(d.get(at), "ms_per_step"),
                                        get(l.get(at), "ms_per_step")), "{:.2f}x"))
-            P(f"| {s} t{t} | " + " | ".join(cells) + " |")
+            P(f"| {dm} {s} t{t} | " + " | ".join(cells) + " |")
         P()
 
     # ---------------------------------------------------------------- targets (issue 7)
@@ -279,9 +283,10 @@ def main():
                          f"{100 * ag['flops_ratio']:.0f}%", ag["flops_ratio"] >= 0.7)
             if m == "infer":
                 line(f"infer {s} t{t} speed >= 1.3x", f"{sp:.2f}x", sp >= 1.3)
-            if m == "dora" and ("lora", s, t) in results and results[("lora", s, t)].get("adaptgrad"):
+            if m in ("dora", "dora-branch") and ("lora", s, t) in results \
+                    and results[("lora", s, t)].get("adaptgrad"):
                 dl = ag["ms_per_step"] / results[("lora", s, t)]["adaptgrad"]["ms_per_step"]
-                line(f"DoRA/LoRA {s} t{t} <= 1.05x", f"{dl:.2f}x", dl <= 1.05)
+                line(f"{m}/LoRA {s} t{t} <= 1.05x", f"{dl:.2f}x", dl <= 1.05)
         P()
     if a.out:
         P(f"Raw JSON lines: {a.out}")
