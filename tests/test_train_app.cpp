@@ -140,6 +140,10 @@ TEST_CASE("train: bad input gives one line on stderr and a non-zero exit") {
   }
   SUBCASE("bad hyperparameter") {
     check_one_line_error(run("train", "--model " + tiny + " --demo --lr -1"));
+    check_one_line_error(run("train", "--model " + tiny + " --demo --global-batch-size -8"));
+    const Result r = run("train", "--model " + tiny + " --demo --method dora --dora-dropout some");
+    check_one_line_error(r);
+    CHECK(r.err.find("--dora-dropout") != std::string::npos);
   }
   SUBCASE("preset without a tokenizer") {
     const Result r = run("train", "--model distilbert-base-uncased" + data);
@@ -166,4 +170,17 @@ TEST_CASE("train: --config sets defaults that flags override") {
   write(scratch() / "bad.json", R"({"learning_rate": 0.01})");
   check_one_line_error(
       run("train", demo_args("config2") + " --config " + (scratch() / "bad.json").string()));
+}
+
+TEST_CASE("train: --global-batch-size decides the batch in one process too") {
+  if (!have_apps()) return;
+  // demo_args has --batch-size 8; the global batch size wins over --batch-size, so this run
+  // is the same run (the MPI tests check N processes against it).
+  const Result a = run("train", demo_args("batch8"));
+  const Result b = run("train", demo_args("global8") + " --batch-size 3 --global-batch-size 8");
+  INFO(b.out << b.err);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(slurp(scratch() / "batch8" / "adapter_model.safetensors") ==
+        slurp(scratch() / "global8" / "adapter_model.safetensors"));
 }
