@@ -5,7 +5,7 @@
 //   build/bin/bench --method lora|dora|full|infer --shape fixed|mixed --threads N
 //                   [--warmup 3] [--steps 10] [--dropout 0.05] [--dora-dropout peft|branch]
 //                   [--rank 8] [--lr 5e-4]
-//                   [--seed 1234] [--weight-seed 0] [--profile] [--json]
+//                   [--seed 1234] [--weight-seed 0] [--profile] [--padded] [--json]
 //
 // Prints one JSON line on stdout with the keys of tools/bench/bench_torch.py (side "adaptgrad")
 // and a readable summary on stderr (--json: the JSON line only). The batches, the FLOP formula
@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--weight-seed", o.weight_seed, "seed of the random weights and dropout")
       ->capture_default_str();
   app.add_flag("--profile", o.profile, "time per phase and per op family");
+  app.add_flag("--padded", o.padded,
+               "infer: run the padded batch as given (default: in length-sorted chunks, as "
+               "evaluate and predict do)");
   app.add_flag("--json", json_only, "print only the JSON line (no summary on stderr)");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {

@@ -16,6 +16,7 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "models/length_chunks.h"
 
 using namespace ag;
 using namespace ag::apps;
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
       lo.pad_token_id = run.tokenizer->pad_id();
       const data::DataLoader loader(std::move(enc), lo);
       const data::Batch batch = loader.batch(0);
-      const Tensor logits = run.model->forward(to_encoder_input(batch));
+      const Tensor logits = models::forward_in_length_chunks(*run.model, to_encoder_input(batch));
       const int64_t k = run.labels.size();
       for (size_t i = 0; i < texts.size(); ++i) {
         const auto p = softmax_row(logits.data() + int64_t(i) * k, k);

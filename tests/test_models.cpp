@@ -8,9 +8,11 @@
 // both implementations as ~1e-8 rounding noise.
 #include <sstream>
 
+#include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
 #include "fixture.h"
+#include "models/length_chunks.h"
 #include "models/pretrained.h"
 #include "nn/module.h"
 
@@ -91,4 +93,35 @@ TEST_CASE("train() and eval() switch the mode only; freeze() switches trainabili
   model->eval();
   CHECK(ag::nn::count_parameters(*model).trainable == 3 * 32);
   CHECK_FALSE(model->find_module("distilbert.transformer.layer.0")->is_training());
+}
+
+TEST_CASE("inference in length-sorted chunks gives the padded batch's logits") {
+  for (const char* folder : {"tiny-distilbert", "tiny-bert"}) {
+    INFO(folder);
+    auto model = ag::models::from_pretrained(fixture::path(folder));
+    model->eval();
+    // 10 rows padded to 12 positions, real lengths 10 9 9 8 7 5 5 4 3 2 in a shuffled order.
+    const std::vector<int64_t> lengths = {5, 10, 2, 9, 7, 3, 9, 4, 8, 5};
+    const int64_t B = int64_t(lengths.size()), T = 12;
+    ag::models::EncoderInput in{{{B, T}, std::vector<int32_t>(B * T, 0)},
+                                {{B, T}, std::vector<int32_t>(B * T, 0)},
+                                {{B, T}, std::vector<int32_t>(B * T, 0)}};
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < lengths[b]; ++t) {
+        in.input_ids.values[b * T + t] = int32_t(1 + (7 * b + 3 * t) % 90);
+        in.attention_mask.values[b * T + t] = 1;
+        in.token_type_ids.values[b * T + t] = t > lengths[b] / 2;
+      }
+    // Sorted by length and cut where a row is <= 3/4 of its chunk's longest (>= 2 rows each):
+    // [10 9 9 8] [7 5] [5 4] [3 2], as row indices.
+    const std::vector<std::vector<int64_t>> expected = {{1, 3, 6, 8}, {4, 0}, {9, 7}, {5, 2}};
+    CHECK(ag::models::length_chunks(in, 2) == expected);
+
+    ag::NoGradGuard no_grad;
+    const Tensor padded = model->forward(in);
+    const Tensor chunked = ag::models::forward_in_length_chunks(*model, in);
+    REQUIRE(chunked.shape() == padded.shape());
+    // Equal up to the order of float sums over masked (zero) terms.
+    fixture::check_close("logits", chunked, padded, 0, 1e-6);
+  }
 }

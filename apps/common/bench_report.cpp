@@ -90,6 +90,7 @@ nlohmann::ordered_json bench_json(const BenchOptions& o, const BenchRun& run) {
   j["steps"] = o.steps;
   j["lora_dropout"] = adapters ? nlohmann::ordered_json(round_to(o.dropout, 6)) : nullptr;
   if (o.method == "dora") j["dora_dropout"] = o.dora_dropout;
+  if (o.method == "infer") j["length_chunks"] = !o.padded;
   j["seed"] = o.seed;
   j["step_ms"] = step_ms;
   j["real_tokens_per_step"] = round_to(real_sum / n, 1);

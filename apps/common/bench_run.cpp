@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "models/length_chunks.h"
 #include "models/pretrained.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
@@ -40,12 +41,14 @@ StepRecord train_step(models::SequenceClassifier& model, nn::AdamW& opt, const B
   return rec;
 }
 
-// Eval forward without autograd (the model is in eval mode).
-StepRecord infer_step(models::SequenceClassifier& model, const Batch& batch) {
+// Eval forward without autograd (the model is in eval mode), in length-sorted chunks as the
+// apps evaluate and predict (models/length_chunks.h), or on the padded batch as given.
+StepRecord infer_step(models::SequenceClassifier& model, const Batch& batch, bool padded) {
   StepRecord rec;
   const double t0 = now_seconds();
   NoGradGuard no_grad;
-  Tensor logits = model.forward(batch.input);
+  Tensor logits =
+      padded ? model.forward(batch.input) : models::forward_in_length_chunks(model, batch.input);
   rec.phases.forward = rec.phases.total = now_seconds() - t0;
   double sum = 0;
   for (float v : logits.to_vector()) sum += std::fabs(v);
@@ -70,7 +73,8 @@ std::vector<StepRecord> run_steps(const BenchOptions& o, models::SequenceClassif
     autograd_stats().reset();
     reset_profile();
     const double t0 = now_seconds();
-    StepRecord rec = opt ? train_step(model, *opt, batches[i]) : infer_step(model, batches[i]);
+    StepRecord rec =
+        opt ? train_step(model, *opt, batches[i]) : infer_step(model, batches[i], o.padded);
     rec.phases.total = now_seconds() - t0;  // includes freeing the step's graph and tensors
     rec.nodes = autograd_stats().nodes_recorded;
     rec.weight_grad_gemms = autograd_stats().weight_grad_gemms;

@@ -24,6 +24,7 @@ struct BenchOptions {
   std::string dora_dropout = "peft";  // peft|branch (nn::LoraConfig::dora_branch_dropout)
   uint64_t seed = 1234, weight_seed = 0;
   bool profile = false;  // turn on core's per-op-family timers
+  bool padded = false;   // infer: the padded batch as given, not in length-sorted chunks
 };
 
 constexpr int kFamilies = int(OpFamily::kCount);

@@ -5,6 +5,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/length_chunks.h"
 
 namespace ag::apps {
 
@@ -46,7 +47,7 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
   int64_t correct = 0;
   for (int64_t index = rank; index < loader.num_batches(); index += ranks) {
     const data::Batch batch = loader.batch(index);
-    const Tensor logits = model.forward(to_encoder_input(batch));
+    const Tensor logits = models::forward_in_length_chunks(model, to_encoder_input(batch));
     const Indices y{{batch.batch_size}, batch.labels};
     loss_sum += double(cross_entropy(logits, y).item()) * double(batch.batch_size);
     const float* l = logits.data();
