@@ -63,16 +63,22 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
       float* P = pp + s.p_block(b, h);
       gemm_ld(false, true, s.Tq, s.Tk, s.dh, scale, pq + s.q_head(b, h), s.D, pk + s.k_head(b, h),
               s.D, 0.0f, P, s.Tk);
+      const int32_t* key_ok = mask + b * s.Tk;
       for (int64_t i = 0; i < s.Tq; ++i) {
         float* row = P + i * s.Tk;
+        // `omp simd reduction`: lets the compiler split the max and the sum over vector lanes
+        // (a plain float reduction must keep its order and stays scalar).
         float mx = kLowest;
+#pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < s.Tk; ++j) {
-          if (mask[b * s.Tk + j] == 0) row[j] = kLowest;
+          row[j] = key_ok[j] != 0 ? row[j] : kLowest;
           mx = std::max(mx, row[j]);
         }
         float total = 0.0f;
+#pragma omp simd reduction(+ : total)
         for (int64_t j = 0; j < s.Tk; ++j) total += (row[j] = fast_exp(row[j] - mx));
         const float inv = 1.0f / total;
+#pragma omp simd
         for (int64_t j = 0; j < s.Tk; ++j) row[j] *= inv;
       }
     }
@@ -90,10 +96,12 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
           const float* G = pg + s.p_block(b, h);
           float* dS = scratch.data() + omp_get_thread_num() * s.Tq * s.Tk;
           for (int64_t i = 0; i < s.Tq; ++i) {
+            const float *g = G + i * s.Tk, *p = Pbh + i * s.Tk;
             float dot = 0.0f;
-            for (int64_t j = 0; j < s.Tk; ++j) dot += G[i * s.Tk + j] * Pbh[i * s.Tk + j];
-            for (int64_t j = 0; j < s.Tk; ++j)
-              dS[i * s.Tk + j] = Pbh[i * s.Tk + j] * (G[i * s.Tk + j] - dot);
+#pragma omp simd reduction(+ : dot)
+            for (int64_t j = 0; j < s.Tk; ++j) dot += g[j] * p[j];
+#pragma omp simd
+            for (int64_t j = 0; j < s.Tk; ++j) dS[i * s.Tk + j] = p[j] * (g[j] - dot);
           }
           if (dq.data)
             gemm_ld(false, false, s.Tq, s.dh, s.Tk, scale, dS, s.Tk, pk + s.k_head(b, h), s.D,
