@@ -84,6 +84,21 @@ TEST_CASE("mpi: 2 ranks x global batch 8 train the adapter 1 process trains with
   CHECK(summary.find("\"allreduce_bytes_per_step\": 0") == std::string::npos);
 }
 
+TEST_CASE("mpi: 3 ranks with uneven shares, an empty share and accumulation train as 1") {
+  // Global batch 7 over 3 ranks: shares of 2, 2 and 3 rows; the last batch of each epoch
+  // holds fewer rows than there are ranks, so some rank has none (it must still draw its
+  // dropout seeds, or its masks fall out of step); 2 batches accumulated per step.
+  const std::string args = " --demo-size 203 --grad-accum 2 --quiet-params";
+  const Result one = run("train", demo_args("acc_one") + args + " --batch-size 7");
+  INFO(one.out << one.err);
+  REQUIRE(one.code == 0);
+  const Result three =
+      run_command(mpirun_train(3, demo_args("acc_three") + args + " --global-batch-size 7"));
+  INFO(three.out << three.err);
+  REQUIRE(three.code == 0);
+  CHECK(adapter_difference(scratch() / "acc_one", scratch() / "acc_three") <= 2e-5);
+}
+
 TEST_CASE("mpi: a killed rank ends the job with an error, and its checkpoint resumes") {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();

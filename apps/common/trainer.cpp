@@ -12,6 +12,7 @@
 #include "apps/common/progress.h"
 #include "apps/common/signals.h"
 #include "apps/common/svg_plot.h"
+#include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/rng.h"
@@ -76,6 +77,13 @@ double Trainer::accumulate_batch(const data::Batch& global, int64_t micro_batche
     const Tensor logits = model_.forward(to_encoder_input(local));
     loss = cross_entropy(logits, Indices{{local.batch_size}, local.labels});
     value = double(loss.item()) * double(rows) / double(global.batch_size);
+  } else {
+    // No rows here (a global batch smaller than the ranks, at the end of an epoch): run one
+    // row without autograd and drop it, so that this rank draws as many dropout seeds as the
+    // others and its random generator stays in step with theirs.
+    NoGradGuard no_grad;
+    set_batch_shard({});
+    model_.forward(to_encoder_input(data::slice_rows(global, 0, 1)));
   }
   if (group_.distributed()) value = group_.sum({value})[0];  // every rank: the same global loss
   if (config_.nan_at_step == state_.step + 1) value = std::numeric_limits<double>::quiet_NaN();
