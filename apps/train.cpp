@@ -132,7 +132,9 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
   const std::string ckpt = checkpoint_file(c.out);
   if (outcome == TrainOutcome::kInterrupted) {
     std::cout << "interrupted: checkpoint at step " << trainer.state().step << " written to "
-              << ckpt << "\nresume with: train --resume " << c.out << std::endl;
+              << ckpt << "\nresume with: "
+              << (world.distributed() ? "mpirun -np " + std::to_string(world.size()) + " " : "")
+              << "train --resume " << c.out << std::endl;
     return stop_signal() == SIGTERM ? 143 : 130;
   }
   if (outcome == TrainOutcome::kDiverged) {
