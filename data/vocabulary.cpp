@@ -43,8 +43,9 @@ Vocabulary Vocabulary::from_tokenizer_json(const std::string& path) {
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object())
     fail("no \"model\" object");
   const nlohmann::json& model = root["model"];
-  if (model.value("type", std::string("WordPiece")) != "WordPiece")
-    fail("model.type is \"" + model.value("type", std::string()) + "\", expected \"WordPiece\"");
+  // A "type" that is not a string is rejected here, not by nlohmann's type_error in value().
+  if (model.contains("type") && !(model["type"].is_string() && model["type"] == "WordPiece"))
+    fail("model.type is " + model["type"].dump() + ", expected \"WordPiece\"");
   if (!model.contains("vocab") || !model["vocab"].is_object())
     fail("no \"model.vocab\" object {token: id}");
 

@@ -80,9 +80,15 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
 
   out.max_length = o.max_length;
   if (!o.run.empty() && fs::exists(run / "train_config.json")) {
-    const nlohmann::json settings = read_json(run / "train_config.json");
-    if (out.max_length <= 0) out.max_length = settings.value("max-length", int64_t(128));
-    out.text_pairs = !settings.value("text-pair-column", std::string()).empty();
+    const fs::path file = run / "train_config.json";
+    const nlohmann::json settings = read_json(file);
+    try {
+      if (out.max_length <= 0) out.max_length = settings.value("max-length", int64_t(128));
+      out.text_pairs = !settings.value("text-pair-column", std::string()).empty();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(file.string() +
+                  ": max-length or text-pair-column has the wrong type: " + e.what());
+    }
   }
   if (out.max_length <= 0) out.max_length = 128;
   out.max_length = std::min(out.max_length, out.model->config().max_positions);
