@@ -25,6 +25,8 @@
 //   dn_i = −Σ_rows dy_i c_i m_i / n_i²  (c replaced by u with dropout), k_i = dn_i / n_i
 //   n_i² = ‖W_i‖² + 2s B_i·P_i + s² B_i G B_iᵀ with P = W Aᵀ, G = A Aᵀ, so
 //   dB_i += k_i (s P_i + s² (B G)_i),   dA += s (k ⊙ B)ᵀ W + s² ((k ⊙ B)ᵀ B) A
+#include <omp.h>
+
 #include <cmath>
 
 #include "core/autograd.h"
@@ -138,21 +140,34 @@ Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
     node->backward_fn = [=](Node& nd) {
       const float* dy = nd.grad.data();
       const float *pg = g.data(), *pn = n.data(), *pc = c.data(), *pm = m.data();
-      // dm and, if asked, k = dn / n, both reductions of dy ⊙ c over the rows.
+      // dl = g ⊙ dy, the gradient of the adapter term (and of everything when not dropping),
+      // and dyc_j = Σ_rows dy_ij c_ij (for dm and the norm gradient), in one pass over dy:
+      // each thread sums its rows into its own row of `partial`, then the rows are added.
+      Tensor dl = Tensor::empty({M, out});
+      Tensor partial = Tensor::zeros({omp_get_max_threads(), out});
+#pragma omp parallel if (M * out > kParallelGrain)
+      {
+        float* acc = partial.data() + omp_get_thread_num() * out;
+#pragma omp for
+        for (int64_t i = 0; i < M; ++i) {
+          const float *dyi = dy + i * out, *ci = pc + i * out;
+          float* dli = dl.data() + i * out;
+#pragma omp simd
+          for (int64_t j = 0; j < out; ++j) {
+            dli[j] = pg[j] * dyi[j];
+            acc[j] += dyi[j] * ci[j];
+          }
+        }
+      }
       Tensor dyc = Tensor::zeros({out});
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < out; ++j) dyc.data()[j] += dy[i * out + j] * pc[i * out + j];
+      for (int64_t t = 0; t < partial.size(0); ++t)
+        for (int64_t j = 0; j < out; ++j) dyc.data()[j] += partial.data()[t * out + j];
       if (nd.needs_grad(5)) {
         GradBuffer dm = nd.grad_for(5);
         for (int64_t j = 0; j < out; ++j)
           dm.data[j] = (dm.accumulate ? dm.data[j] : 0.0f) + dyc.data()[j] / pn[j];
       }
       if (nd.needs_grad(2)) column_sums(dy, M, out, nd.grad_for(2));
-      // dl = g ⊙ dy: the gradient of the adapter term (and of everything when not dropping).
-      Tensor dl = Tensor::empty({M, out});
-#pragma omp parallel for if (M * out > kParallelGrain)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < out; ++j) dl.data()[i * out + j] = pg[j] * dy[i * out + j];
       Tensor dt = Tensor::empty({M, r});
       gemm(false, false, M, r, out, s, dl.data(), bm.data(), 0.0f, dt.data());
       GradBuffer dA, dB;
