@@ -1,5 +1,6 @@
 #include "nn/distributed.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -57,16 +58,18 @@ ProcessGroup& ProcessGroup::world() {
   return group;
 }
 
-int64_t ProcessGroup::reduce_gradients(const std::vector<Tensor>& params, double weight) {
+int64_t ProcessGroup::reduce_gradients(const std::vector<Tensor>& params) {
   if (size_ == 1) return 0;
   int64_t total = 0;
   for (auto& p : params) total += p.numel();
   buffer_.resize(total);
   int64_t offset = 0;
-  for (auto& p : params) {  // pack: weighted gradients back to back
+  for (auto& p : params) {  // pack: the gradients back to back
     Tensor g = p.grad();
-    for (int64_t i = 0; i < p.numel(); ++i)
-      buffer_[offset + i] = g.defined() ? float(weight * g.data()[i]) : 0.0f;
+    if (g.defined())
+      std::copy(g.data(), g.data() + p.numel(), buffer_.begin() + offset);
+    else
+      std::fill(buffer_.begin() + offset, buffer_.begin() + offset + p.numel(), 0.0f);
     offset += p.numel();
   }
 #ifdef ADAPTGRAD_MPI

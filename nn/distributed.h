@@ -25,11 +25,12 @@ class ProcessGroup {
   // Ranks on this machine (they share its cores).
   int local_size() const { return local_size_; }
 
-  // grad_p ← Σ_ranks weight_rank · grad_p for every parameter, in ONE MPI_Allreduce over a
-  // single buffer holding all the gradients back to back (a parameter without a gradient
-  // counts as zeros). With weight = local examples / global examples this is the gradient of
-  // the global batch's mean loss. Returns the bytes each rank sent.
-  int64_t reduce_gradients(const std::vector<Tensor>& params, double weight);
+  // grad_p ← Σ_ranks grad_p for every parameter, in ONE MPI_Allreduce over a single buffer
+  // holding all the gradients back to back (a parameter without a gradient counts as zeros).
+  // When each rank's loss was scaled by its share of the global batch (local examples /
+  // global examples), this is the gradient of the global batch's mean loss. Returns the bytes
+  // each rank sent.
+  int64_t reduce_gradients(const std::vector<Tensor>& params);
   // Σ over ranks of each value (evaluation counts and losses).
   std::vector<double> sum(const std::vector<double>& values);
   // Rank 0's values on every rank (the initial weights, so every rank starts equal).

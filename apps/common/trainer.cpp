@@ -199,7 +199,7 @@ TrainOutcome Trainer::run() {
     }
     if (group_.distributed()) {  // one Allreduce of every trainable gradient
       const double start = now_seconds();
-      group_.reduce_gradients(trainable_.params, 1.0);
+      group_.reduce_gradients(trainable_.params);
       allreduce_seconds_ += now_seconds() - start;
     }
     const float norm =
