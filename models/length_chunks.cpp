@@ -32,10 +32,8 @@ Indices take(const Indices& ids, const std::vector<int64_t>& rows, int64_t lengt
   return out;
 }
 
-}  // namespace
-
-std::vector<std::vector<int64_t>> length_chunks(const EncoderInput& in, int64_t min_rows) {
-  const std::vector<int64_t> lengths = row_lengths(in);
+// Rows sorted by decreasing length, cut into chunks (see length_chunks in the header).
+std::vector<std::vector<int64_t>> chunks_of(const std::vector<int64_t>& lengths, int64_t min_rows) {
   std::vector<int64_t> order(lengths.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -50,12 +48,18 @@ std::vector<std::vector<int64_t>> length_chunks(const EncoderInput& in, int64_t 
   return chunks;
 }
 
+}  // namespace
+
+std::vector<std::vector<int64_t>> length_chunks(const EncoderInput& in, int64_t min_rows) {
+  return chunks_of(row_lengths(in), min_rows);
+}
+
 Tensor forward_in_length_chunks(SequenceClassifier& model, const EncoderInput& in) {
   if (model.is_training() || grad_enabled() || in.attention_mask.values.empty())
     return model.forward(in);
   check_input(in, model.config());
   const std::vector<int64_t> lengths = row_lengths(in);
-  const auto chunks = length_chunks(in);
+  const auto chunks = chunks_of(lengths, kMinChunkRows);
   if (chunks.size() == 1 && lengths[chunks[0][0]] == in.length()) return model.forward(in);
 
   const int64_t labels = model.config().num_labels;

@@ -23,6 +23,8 @@ Tensor forward_in_length_chunks(SequenceClassifier& model, const EncoderInput& i
 // The chunks of rows forward_in_length_chunks runs: rows sorted by decreasing length (the
 // position after the last real token), cut where a row is at most 3/4 of its chunk's longest
 // and the chunk already holds at least `min_rows` rows. One chunk when that saves nothing.
-std::vector<std::vector<int64_t>> length_chunks(const EncoderInput& input, int64_t min_rows = 4);
+constexpr int64_t kMinChunkRows = 4;  // fewer rows make GEMMs too thin to be worth a cut
+std::vector<std::vector<int64_t>> length_chunks(const EncoderInput& input,
+                                                int64_t min_rows = kMinChunkRows);
 
 }  // namespace ag::models
