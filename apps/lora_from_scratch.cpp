@@ -166,7 +166,9 @@ int main() {
     // --- 3. Freeze it, then wrap q_lin and v_lin of every layer, as the article ------------
     const int64_t rank = 8;
     const float alpha = 16.0f, lora_dropout = 0.05f;
+    // for param in model.parameters(): param.requires_grad = False
     for (const Tensor& param : model->parameters()) param.set_requires_grad(false);
+    // assign_lora = partial(LinearWithLoRA, rank=8, alpha=16)
     auto assign_lora = [&](const std::shared_ptr<nn::Module>& module) {
       auto linear = std::dynamic_pointer_cast<nn::Linear>(module);
       if (!linear) throw Error("assign_lora: expected a Linear, got " + module->type_name());
@@ -174,13 +176,14 @@ int main() {
     };
     for (const auto& [index, layer] :
          model->find_module("distilbert.transformer.layer")->children()) {
+      // layer.attention.q_lin = assign_lora(layer.attention.q_lin), and the same for v_lin
       nn::Module& attention = *layer->child("attention");
       attention.replace_module("q_lin", assign_lora(attention.child("q_lin")));
       attention.replace_module("v_lin", assign_lora(attention.child("v_lin")));
     }
     for (const auto& [name, param] : model->named_parameters())
       std::cout << name << ": " << (param.requires_grad() ? "True" : "False") << "\n";
-    std::cout << nn::trainable_parameters_line(*model) << "\n";
+    std::cout << nn::trainable_parameters_line(*model) << "\n";  // PEFT's count line
     // Only A (in, r) and B (r, out) of q_lin and v_lin train: 2 per layer, r·(in + out) each.
     const int64_t expected = config.layers * 2 * rank * (2 * config.hidden);
     if (nn::count_parameters(*model).trainable != expected)
@@ -205,6 +208,7 @@ int main() {
       losses.push_back(loss.item());
       std::cout << "step " << step << "  loss " << loss.item() << "\n";
     }
+    // Dropout (0.1 in the model, 0.05 on the adapters) makes single steps noisy; the trend is down.
     if (!(losses.back() < losses.front()))
       throw Error("the loss did not go down in 10 steps on one batch");
 
