@@ -66,8 +66,9 @@ class LoRALayer : public nn::Module {
 // y = linear(x) + lora(x) = x Wᵀ + b + s·(drop(x) A) B. The pretrained layer stays frozen.
 class LinearWithLoRA : public nn::Module {
  public:
-  LinearWithLoRA(std::shared_ptr<nn::Linear> base, int64_t rank, float alpha, float dropout)
-      : Module("LinearWithLoRA"), linear(std::move(base)) {
+  LinearWithLoRA(std::shared_ptr<nn::Linear> base, int64_t rank, float alpha, float dropout,
+                 std::string type_name = "LinearWithLoRA")
+      : Module(std::move(type_name)), linear(std::move(base)) {
     lora = std::make_shared<LoRALayer>(linear->in_features(), linear->out_features(), rank, alpha,
                                        dropout);
     register_module("linear", linear);
@@ -89,14 +90,11 @@ class LinearWithLoRA : public nn::Module {
 // With dropout, x (W + s·ΔW)ᵀ becomes x Wᵀ + s·(drop(x) A) B: dropout acts on the low-rank
 // branch alone, as in LoRA (PEFT's formula differs while training and needs one more full GEMM;
 // the two agree in eval mode).
-class LinearWithDoRA : public nn::Module {
+// DoRA keeps LoRA's children (linear, lora) and adds m, so it extends LinearWithLoRA.
+class LinearWithDoRA : public LinearWithLoRA {
  public:
   LinearWithDoRA(std::shared_ptr<nn::Linear> base, int64_t rank, float alpha, float dropout)
-      : Module("LinearWithDoRA"), linear(std::move(base)) {
-    lora = std::make_shared<LoRALayer>(linear->in_features(), linear->out_features(), rank, alpha,
-                                       dropout);
-    register_module("linear", linear);
-    register_module("lora", lora);
+      : LinearWithLoRA(std::move(base), rank, alpha, dropout, "LinearWithDoRA") {
     // m starts at ‖W_i‖ (out): with B = 0 the layer again starts as the pretrained one.
     m = register_parameter("m", row_l2_norm(linear->weight).clone());
   }
@@ -107,8 +105,6 @@ class LinearWithDoRA : public nn::Module {
     Tensor combined = add(ag::linear(x, linear->weight), lora->forward(x));  // (..., out)
     return add(mul(combined, div(m, norm)), linear->bias);  // (m / n) broadcast over rows
   }
-  std::shared_ptr<nn::Linear> linear;
-  std::shared_ptr<LoRALayer> lora;
   Tensor m;
 };
 
