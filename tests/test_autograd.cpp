@@ -78,6 +78,15 @@ TEST_CASE("clone copies, detach shares, reshape is a view") {
   CHECK_THROWS_AS(ag::reshape(x, {3}), ag::ShapeError);
 }
 
+TEST_CASE("detach stops the gradient: d/dx sum(x * detach(x)) is x, not 2x") {
+  // DoRA's norm is detached this way (apps/lora_from_scratch.cpp).
+  Tensor x = Tensor::from_vector({3}, {1, -2, 3});
+  x.set_requires_grad(true);
+  ag::sum(ag::mul(x, x.detach())).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{1, -2, 3});
+  CHECK_FALSE(x.detach().requires_grad());
+}
+
 TEST_CASE("softmax of a known row") {
   // e^k / (e + e² + e³) for k = 1, 2, 3.
   Tensor y = ag::softmax(Tensor::from_vector({3}, {1, 2, 3}));
