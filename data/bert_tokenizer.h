@@ -27,8 +27,8 @@
 // The tokenizers library's character tables are older than utf8proc 2.8's Unicode 15: about a
 // hundred punctuation characters added since Unicode 9 (U+2E43...) and 13 newer format
 // characters are ordinary letters for it, so text using them can still tokenize differently.
-// decode: clean_up_tokenization_spaces defaults to true here, as in the Python tokenizer; pass
-// false for the fast one's v5 default.
+// decode() follows the Python tokenizer (clean_up_tokenization_spaces defaults to true); the
+// fast one's WordPiece decoder cleans up the spaces whatever that flag says.
 
 #include <cstdint>
 #include <optional>

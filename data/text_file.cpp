@@ -43,12 +43,14 @@ std::string read_utf8_file(const std::string& path, int64_t max_line_bytes) {
     const std::size_t got = static_cast<std::size_t>(in.gcount());
     const std::size_t old_size = text.size();
     text.append(block.data(), got);
-    const std::size_t last_newline = text.rfind('\n');
-    if (last_newline != std::string::npos && last_newline >= old_size)
-      line_start = static_cast<int64_t>(last_newline) + 1;
-    if (static_cast<int64_t>(text.size()) - line_start > max_line_bytes)
-      throw DataError(path + ":" + std::to_string(line_of_offset(text, text.size())) + ": " +
-                      too_long(max_line_bytes));
+    for (std::size_t end = text.find('\n', old_size);; end = text.find('\n', end + 1)) {
+      const int64_t line_end = end == std::string::npos ? int64_t(text.size()) : int64_t(end);
+      if (line_end - line_start > max_line_bytes)
+        throw DataError(path + ":" + std::to_string(line_of_offset(text, size_t(line_start))) +
+                        ": " + too_long(max_line_bytes));
+      if (end == std::string::npos) break;
+      line_start = line_end + 1;
+    }
   }
   if (in.bad()) throw DataError(path + ": read error");
 

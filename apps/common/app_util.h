@@ -11,7 +11,8 @@
 namespace ag::apps {
 
 // Runs `body` and turns any exception into one line "error: ..." on stderr and exit code 1
-// (DESIGN.md §6). Returns body's exit code otherwise.
+// (std::bad_alloc as "out of memory: ...", std::filesystem errors as "path: what"). Returns
+// body's exit code otherwise.
 int run_guarded(const std::function<int()>& body);
 
 // Parses the command line with CLI11. Returns an exit code when the program should stop now:
