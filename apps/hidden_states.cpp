@@ -80,10 +80,7 @@ int main(int argc, char** argv) {
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
 
   return ag::apps::run_guarded([&] {
-    if (app.count("--max-length") && max_length < 2)
-      throw ag::Error("--max-length must be at least 2 ([CLS] and [SEP]), got " +
-                      std::to_string(max_length));
-    if (max_line_bytes <= 0) throw ag::Error("--max-line-bytes must be positive");
+    ag::apps::check_input_limits(app, max_length, max_line_bytes);
     auto tokenizer =
         ag::data::BertTokenizer::from_pretrained(tokenizer_dir.empty() ? model_dir : tokenizer_dir);
     std::vector<std::string> sentences;

@@ -49,10 +49,7 @@ int main(int argc, char** argv) {
       throw Error(e.what());
     }
     if (batch_size <= 0) throw Error("--batch-size must be positive");
-    if (app.count("--max-length") && o.max_length < 2)
-      throw Error("--max-length must be at least 2 ([CLS] and [SEP]), got " +
-                  std::to_string(o.max_length));
-    if (max_line_bytes <= 0) throw Error("--max-line-bytes must be positive");
+    check_input_limits(app, o.max_length, max_line_bytes);
     std::ifstream file;
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
     set_num_threads(int(threads));

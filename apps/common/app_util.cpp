@@ -67,6 +67,13 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
+void check_input_limits(const CLI::App& app, int64_t max_length, int64_t max_line_bytes) {
+  if (app.count("--max-length") && max_length < 2)
+    throw Error("--max-length must be at least 2 ([CLS] and [SEP]), got " +
+                std::to_string(max_length));
+  if (max_line_bytes <= 0) throw Error("--max-line-bytes must be positive");
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
