@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--scaling", scaling, "alpha-over-r, rslora or alpha (does not change the count)");
   app.add_flag("--quiet", quiet, "Only print the count line");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return ag::apps::run_guarded([&] {
     auto split = [](const std::string& s) {
       std::vector<std::string> out;
       std::stringstream in(s);
@@ -68,9 +68,8 @@ int main(int argc, char** argv) {
       for (auto& [name, p] : model->named_parameters())
         std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
     std::cout << ag::nn::trainable_parameters_line(*model) << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    std::cout.flush();
+    if (!std::cout) throw ag::Error("stdout: write failed");
+    return 0;
+  });
 }

@@ -3,8 +3,9 @@
 //   build/bin/hidden_states --model DIR [--tokenizer DIR] [--input FILE] [--output FILE]
 //
 // Loads a Hugging Face model folder (config.json + model.safetensors), reads one sentence per
-// line (blank lines are skipped) from --input or stdin, tokenizes them with the folder's
-// vocabulary, pads them into one batch and runs the encoder in eval mode without autograd, like
+// line (a blank line is an empty sentence: row i of the output is line i) from --input or stdin,
+// tokenizes them with the folder's vocabulary, pads them into one batch and runs the encoder in
+// eval mode without autograd, like
 //
 //   with torch.no_grad(): model(input_ids, attention_mask).last_hidden_state
 //
@@ -26,16 +27,16 @@
 #include "core/errors.h"
 #include "core/safetensors.h"
 #include "data/bert_tokenizer.h"
+#include "data/text_file.h"
 #include "models/pretrained.h"
 
 namespace {
 
-std::vector<std::string> read_lines(std::istream& in) {
+std::vector<std::string> read_lines(std::istream& in, const std::string& name,
+                                    int64_t max_line_bytes) {
   std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
-  }
+  ag::data::LineReader reader(in, name, max_line_bytes);
+  for (std::string line; reader.next(line);) lines.push_back(line);
   return lines;
 }
 
@@ -68,25 +69,26 @@ std::vector<int64_t> to_i64(const ag::Indices& x) {
 int main(int argc, char** argv) {
   CLI::App app{"Runs a BERT/DistilBERT encoder on sentences and writes its last hidden state."};
   std::string model_dir, tokenizer_dir, input_path, output_path;
-  int64_t max_length = 0;
+  int64_t max_length = 0, max_line_bytes = ag::data::kDefaultMaxLineBytes;
   app.add_option("--model", model_dir, "Hugging Face model folder (config.json, model.safetensors)")
       ->required();
   app.add_option("--tokenizer", tokenizer_dir, "tokenizer folder (default: the model folder)");
   app.add_option("--input", input_path, "sentences, one per line (default: stdin)");
   app.add_option("--output", output_path, "safetensors file to write (default: print a summary)");
   app.add_option("--max-length", max_length, "truncate to this many tokens (default: tokenizer's)");
+  app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
 
-  try {
+  return ag::apps::run_guarded([&] {
+    ag::apps::check_input_limits(app, max_length, max_line_bytes);
     auto tokenizer =
         ag::data::BertTokenizer::from_pretrained(tokenizer_dir.empty() ? model_dir : tokenizer_dir);
     std::vector<std::string> sentences;
     if (input_path.empty()) {
-      sentences = read_lines(std::cin);
+      sentences = read_lines(std::cin, "stdin", max_line_bytes);
     } else {
-      std::ifstream in(input_path);
-      if (!in) throw ag::Error(input_path + ": cannot open");
-      sentences = read_lines(in);
+      std::ifstream in = ag::data::open_text_input(input_path);
+      sentences = read_lines(in, input_path, max_line_bytes);
     }
     if (sentences.empty())
       throw ag::Error("no sentences in " + (input_path.empty() ? "stdin" : input_path));
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
       std::cout << sentences.size() << " sentences, " << real << " tokens, last_hidden_state "
                 << ag::to_string(hidden.shape()) << ", rms over tokens "
                 << std::sqrt(sum_sq / double(real * D)) << "\n";
+      ag::data::close_stdout_checked();
       return 0;
     }
     const auto ids = to_i64(batch.input_ids), mask = to_i64(batch.attention_mask);
@@ -132,9 +135,6 @@ int main(int argc, char** argv) {
         {{"model", model_dir}});
     std::cerr << "wrote " << output_path << ": last_hidden_state " << ag::to_string(hidden.shape())
               << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

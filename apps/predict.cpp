@@ -3,8 +3,11 @@
 //   build/bin/predict --run runs/X [--input FILE]            (one text per line; default stdin)
 //   build/bin/predict --model BASE --adapter ADAPTER_DIR [--labels labels.json] [--input FILE]
 //
-// Prints one line per text: label <TAB> probability <TAB> text. Blank lines are skipped. For a
-// run trained on text pairs (--text-pair-column) each line is "text<TAB>text_pair".
+// Prints one line per input line, in order: label <TAB> probability <TAB> text (a blank line is
+// an empty text, so outputs always line up with inputs). For a run trained on text pairs
+// (--text-pair-column) each line is "text<TAB>text_pair". A line that is not UTF-8 text (invalid
+// UTF-8, a NUL byte, longer than --max-line-bytes) is an error naming its line; so is a failed
+// write to standard output.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +19,7 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "data/text_file.h"
 #include "models/length_chunks.h"
 
 using namespace ag;
@@ -25,7 +29,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Labels texts with a classifier trained by `train` (base model + adapter)."};
   TrainedRunOptions o;
   std::string input;
-  int64_t batch_size = 32, threads = 0;
+  int64_t batch_size = 32, threads = 0, max_line_bytes = data::kDefaultMaxLineBytes;
   app.add_option("--run", o.run, "a train run folder (--out of train)");
   app.add_option("--model", o.model, "base model folder (default: the run's)");
   app.add_option("--adapter", o.adapter, "adapter folder (default: the run folder)");
@@ -35,6 +39,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "texts, one per line (default: stdin)");
   app.add_option("--batch-size", batch_size, "texts per forward pass");
   app.add_option("--threads", threads, "threads (0: all cores)");
+  app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
   return run_guarded([&] {
     try {
       app.parse(argc, argv);
@@ -44,14 +49,13 @@ int main(int argc, char** argv) {
       throw Error(e.what());
     }
     if (batch_size <= 0) throw Error("--batch-size must be positive");
+    check_input_limits(app, o.max_length, max_line_bytes);
+    std::ifstream file;
+    if (!input.empty()) file = data::open_text_input(input);  // before the model loads
     set_num_threads(int(threads));
     TrainedRun run = load_trained_run(o, &std::cerr);
-    std::ifstream file;
-    if (!input.empty()) {
-      file.open(input);
-      if (!file) throw Error(input + ": cannot open");
-    }
-    std::istream& in = input.empty() ? std::cin : file;
+    data::LineReader lines(input.empty() ? std::cin : file, input.empty() ? "stdin" : input,
+                           max_line_bytes);
     std::vector<std::string> texts;
     NoGradGuard no_grad;
     auto flush = [&] {
@@ -76,19 +80,19 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < texts.size(); ++i) {
         const auto p = softmax_row(logits.data() + int64_t(i) * k, k);
         const int32_t best = int32_t(std::max_element(p.begin(), p.end()) - p.begin());
-        std::printf("%s\t%.4f\t%s\n", run.labels.name(best).c_str(), p[size_t(best)],
-                    texts[i].c_str());
+        char probability[32];
+        std::snprintf(probability, sizeof probability, "%.4f", p[size_t(best)]);
+        std::cout << run.labels.name(best) << '\t' << probability << '\t' << texts[i] << '\n';
       }
-      std::fflush(stdout);
+      data::flush_checked(std::cout, "stdout");  // stop at the first failed write
       texts.clear();
     };
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    for (std::string line; lines.next(line);) {
       texts.push_back(line);
       if (int64_t(texts.size()) >= batch_size) flush();
     }
     flush();
+    data::close_stdout_checked();
     return 0;
   });
 }

@@ -52,8 +52,14 @@ std::string default_out(const TrainConfig& c) {
   return (fs::path("runs") / (source + "-" + c.method)).string();
 }
 
+// The exit code of a run stopped by SIGINT (130) or SIGTERM (143).
+int stopped_exit_code() {
+  return stop_signal() == SIGTERM ? 143 : 130;
+}
+
 int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& world) {
   const double wall_start = now_seconds();
+  install_stop_handlers();  // from the start: Ctrl-C while loading must stop the run too
   c.validate();
   // Under mpirun the ranks of one machine share its cores: all cores / ranks each by default.
   set_num_threads(c.threads > 0 ? int(c.threads)
@@ -76,6 +82,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
   RunData run = load_run_data(c, std::cout);
   const data::LabelMap labels = run.train.labels;
   RunTokenizer tok = load_run_tokenizer(c, run);
+  if (c.interrupt_at_startup) std::raise(SIGINT);
   bool random_init = false;
   auto model = load_base_model(c.model, labels, &std::cout, &random_init);
   const fs::path saved_base = fs::path(c.out) / "base-model";
@@ -127,7 +134,11 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
                     : " = " + std::to_string(trainer.total_steps()))
             << "; batch " << c.global_batch() << " x " << c.grad_accum << " accumulated, lr "
             << c.lr << " (" << c.schedule << ")" << std::endl;
-  install_stop_handlers();
+  if (stop_requested()) {  // asked while loading: stop before the first step
+    std::cout << "interrupted before the first step: nothing was trained"
+              << (resume_dir.empty() ? "" : "; the checkpoint is unchanged") << std::endl;
+    return stopped_exit_code();
+  }
   const TrainOutcome outcome = trainer.run();
   const std::string ckpt = checkpoint_file(c.out);
   if (outcome == TrainOutcome::kInterrupted) {
@@ -135,14 +146,15 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
               << ckpt << "\nresume with: "
               << (world.distributed() ? "mpirun -np " + std::to_string(world.size()) + " " : "")
               << "train --resume " << c.out << std::endl;
-    return stop_signal() == SIGTERM ? 143 : 130;
+    return stopped_exit_code();
   }
   if (outcome == TrainOutcome::kDiverged) {
     const int64_t last = trainer.last_checkpoint_step();
     throw Error(trainer.stop_message() + "; stopped. " +
                 (last >= 0 && fs::exists(ckpt)
-                     ? "The last good checkpoint is " + ckpt + " (step " + std::to_string(last) +
-                           "); resume with --resume " + c.out + " (e.g. with a lower --lr)"
+                     ? "The last checkpoint is " + ckpt + " (step " + std::to_string(last) +
+                           "), but its weights may already be diverging: rather than resuming "
+                           "from it, train again with a lower --lr"
                      : std::string("No checkpoint was written before that.")));
   }
 

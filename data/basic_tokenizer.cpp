@@ -33,7 +33,9 @@ std::u32string BasicTokenizer::clean_and_space_cjk(std::u32string_view text) con
   std::u32string out;
   out.reserve(text.size() + 8);
   for (char32_t c : text) {
-    if (c == 0 || c == 0xFFFD || uc::is_bert_control(c)) continue;
+    if (c == 0 || c == 0xFFFD) continue;
+    // The fast tokenizer keeps unassigned code points (they become [UNK]); Python deletes them.
+    if (uc::is_bert_control(c) && (options_.legacy_python || !uc::is_unassigned(c))) continue;
     if (uc::is_bert_whitespace(c)) {
       out.push_back(U' ');
     } else if (options_.tokenize_chinese_chars && uc::is_cjk_ideograph(c)) {
@@ -48,22 +50,29 @@ std::u32string BasicTokenizer::clean_and_space_cjk(std::u32string_view text) con
 }
 
 void BasicTokenizer::split_word(std::u32string_view word, std::vector<std::string>& words) const {
-  // Step 3 (NFC) is done per word rather than on the whole text as Python does: NFC never
-  // composes across a space (U+0020 is a starter that combines with nothing) and never creates
-  // one, so the words and their contents are the same. ASCII is already in NFC.
   const bool ascii = is_ascii(word);
-  std::u32string normalized = ascii ? std::u32string(word) : uc::nfc(word);
+  // Python composes the whole text (NFC) first; doing it per word gives the same words, since
+  // NFC never composes across a space nor creates one. ASCII is already in NFC.
+  std::u32string normalized =
+      options_.legacy_python && !ascii ? uc::nfc(word) : std::u32string(word);
 
   if (never_split_.count(normalized) != 0) {
     emit(normalized, words);
     return;
   }
-  if (options_.do_lower_case) normalized = uc::python_lower(normalized);
-  if (strip_accents_ && !ascii) {
+  const auto strip_accents = [&] {
+    if (!strip_accents_ || ascii) return;
     std::u32string stripped;
     for (char32_t c : uc::nfd(normalized))
       if (!uc::is_nonspacing_mark(c)) stripped.push_back(c);
     normalized = std::move(stripped);
+  };
+  if (options_.legacy_python) {  // str.lower, then strip
+    if (options_.do_lower_case) normalized = uc::python_lower(normalized);
+    strip_accents();
+  } else {  // the Rust normalizer: strip, then lower-case character by character
+    strip_accents();
+    if (options_.do_lower_case) normalized = uc::lower_each_character(normalized);
   }
 
   // Punctuation split: "don't!" -> "don", "'", "t", "!".

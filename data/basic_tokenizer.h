@@ -1,17 +1,23 @@
 #pragma once
 // BERT's "basic" tokenizer: text -> words, before WordPiece splits words into sub-words.
 //
-// The steps, in the order of transformers' BasicTokenizer.tokenize (tokenization_bert_legacy.py):
-//   1. clean:  delete NUL, U+FFFD and control characters (category C* except \t \n \r), map
-//              whitespace (\t \n \r and category Zs) to ' '.
+// By default the steps of the tokenizers library (Rust) that transformers v5's BertTokenizer
+// runs: its BertNormalizer and BertPreTokenizer.
+//   1. clean:  delete NUL, U+FFFD and control characters (categories Cc, Cf, Co, Cs except
+//              \t \n \r; unassigned code points are kept), map whitespace (\t \n \r, Zs) to ' '.
 //   2. CJK:    put spaces around every CJK ideograph, so each one becomes its own word.
-//   3. NFC:    compose the text (so "e" + U+0301 and "é" become the same character).
-//   4. split on whitespace.
-//   5. per word, unless it is a "never split" word (a special token such as "[SEP]"):
-//        lower-case (Python's str.lower) when do_lower_case, then strip accents (NFD and delete
-//        every Mn mark) when strip_accents is true, or unset and do_lower_case;
+//   3. split on whitespace.
+//   4. per word, unless it is a "never split" word (a special token such as "[SEP]"):
+//        strip accents (NFD and delete every Mn mark) when strip_accents is true, or unset and
+//        do_lower_case; then lower-case each character on its own when do_lower_case
+//        ("ΟΔΟΣ" -> "οδοσ": no final sigma);
 //        split every punctuation character off as a word of its own.
 // Words that end up empty (a lone combining accent) disappear.
+//
+// With legacy_python, the steps of transformers' Python BasicTokenizer
+// (tokenization_bert_legacy.py) instead: unassigned code points (Cn) are deleted too, the text
+// is composed (NFC) before the split, and each word is lower-cased with str.lower (final
+// sigma: "ΟΔΟΣ" -> "οδος") before the accents are stripped.
 
 #include <optional>
 #include <string>
@@ -26,6 +32,8 @@ struct BasicTokenizerOptions {
   // nullopt: follow do_lower_case (original BERT). true/false: force accent stripping on/off.
   std::optional<bool> strip_accents;
   bool tokenize_chinese_chars = true;
+  // transformers' Python BertTokenizerLegacy rules instead of the fast (Rust) tokenizer's.
+  bool legacy_python = false;
 };
 
 class BasicTokenizer {

@@ -1,9 +1,12 @@
 #include "data/bert_tokenizer.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <utility>
 
 #include "data/data_error.h"
 #include "data/text_file.h"
@@ -95,12 +98,45 @@ void read_tokenizer_json_options(const std::string& path, BertTokenizerOptions& 
   }
 }
 
+// "Longest first" truncation of a pair to `budget` ids, as the tokenizers library does it
+// (truncate_encodings): the longer text keeps what the shorter one leaves, but never less than
+// the shorter one's length; when that still does not fit, each gets half of the budget, the
+// spare id going to the longer text (the second when both are as long). Returns the lengths to
+// keep, first and second.
+std::pair<int64_t, int64_t> rust_longest_first(int64_t len_first, int64_t len_second,
+                                               int64_t budget) {
+  const bool swapped = len_first > len_second;
+  int64_t shorter = swapped ? len_second : len_first;
+  int64_t longer = shorter > budget ? shorter : std::max(shorter, budget - shorter);
+  if (shorter + longer > budget) {
+    shorter = budget / 2;
+    longer = shorter + budget % 2;
+  }
+  shorter = std::min(shorter, swapped ? len_second : len_first);
+  longer = std::min(longer, swapped ? len_first : len_second);
+  return swapped ? std::pair{longer, shorter} : std::pair{shorter, longer};
+}
+
+// The same in transformers' Python closed form: remove the difference in length from the longer
+// text, then split what is left to remove evenly, the first text losing the smaller half (so
+// the spare id stays with the first text).
+std::pair<int64_t, int64_t> python_longest_first(int64_t len_first, int64_t len_second,
+                                                 int64_t budget) {
+  const int64_t to_remove = len_first + len_second - budget;
+  const int64_t from_longer = std::min(std::abs(len_first - len_second), to_remove);
+  const int64_t rest = to_remove - from_longer;
+  if (len_first > len_second)
+    return {len_first - from_longer - rest / 2, len_second - (rest - rest / 2)};
+  return {len_first - rest / 2, len_second - from_longer - (rest - rest / 2)};
+}
+
 }  // namespace
 
 BertTokenizer::BertTokenizer(Vocabulary vocabulary, BertTokenizerOptions options)
     : vocabulary_(std::move(vocabulary)),
       options_(std::move(options)),
-      basic_({options_.do_lower_case, options_.strip_accents, options_.tokenize_chinese_chars},
+      basic_({options_.do_lower_case, options_.strip_accents, options_.tokenize_chinese_chars,
+              options_.legacy_python},
              {options_.unk_token, options_.sep_token, options_.pad_token, options_.cls_token,
               options_.mask_token}),
       wordpiece_(vocabulary_, options_.unk_token, options_.max_input_chars_per_word),
@@ -202,6 +238,8 @@ Encoding BertTokenizer::encode(std::string_view text, int64_t max_length) const 
 
 Encoding BertTokenizer::encode_pair(std::string_view text, std::string_view text_pair,
                                     int64_t max_length) const {
+  // transformers passes an empty text_pair as no pair at all: "[CLS] a [SEP]".
+  if (text_pair.empty() && !options_.legacy_python) return encode(text, max_length);
   std::vector<int32_t> first = tokenize_to_ids(text);
   std::vector<int32_t> second = tokenize_to_ids(text_pair);
   const int64_t total = static_cast<int64_t>(first.size() + second.size()) + 3;
@@ -209,24 +247,12 @@ Encoding BertTokenizer::encode_pair(std::string_view text, std::string_view text
     throw std::invalid_argument("max_length " + std::to_string(max_length) +
                                 " leaves no room for [CLS] a [SEP] b [SEP]");
   if (max_length > 0 && total > max_length) {
-    // Longest first, in transformers' closed form: first remove the difference in length from
-    // the longer text, then split what is left to remove evenly, the first text losing the
-    // smaller half (so with equal lengths the second text loses the odd token).
-    const int64_t to_remove = total - max_length;
-    const int64_t len_first = static_cast<int64_t>(first.size());
-    const int64_t len_second = static_cast<int64_t>(second.size());
-    const int64_t from_longer = std::min(std::abs(len_first - len_second), to_remove);
-    const int64_t rest = to_remove - from_longer;
-    int64_t remove_first = 0, remove_second = 0;
-    if (len_first > len_second) {
-      remove_first = from_longer + rest / 2;
-      remove_second = rest - rest / 2;
-    } else {
-      remove_first = rest / 2;
-      remove_second = from_longer + rest - rest / 2;
-    }
-    first.resize(static_cast<std::size_t>(len_first - remove_first));
-    second.resize(static_cast<std::size_t>(len_second - remove_second));
+    const auto [keep_first, keep_second] =
+        options_.legacy_python
+            ? python_longest_first(int64_t(first.size()), int64_t(second.size()), max_length - 3)
+            : rust_longest_first(int64_t(first.size()), int64_t(second.size()), max_length - 3);
+    first.resize(static_cast<std::size_t>(keep_first));
+    second.resize(static_cast<std::size_t>(keep_second));
   }
   Encoding encoding;
   encoding.input_ids.push_back(cls_id_);

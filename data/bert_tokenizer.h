@@ -1,11 +1,11 @@
 #pragma once
 // BertTokenizer: text -> the token ids a BERT / DistilBERT checkpoint was trained with.
 //
-// Matches Hugging Face transformers' Python BertTokenizer (BertTokenizerLegacy in transformers
-// v5) id for id -- see tools/compare_tokenizer.py for the parity check:
+// Matches Hugging Face transformers v5's BertTokenizer -- the tokenizers-backed ("fast", Rust)
+// one users get by default -- id for id; see tools/compare_tokenizer.py for the parity check:
 //   1. special tokens written in the text ("[SEP]", "[MASK]", ...) are cut out first and kept
-//      whole, as HF's added-tokens trie does;
-//   2. each remaining piece goes through BasicTokenizer (clean-up, CJK, lower-case, accents,
+//      whole, as the added-tokens matcher does;
+//   2. each remaining piece goes through BasicTokenizer (clean-up, CJK, accents, lower-case,
 //      punctuation) and every word through WordPiece;
 //   3. encode() adds [CLS] a [SEP] (b [SEP]), token type ids 0 for a / 1 for b, and truncates.
 //
@@ -13,9 +13,9 @@
 // dev phrase, a Unicode torture list, cased and uncased, pairs) and tests/test_tokenizer.cpp on
 // a fixture of our own.
 //
-// In transformers v5, `BertTokenizer` is the tokenizers-backed ("fast", Rust) tokenizer; it
-// agrees with the Python one -- and so with us -- on ordinary text (all 6,735 SST-2 dev
-// phrases), but not everywhere:
+// BertTokenizerOptions::legacy_python gives the ids of transformers' Python tokenizer
+// (BertTokenizerLegacy in v5, BertTokenizer in v4) instead. The two agree on ordinary text (all
+// 6,735 SST-2 dev phrases) but not everywhere:
 //   - final sigma: Python lower-cases a word with str.lower ("ΟΔΟΣ" -> "οδος"), the fast one
 //     character by character ("οδοσ");
 //   - NFC: the Python tokenizer composes the text first; the fast one does not, which shows
@@ -23,11 +23,12 @@
 //   - unassigned code points and noncharacters (U+0378, U+FFFF): deleted by Python (category
 //     Cn counts as control), kept (as [UNK]) by the fast one;
 //   - pair truncation (longest first) with an odd number of ids to share: Python gives the
-//     spare id to the first text, the fast one to the longer text;
-//   - decode: clean_up_tokenization_spaces defaults to true for the Python tokenizer (our
-//     default too), false for the fast one in v5.
-// Python itself tokenizes characters new in Unicode 15 differently by version: 3.11
-// (Unicode 14) deletes them as unassigned, utf8proc 2.8 and Python >= 3.12 keep them.
+//     spare id to the first text, the fast one to the longer text (the second when equal).
+// The tokenizers library's character tables are older than utf8proc 2.8's Unicode 15: about a
+// hundred punctuation characters added since Unicode 9 (U+2E43...) and 13 newer format
+// characters are ordinary letters for it, so text using them can still tokenize differently.
+// decode() follows the Python tokenizer (clean_up_tokenization_spaces defaults to true); the
+// fast one's WordPiece decoder cleans up the spaces whatever that flag says.
 
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,7 @@ struct BertTokenizerOptions {
   bool tokenize_chinese_chars = true;
   int64_t model_max_length = 512;
   int64_t max_input_chars_per_word = 100;
+  bool legacy_python = false;  // the Python tokenizer's rules (see above), not the fast one's
   std::string unk_token = "[UNK]", sep_token = "[SEP]", pad_token = "[PAD]", cls_token = "[CLS]",
               mask_token = "[MASK]";
 };
@@ -78,8 +80,9 @@ class BertTokenizer {
 
   // [CLS] text [SEP], or [CLS] text [SEP] text_pair [SEP]. With max_length > 0 the result is
   // truncated to at most max_length ids: for a pair "longest first" (tokens come off the end of
-  // the longer text; HF's closed form of that, equal lengths losing more from the second
-  // text). max_length must leave room for the special tokens (2, or 3 for a pair).
+  // the longer text until both are equal, then the budget is split in half, the spare id going
+  // to the longer text, or to the second when both are as long). max_length must leave room
+  // for the special tokens (2, or 3 for a pair).
   Encoding encode(std::string_view text, int64_t max_length = 0) const;
   Encoding encode_pair(std::string_view text, std::string_view text_pair,
                        int64_t max_length = 0) const;

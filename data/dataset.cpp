@@ -89,6 +89,22 @@ void add_rows(std::vector<RawRow> rows, bool labelled, const std::optional<Label
   }
 }
 
+// The text, the second text and the label must be different columns: "--text-column label"
+// would otherwise read every label as text and report the label column as empty.
+void check_distinct_columns(const std::string& path, const std::string& what,
+                            const std::string& text, const std::string& text_pair,
+                            const std::string& label) {
+  const auto same = [&](const std::string& a, const char* a_role, const std::string& b,
+                        const char* b_role) {
+    if (!a.empty() && a == b)
+      throw DataError(path + ": the " + a_role + " " + what + " and the " + b_role + " " + what +
+                      " are both \"" + a + "\" (choose different ones)");
+  };
+  same(text, "text", label, "label");
+  same(text_pair, "text-pair", label, "label");
+  same(text, "text", text_pair, "text-pair");
+}
+
 }  // namespace
 
 Dataset read_table(const std::string& path, const TableReadOptions& options) {
@@ -96,8 +112,10 @@ Dataset read_table(const std::string& path, const TableReadOptions& options) {
   dataset.source = path;
   dataset.has_text_pair = !options.text_pair_column.empty();
   BadRows bad_rows(path, options.skip_bad_rows, dataset);
+  check_distinct_columns(path, "column", options.text_column, options.text_pair_column,
+                         options.label_column);
 
-  const std::string text = read_utf8_file(path);
+  const std::string text = read_utf8_file(path, options.max_line_bytes);
   std::vector<DelimitedRecord> records = parse_delimited(text, options.delimiter, options.quoting);
   if (records.empty()) throw DataError(path + ": no examples (the file is empty)");
 
@@ -163,8 +181,9 @@ Dataset read_jsonl(const std::string& path, const JsonlReadOptions& options) {
   dataset.has_text_pair = !options.text_pair_key.empty();
   BadRows bad_rows(path, options.skip_bad_rows, dataset);
   const bool labelled = !options.label_key.empty();
+  check_distinct_columns(path, "key", options.text_key, options.text_pair_key, options.label_key);
 
-  const std::string text = read_utf8_file(path);
+  const std::string text = read_utf8_file(path, options.max_line_bytes);
   std::vector<RawRow> rows;
   std::size_t start = 0;
   for (int64_t line = 1; start < text.size(); ++line) {

@@ -6,8 +6,9 @@
 //     an empty label) is an error -- or, with skip_bad_rows, is skipped and counted;
 //   - a label outside the known label set (TableReadOptions::labels, e.g. the training set's
 //     labels when reading the validation file) is a bad row too;
-//   - a missing column / key named in the options, a file that is not UTF-8, or a dataset
-//     without a single example is always an error.
+//   - a missing column / key named in the options, one column named as both the text and the
+//     label, a line longer than max_line_bytes, a file that is not UTF-8, or a dataset without
+//     a single example is always an error.
 // To use separate train / validation / test files, read the train file first, then pass its
 // `labels` in the options of the others so that every split shares one label map.
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "data/label_map.h"
+#include "data/text_file.h"
 
 namespace ag::data {
 
@@ -49,6 +51,7 @@ struct TableReadOptions {
   std::string label_column = "label";  // empty: unlabelled data
   std::optional<LabelMap> labels;      // the known labels; unset: taken from this file
   bool skip_bad_rows = false;
+  int64_t max_line_bytes = kDefaultMaxLineBytes;  // a longer line is an error
 
   static TableReadOptions tsv() { return {}; }
   static TableReadOptions csv() {
@@ -67,6 +70,7 @@ struct JsonlReadOptions {
   std::string label_key = "label";  // integer or string values; empty: unlabelled
   std::optional<LabelMap> labels;
   bool skip_bad_rows = false;
+  int64_t max_line_bytes = kDefaultMaxLineBytes;  // a longer line is an error
 };
 
 // One JSON object per line; blank lines are ignored.

@@ -66,6 +66,22 @@ std::string LabelMap::describe() const {
   return out + "}";
 }
 
+std::optional<std::string> LabelMap::mixed_spellings() const {
+  const auto lower = [](std::string text) {
+    for (char& c : text)
+      if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    return text;
+  };
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    for (std::size_t j = i + 1; j < names_.size(); ++j) {
+      const bool number_and_word =
+          as_integer(names_[i]).has_value() != as_integer(names_[j]).has_value();
+      if (number_and_word || lower(names_[i]) == lower(names_[j]))
+        return "{" + names_[i] + ", " + names_[j] + "}";
+    }
+  return std::nullopt;
+}
+
 std::string LabelMap::to_json() const {
   nlohmann::ordered_json id2label = nlohmann::ordered_json::object();
   nlohmann::ordered_json label2id = nlohmann::ordered_json::object();

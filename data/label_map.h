@@ -30,6 +30,9 @@ class LabelMap {
   const std::vector<std::string>& names() const { return names_; }
   // "{negative, positive}", for error messages.
   std::string describe() const;
+  // When the names mix integers and words ("0" and "pos") or differ only in letter case
+  // ("pos" and "POS"), those names as "{0, pos}"; otherwise nothing.
+  std::optional<std::string> mixed_spellings() const;
 
   std::string to_json() const;
   // Throws DataError naming `where` when the JSON is not a valid id2label map.

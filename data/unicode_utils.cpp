@@ -227,7 +227,11 @@ std::u32string nfc(std::u32string_view text) {
   return utf8proc_normalize(text, UTF8PROC_COMPOSE);
 }
 
-std::u32string python_lower(std::u32string_view text) {
+namespace {
+
+// Lower-cases `text` character by character; U+03A3 becomes final sigma only when
+// `final_sigma_rule` is set and it ends a word (str.lower), else always U+03C3 (Rust).
+std::u32string lower(std::u32string_view text, bool final_sigma_rule) {
   std::u32string out;
   out.reserve(text.size() + 1);
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -237,13 +241,23 @@ std::u32string python_lower(std::u32string_view text) {
     } else if (c == 0x130) {
       out.push_back(U'i');
       out.push_back(0x307);  // COMBINING DOT ABOVE
-    } else if (c == 0x3A3) {
+    } else if (c == 0x3A3 && final_sigma_rule) {
       out.push_back(is_final_sigma(text, i) ? 0x3C2 : 0x3C3);
     } else {
       out.push_back(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::u32string python_lower(std::u32string_view text) {
+  return lower(text, true);
+}
+
+std::u32string lower_each_character(std::u32string_view text) {
+  return lower(text, false);
 }
 
 }  // namespace ag::data::unicode

@@ -62,5 +62,8 @@ std::u32string nfc(std::u32string_view text);
 //     letter and not before one, ignoring case-ignorable characters), else U+03C3.
 // Both are what utf8proc_tolower alone would get wrong.
 std::u32string python_lower(std::u32string_view text);
+// Rust's char::to_lowercase applied to each character, as the tokenizers library's
+// BertNormalizer does: python_lower without the final-sigma rule (U+03A3 is always U+03C3).
+std::u32string lower_each_character(std::u32string_view text);
 
 }  // namespace ag::data::unicode

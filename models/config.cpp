@@ -124,20 +124,34 @@ EncoderConfig config_from_json_text(const std::string& text, const std::string& 
   if (c.hidden % c.heads != 0)
     throw FormatError(file, std::string("key \"") + dim_key + "\"",
                       "must be divisible by the number of heads");
-  // Every factor is at most 2^24, so this estimate cannot overflow.
-  const double parameters =
-      double(c.vocab_size + c.max_positions + c.type_vocab_size) * c.hidden +
-      double(c.layers) * (4.0 * c.hidden * c.hidden + 2.0 * c.hidden * c.intermediate);
-  if (parameters > double(int64_t(1) << 32))
-    throw FormatError(file, "sizes",
-                      "describe a model of " + std::to_string(int64_t(parameters)) +
-                          " parameters, more than this program accepts (2^32)");
+  check_model_size(c, file);
   if (c.activation != "gelu" && c.activation != "relu")
     throw FormatError(file, "activation", "\"" + c.activation + "\" is not supported (gelu, relu)");
   check_probability(c.hidden_dropout, "dropout", file);
   check_probability(c.attention_dropout, "attention_dropout", file);
   check_probability(c.classifier_dropout, "classifier dropout", file);
   return c;
+}
+
+double estimated_parameters(const EncoderConfig& c) {
+  // Every factor is at most 2^24, so this estimate cannot overflow.
+  return double(c.vocab_size + c.max_positions + c.type_vocab_size) * c.hidden +
+         double(c.layers) * (4.0 * c.hidden * c.hidden + 2.0 * c.hidden * c.intermediate) +
+         double(c.hidden) * c.hidden + double(c.num_labels) * c.hidden;  // pooler/pre_classifier
+}
+
+void check_model_size(const EncoderConfig& c, const std::string& where) {
+  if (c.layers > kMaxLayers)
+    throw FormatError(where,
+                      c.model_type == "bert" ? "key \"num_hidden_layers\"" : "key \"n_layers\"",
+                      std::to_string(c.layers) + " layers, more than this program accepts (" +
+                          std::to_string(kMaxLayers) + ")");
+  const double parameters = estimated_parameters(c);
+  if (parameters > double(int64_t(1) << 32))
+    throw FormatError(where, "sizes",
+                      "describe a model of " + std::to_string(int64_t(parameters)) +
+                          " parameters (with " + std::to_string(c.num_labels) +
+                          " labels), more than this program accepts (2^32)");
 }
 
 EncoderConfig load_config(const std::string& path) {

@@ -33,6 +33,13 @@ struct EncoderConfig {
 // Reads config.json (DistilBERT or BERT, chosen by "model_type"). Errors name the file and key.
 EncoderConfig load_config(const std::string& path);
 EncoderConfig config_from_json_text(const std::string& text, const std::string& display_name);
+// Checks the size of the model `config` describes, classification head included, before
+// anything is allocated: at most kMaxLayers layers and 2^32 parameters. Throws FormatError
+// naming `where` (the config.json, or the flag that set num_labels).
+inline constexpr int64_t kMaxLayers = 1024;
+void check_model_size(const EncoderConfig& config, const std::string& where);
+// Estimated parameters of that model (embeddings, layers and head; biases and norms left out).
+double estimated_parameters(const EncoderConfig& config);
 // Writes a config.json that transformers reads back into the same model.
 std::string config_to_json_text(const EncoderConfig& config);
 

@@ -1,5 +1,8 @@
 #include "models/pretrained.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <ostream>
 #include <set>
@@ -93,14 +96,31 @@ void load_weights(SequenceClassifier& model, const std::string& path, std::ostre
   }
 }
 
+void check_fits_in_memory(const EncoderConfig& config, const std::string& name) {
+  const double bytes = 4.0 * estimated_parameters(config);
+  const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && bytes > memory) {
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  "describe %.3g GiB of float32 weights, more than this machine's %.3g GiB of "
+                  "memory",
+                  bytes / double(1 << 30), memory / double(1 << 30));
+    throw FormatError(name, "sizes", text);
+  }
+}
+
 std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
                                                     const LoadOptions& options) {
   const bool preset = is_preset(name) && !fs::is_directory(name);
   EncoderConfig config =
       preset ? preset_config(name) : load_config((fs::path(name) / "config.json").string());
   if (options.num_labels) {
-    if (*options.num_labels != config.num_labels) config.id2label.clear();
-    config.num_labels = *options.num_labels;
+    const int64_t labels = *options.num_labels;
+    if (labels <= 0 || labels > (int64_t(1) << 24))
+      throw Error("num_labels " + std::to_string(labels) + " is not in 1..2^24");
+    if (labels != config.num_labels) config.id2label.clear();
+    config.num_labels = labels;
+    check_model_size(config, name);  // before anything is allocated for the head
     for (int64_t i = int64_t(config.id2label.size()); i < config.num_labels; ++i)
       config.id2label.push_back("LABEL_" + std::to_string(i));
   }
@@ -111,6 +131,7 @@ std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
     model = make_classifier(config);
     return model;
   }
+  check_fits_in_memory(config, name);
   const fs::path weights = fs::path(name) / "model.safetensors";
   if (!fs::exists(weights))
     throw FormatError(name, "model.safetensors",

@@ -16,6 +16,11 @@ struct LoadOptions {
   bool skip_weights = false;          // shapes only: nothing is read or initialised
 };
 
+// Throws FormatError naming `name` when the weights of the model `config` describes (4 bytes a
+// parameter) would not fit in this machine's memory: refused up front rather than failing in
+// the middle of allocating them.
+void check_fits_in_memory(const EncoderConfig& config, const std::string& name);
+
 // `name` is a folder with config.json and model.safetensors, or a preset name (random weights).
 std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
                                                     const LoadOptions& options = {});

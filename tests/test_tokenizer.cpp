@@ -1,7 +1,8 @@
 // Tests of data/: the BERT tokenizer.
 //
-// The expected ids in tests/fixtures/tokenizer/cases.json come from Hugging Face's Python
-// BertTokenizer run on a vocabulary of our own (tools/reference/make_tokenizer_fixture.py);
+// The expected ids in tests/fixtures/tokenizer/cases.json come from transformers v5's
+// BertTokenizer (the fast, Rust one) run on a vocabulary of our own, with the Python
+// tokenizer's ids beside them where they differ (tools/reference/make_tokenizer_fixture.py);
 // the other expectations are derived by hand in the comments.
 
 #include <doctest/doctest.h>
@@ -34,7 +35,7 @@ using Strings = std::vector<std::string>;
 namespace {
 
 const std::string kFixtures = std::string(ADAPTGRAD_FIXTURES) + "/tokenizer";
-constexpr int kFixtureVersion = 1;
+constexpr int kFixtureVersion = 2;
 
 const nlohmann::json& cases() {
   static const nlohmann::json json = [] {
@@ -73,29 +74,61 @@ Vocabulary tiny_vocabulary() {
                      "##é",    "中",    "hello", "world"});
 }
 
-void check_fixture_mode(const BertTokenizer& tokenizer, const nlohmann::json& mode_cases) {
+// The same vocabulary and options with the Python tokenizer's rules.
+BertTokenizer legacy_python(const BertTokenizer& tokenizer) {
+  ag::data::BertTokenizerOptions options = tokenizer.options();
+  options.legacy_python = true;
+  return BertTokenizer(tokenizer.vocabulary(), options);
+}
+
+// `key` of a fixture case, or `python_key` (the Python tokenizer's value where it differs) for
+// the legacy_python rules.
+Ids expected_ids(const nlohmann::json& item, const std::string& key, bool python) {
+  return (python && item.contains("python_" + key) ? item.at("python_" + key) : item.at(key))
+      .get<Ids>();
+}
+
+// Returns how many cases the Python rules give other ids for.
+int check_fixture_mode(const BertTokenizer& tokenizer, const nlohmann::json& mode_cases) {
   REQUIRE(mode_cases.size() > 100);
+  const BertTokenizer python = legacy_python(tokenizer);
+  int python_differs = 0;
   for (const auto& item : mode_cases) {
     INFO("case " << item.at("name").get<std::string>());
-    const Ids expected = item.at("ids").get<Ids>();
-    CHECK(tokenizer.encode(item.at("text").get<std::string>()).input_ids == expected);
+    const std::string text = item.at("text").get<std::string>();
+    CHECK(tokenizer.encode(text).input_ids == expected_ids(item, "ids", false));
+    CHECK(python.encode(text).input_ids == expected_ids(item, "ids", true));
+    python_differs += item.contains("python_ids");
   }
+  return python_differs;
 }
 
 }  // namespace
 
-TEST_CASE("fixture: uncased ids equal Hugging Face's Python BertTokenizer") {
+TEST_CASE("fixture: uncased ids equal Hugging Face's BertTokenizer (fast; Python: legacy)") {
   const auto tokenizer = BertTokenizer::from_pretrained(kFixtures + "/uncased");
   CHECK(tokenizer.options().do_lower_case);
+  CHECK_FALSE(tokenizer.options().legacy_python);
   CHECK(tokenizer.model_max_length() == 64);
   CHECK(tokenizer.vocab_size() == cases().at("vocab_size").get<int64_t>());
-  check_fixture_mode(tokenizer, cases().at("uncased"));
+  // Final sigma (greek, greek_final_sigma) and an unassigned code point.
+  CHECK(check_fixture_mode(tokenizer, cases().at("uncased")) == 3);
 }
 
-TEST_CASE("fixture: cased ids equal Hugging Face's Python BertTokenizer") {
+TEST_CASE("fixture: cased ids equal Hugging Face's BertTokenizer (fast; Python: legacy)") {
   const auto tokenizer = BertTokenizer::from_pretrained(kFixtures + "/cased");
   CHECK_FALSE(tokenizer.options().do_lower_case);
-  check_fixture_mode(tokenizer, cases().at("cased"));
+  // NFC (hangul_jamo, combining_decomposed, combining_stacked, compat_signs) and unassigned.
+  CHECK(check_fixture_mode(tokenizer, cases().at("cased")) == 5);
+}
+
+TEST_CASE("lower-casing: Greek capital sigma is never final, as in the fast tokenizer") {
+  const auto tokenizer = BertTokenizer::from_pretrained(kFixtures + "/uncased");
+  // ΟΔΥΣΣΕΥΣ lower-cases to οδυσσευσ (U+03C3 at the end), not οδυσσευς.
+  CHECK(tokenizer.tokenize("\u039F\u0394\u03A5\u03A3\u03A3\u0395\u03A5\u03A3") ==
+        tokenizer.tokenize("\u03BF\u03B4\u03C5\u03C3\u03C3\u03B5\u03C5\u03C3"));
+  CHECK(legacy_python(tokenizer).tokenize("\u039F\u0394\u03A5\u03A3\u03A3\u0395\u03A5\u03A3") ==
+        tokenizer.tokenize("\u03BF\u03B4\u03C5\u03C3\u03C3\u03B5\u03C5\u03C2"));
 }
 
 TEST_CASE("fixture: a folder with only tokenizer.json gives the same ids") {
@@ -117,23 +150,29 @@ TEST_CASE("fixture: token strings equal HF's convert_ids_to_tokens") {
 
 TEST_CASE("fixture: pairs and truncation equal HF (longest first)") {
   const auto tokenizer = BertTokenizer::from_pretrained(kFixtures + "/uncased");
-  int pairs = 0;
+  const BertTokenizer python = legacy_python(tokenizer);
+  int pairs = 0, python_differs = 0;
   for (const auto& item : cases().at("pairs")) {
     const std::string text = item.at("text").get<std::string>();
     const int64_t max_length = item.at("max_length").get<int64_t>();
     INFO("text " << text << " max_length " << max_length);
     if (item.contains("text_pair")) {
-      const auto encoding =
-          tokenizer.encode_pair(text, item.at("text_pair").get<std::string>(), max_length);
-      CHECK(encoding.input_ids == item.at("input_ids").get<Ids>());
-      CHECK(encoding.token_type_ids == item.at("token_type_ids").get<Ids>());
+      const std::string text_pair = item.at("text_pair").get<std::string>();
+      const auto encoding = tokenizer.encode_pair(text, text_pair, max_length);
+      CHECK(encoding.input_ids == expected_ids(item, "input_ids", false));
+      CHECK(encoding.token_type_ids == expected_ids(item, "token_type_ids", false));
       CHECK(encoding.attention_mask == Ids(encoding.input_ids.size(), 1));
+      const auto python_encoding = python.encode_pair(text, text_pair, max_length);
+      CHECK(python_encoding.input_ids == expected_ids(item, "input_ids", true));
+      CHECK(python_encoding.token_type_ids == expected_ids(item, "token_type_ids", true));
       ++pairs;
+      python_differs += item.contains("python_input_ids");
     } else {
       CHECK(tokenizer.encode(text, max_length).input_ids == item.at("input_ids").get<Ids>());
     }
   }
-  CHECK(pairs == 11);
+  CHECK(pairs == 91);
+  CHECK(python_differs == 26);  // the spare id of an odd budget, and the empty text_pair
 }
 
 TEST_CASE("fixture: decode equals HF decode") {
@@ -177,7 +216,7 @@ TEST_CASE("BasicTokenizer: the steps, by hand") {
   // Punctuation is split off, ASCII symbols count as punctuation, case is folded.
   CHECK(uncased.tokenize("Don't STOP!! $5") ==
         Strings{"don", "'", "t", "stop", "!", "!", "$", "5"});
-  // Accents are stripped (NFD then drop Mn), decomposed input is composed first.
+  // Accents are stripped (NFD then drop Mn), decomposed input too.
   CHECK(uncased.tokenize("Crème e\xCC\x81") == Strings{"creme", "e"});
   // NUL, U+FFFD, zero-width space (Cf) and BEL are deleted; tab/newline/NBSP split words.
   CHECK(uncased.tokenize(std::string("a\0b\xEF\xBF\xBD"
@@ -215,6 +254,9 @@ TEST_CASE("python_lower: the two places where simple case mapping is wrong") {
   CHECK(uc::python_lower(U"\u0391\u03A3.") == U"\u03B1\u03C2.");  // "." is case-ignorable
   CHECK(uc::python_lower(U"\u0391\u03A3'\u0391") == U"\u03B1\u03C3'\u03B1");  // ' is ignorable
   CHECK(uc::python_lower(U"ABC\u212A") == U"abck");                           // KELVIN SIGN -> k
+  // The fast tokenizer's lower-casing: the same, but sigma is never final.
+  CHECK(uc::lower_each_character(U"\u039F\u0394\u039F\u03A3") == U"\u03BF\u03B4\u03BF\u03C3");
+  CHECK(uc::lower_each_character(U"\u0130") == U"i\u0307");
 }
 
 TEST_CASE("special tokens written in the text keep their ids") {
@@ -268,6 +310,15 @@ TEST_CASE("encode: truncation limits, by hand") {
   const auto pair = tokenizer.encode_pair("a a a a", "x", 6);
   CHECK(pair.input_ids == Ids{2, 8, 8, 3, 12, 3});
   CHECK(pair.token_type_ids == Ids{0, 0, 0, 0, 1, 1});
+  // 1 + 4 pieces, max_length 6 leaves 3 to share: the shorter "x" keeps its piece, the longer
+  // second text the 2 left.
+  CHECK(tokenizer.encode_pair("x", "a a a a", 6).input_ids == Ids{2, 12, 3, 8, 8, 3});
+  // 3 + 3 pieces, 5 to share: 2 for the first text, 3 for the second (Python: 3 and 2).
+  CHECK(tokenizer.encode_pair("a a a", "x x x", 8).input_ids == Ids{2, 8, 8, 3, 12, 12, 12, 3});
+  CHECK(legacy_python(tokenizer).encode_pair("a a a", "x x x", 8).input_ids ==
+        Ids{2, 8, 8, 8, 3, 12, 12, 3});
+  // An empty second text is no pair at all (Python: "[CLS] a [SEP] [SEP]").
+  CHECK(tokenizer.encode_pair("a", "").input_ids == Ids{2, 8, 3});
   const auto batch = tokenizer.encode_batch({"hello", "a a"});
   REQUIRE(batch.size() == 2);
   CHECK(batch[1].input_ids == Ids{2, 8, 8, 3});

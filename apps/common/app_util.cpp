@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -14,11 +16,37 @@
 
 namespace ag::apps {
 
+namespace {
+
+// std's "filesystem error: cannot create directories: Permission denied [runs/x]" as
+// "runs/x: cannot create directories: Permission denied", like every other error.
+std::string describe(const std::filesystem::filesystem_error& e) {
+  std::string what = e.what();
+  const std::string prefix = "filesystem error: ";
+  if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  for (const auto* path : {&e.path2(), &e.path1()}) {  // appended as " [path]", last one last
+    const std::string suffix = " [" + path->string() + "]";
+    if (!path->empty() && what.size() >= suffix.size() &&
+        what.compare(what.size() - suffix.size(), suffix.size(), suffix) == 0)
+      what.erase(what.size() - suffix.size());
+  }
+  std::string where = e.path1().string();
+  if (!e.path2().empty()) where += " -> " + e.path2().string();
+  return where.empty() ? what : where + ": " + what;
+}
+
+}  // namespace
+
 int run_guarded(const std::function<int()>& body) {
   try {
     return body();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory: the model, the batch (--batch-size x --max-length) or an "
+                 "input needs more memory than this machine has"
+              << std::endl;
   } catch (const std::exception& e) {
-    std::string message = e.what();
+    const auto* fs_error = dynamic_cast<const std::filesystem::filesystem_error*>(&e);
+    std::string message = fs_error ? describe(*fs_error) : e.what();
     for (char& c : message)
       if (c == '\n') c = ' ';  // one line, always
     std::cerr << "error: " << message << std::endl;
@@ -37,6 +65,13 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
     return 1;
   }
   return std::nullopt;
+}
+
+void check_input_limits(const CLI::App& app, int64_t max_length, int64_t max_line_bytes) {
+  if (app.count("--max-length") && max_length < 2)
+    throw Error("--max-length must be at least 2 ([CLS] and [SEP]), got " +
+                std::to_string(max_length));
+  if (max_line_bytes <= 0) throw Error("--max-line-bytes must be positive");
 }
 
 std::string read_file(const std::string& path) {

@@ -32,6 +32,8 @@ std::shared_ptr<models::SequenceClassifier> load_base_model(const std::string& n
     config = models::preset_config(name);
   config.num_labels = labels.size();
   config.id2label = labels.names();
+  models::check_model_size(config, name);  // the head grows with the labels
+  models::check_fits_in_memory(config, name);
   if (random_init) *random_init = !folder;
   if (!folder) return models::make_classifier(config);  // random init, as transformers does
   const fs::path weights = path / "model.safetensors";

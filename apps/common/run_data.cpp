@@ -51,6 +51,7 @@ data::Dataset read_file(const TrainConfig& c, const std::string& path,
     if (!c.label_column.empty()) o.label_key = c.label_column;
     o.labels = labels;
     o.skip_bad_rows = c.skip_bad_rows;
+    o.max_line_bytes = c.max_line_bytes;
     d = data::read_jsonl(path, o);
   } else {
     auto o = format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv();
@@ -59,6 +60,7 @@ data::Dataset read_file(const TrainConfig& c, const std::string& path,
     if (!c.label_column.empty()) o.label_column = c.label_column;
     o.labels = labels;
     o.skip_bad_rows = c.skip_bad_rows;
+    o.max_line_bytes = c.max_line_bytes;
     d = data::read_table(path, o);
   }
   if (d.bad_rows_skipped > 0)
@@ -87,9 +89,26 @@ std::vector<double> parse_split(const std::string& text) {
   }
   if (f.size() != 3) throw Error("--split needs three fractions train,validation,test");
   const double sum = f[0] + f[1] + f[2];
+  if (!std::isfinite(sum)) throw Error("--split: fractions must be finite numbers, got " + text);
   if (f[0] <= 0 || f[1] <= 0 || f[2] < 0 || std::abs(sum - 1.0) > 1e-6)
     throw Error("--split: fractions must be positive (test may be 0) and sum to 1, got " + text);
   return f;
+}
+
+// A classifier needs two classes to tell apart: with one, every prediction is right and the
+// run "succeeds" with accuracy 1 and loss 0. Labels that mix numbers and words ("0" and "pos")
+// are often one class spelled two ways: warn.
+void check_classes(const data::Dataset& train, const std::string& source) {
+  const auto counts = train.label_counts();
+  const auto present = std::count_if(counts.begin(), counts.end(), [](int64_t n) { return n > 0; });
+  if (present < 2)
+    throw Error(source + ": the training data has " +
+                (present == 1 ? "a single class " + train.labels.describe()
+                              : std::string("no labelled example")) +
+                "; a classifier needs at least two classes");
+  if (const auto mix = train.labels.mixed_spellings())
+    std::cerr << "warning: " << source << ": the labels " << *mix
+              << " mix spellings; check they are not one class written two ways\n";
 }
 
 void describe(std::ostream& log, const char* name, const data::Dataset& d) {
@@ -135,6 +154,7 @@ RunData load_run_data(const TrainConfig& c, std::ostream& log) {
         << ")\n";
   }
   if (run.validation.examples.empty()) throw Error("the validation split is empty");
+  check_classes(run.train, !c.train.empty() ? c.train : c.demo ? "the demo data" : c.data);
   describe(log, "train", run.train);
   describe(log, "validation", run.validation);
   if (!run.test.examples.empty()) describe(log, "test", run.test);

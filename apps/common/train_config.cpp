@@ -1,6 +1,7 @@
 #include "apps/common/train_config.h"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -46,6 +47,8 @@ const std::vector<Field>& fields() {
       {"demo-size", &C::demo_size, "number of synthetic examples for --demo", "Data"},
       {"skip-bad-rows", &C::skip_bad_rows, "skip (and count) malformed rows instead of failing",
        "Data"},
+      {"max-line-bytes", &C::max_line_bytes,
+       "longest line accepted in a data file, in bytes (a longer one is an error)", "Data"},
       {"method", &C::method, "lora|dora|full|head", "Adapter"},
       {"r", &C::r, "LoRA rank", "Adapter"},
       {"alpha", &C::alpha, "LoRA alpha", "Adapter"},
@@ -91,6 +94,8 @@ const std::vector<Field>& fields() {
       {"quiet-params", &C::quiet_params, "do not list every parameter before training", "Output"},
       {"interrupt-at-step", &C::interrupt_at_step, "testing: raise SIGINT after step N", "hidden"},
       {"kill-at-step", &C::kill_at_step, "testing: raise SIGKILL after step N", "hidden"},
+      {"interrupt-at-startup", &C::interrupt_at_startup,
+       "testing: raise SIGINT while the model loads", "hidden"},
       {"nan-at-step", &C::nan_at_step, "testing: make the loss of step N NaN", "hidden"},
       {"kill-rank", &C::kill_rank, "testing: --kill-at-step kills only this MPI rank", "hidden"},
   };
@@ -107,6 +112,22 @@ bool one_of(const std::string& value, std::initializer_list<const char*> options
   for (auto* o : options)
     if (value == o) return true;
   return false;
+}
+
+// CLI11 clamps an integer that does not fit ("--seed 99999999999999999999" becomes 2^63-1):
+// refuse it instead.
+CLI::Validator whole_int64() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [at, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc::result_out_of_range)
+          return "'" + text + "' does not fit a 64-bit integer";
+        if (error != std::errc() || at != end) return "'" + text + "' is not an integer";
+        return "";
+      },
+      "INT");
 }
 
 }  // namespace
@@ -144,6 +165,14 @@ void TrainConfig::validate() const {
   if (sources > 1) fail("give only one of --train, --data and --demo");
   if ((!validation.empty() || !test.empty()) && train.empty())
     fail("--validation and --test go with --train");
+  // A setting that the chosen data source would ignore is a mistake, not a default.
+  const TrainConfig defaults;
+  if (split != defaults.split && !train.empty())
+    fail(
+        "--split goes with --data or --demo; with --train, give --validation/--test files or "
+        "--val-split");
+  if (val_split != defaults.val_split && (train.empty() || !validation.empty()))
+    fail("--val-split goes with --train without --validation; with --data or --demo use --split");
   if (uses_adapter() && target_list().empty()) fail("--targets is empty");
   if (r <= 0) fail("--r must be positive, got " + std::to_string(r));
   if (!(alpha > 0)) fail("--alpha must be positive");
@@ -162,6 +191,7 @@ void TrainConfig::validate() const {
     fail("--max-steps, --eval-every, --log-every and --checkpoint-every must be >= 0");
   if (!(val_split > 0 && val_split < 1)) fail("--val-split must be in (0, 1)");
   if (demo && demo_size < 20) fail("--demo-size must be at least 20");
+  if (max_line_bytes <= 0) fail("--max-line-bytes must be positive");
 }
 
 nlohmann::json to_json(const TrainConfig& config) {
@@ -200,6 +230,7 @@ void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string&
               if constexpr (std::is_same_v<T, int64_t>) {
                 const double d = value.get<double>();
                 if (d != std::floor(d)) throw Error("expected an integer");
+                if (!(std::abs(d) < 9.2e18)) throw Error("out of range (a 64-bit integer)");
               }
               config.*member = value.get<T>();
             }
@@ -242,6 +273,7 @@ void add_train_options(CLI::App& app, TrainConfig& config, std::string& config_f
             opt = app.add_flag(flag, config.*member, f.help);  // --bucket or --bucket=false
           else
             opt = app.add_option(flag, config.*member, f.help);
+          if constexpr (std::is_same_v<T, int64_t>) opt->check(whole_int64());
           opt->group(group)->capture_default_str();
         },
         f.member);

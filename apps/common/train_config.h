@@ -33,6 +33,7 @@ struct TrainConfig {
   bool demo = false;  // the built-in SYNTHETIC sentiment task
   int64_t demo_size = 2000;
   bool skip_bad_rows = false;
+  int64_t max_line_bytes = int64_t(1) << 20;  // a longer line in a data file is an error
   // --- adapters ---------------------------------------------------------------------------
   std::string method = "lora";  // lora|dora|full|head
   int64_t r = 8;
@@ -66,10 +67,11 @@ struct TrainConfig {
   std::string out;
   bool quiet_params = false;
   // --- fault injection for tests (hidden flags) ---------------------------------------------
-  int64_t interrupt_at_step = 0;  // raise SIGINT after this optimizer step
-  int64_t kill_at_step = 0;       // raise SIGKILL after this step (a crash, no handler runs)
-  int64_t nan_at_step = 0;        // pretend the loss of this step is NaN
-  int64_t kill_rank = -1;         // with kill_at_step: only this MPI rank (-1: every rank)
+  int64_t interrupt_at_step = 0;      // raise SIGINT after this optimizer step
+  int64_t kill_at_step = 0;           // raise SIGKILL after this step (a crash, no handler runs)
+  bool interrupt_at_startup = false;  // raise SIGINT while the model loads
+  int64_t nan_at_step = 0;            // pretend the loss of this step is NaN
+  int64_t kill_rank = -1;             // with kill_at_step: only this MPI rank (-1: every rank)
 
   // Checks values and combinations; throws ag::Error with one line naming the flag.
   void validate() const;

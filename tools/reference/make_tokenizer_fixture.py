@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/tokenizer/: a small WordPiece vocabulary of our own and the ids that
-Hugging Face's Python BertTokenizer gives for our texts, for the C++ test test_tokenizer.cpp.
+Hugging Face's BertTokenizer gives for our texts, for the C++ test test_tokenizer.cpp.
 
 The vocabulary is built here (build_vocabulary) from the texts of
 tools/reference/tokenizer_texts.py, so the repository holds no third-party
-vocabulary. The expected ids come from transformers' Python tokenizer (BertTokenizerLegacy in
-transformers v5, BertTokenizer before), uncased and cased; the ids of the tokenizers-backed
-("fast") tokenizer are stored beside them where they differ, for the record.
+vocabulary. The expected ids come from transformers v5's BertTokenizer, the tokenizers-backed
+("fast", Rust) one users get by default, uncased and cased; the ids of the Python tokenizer
+(BertTokenizerLegacy in v5, BertTokenizer before) are stored beside them where they differ
+("python_ids", "python_input_ids"), for the C++ tokenizer's legacy_python option.
 
     . .venv/bin/activate && python tools/reference/make_tokenizer_fixture.py
 
@@ -40,7 +41,7 @@ except ImportError:  # transformers v4
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tokenizer_texts import SENTENCES, TORTURE, UNICODE_15, sentence_pairs  # noqa: E402
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
 VOCAB_SIZE = 3000
@@ -118,11 +119,11 @@ def write_json_only(uncased_folder):
 def encode_cases(slow, fast, texts):
     cases = []
     for name, text in texts:
-        ids = slow(text)["input_ids"]
-        case = {"name": name, "text": text, "ids": ids, "tokens": slow.convert_ids_to_tokens(ids)}
-        fast_ids = fast(text)["input_ids"]
-        if fast_ids != ids:
-            case["fast_ids"] = fast_ids
+        ids = fast(text)["input_ids"]
+        case = {"name": name, "text": text, "ids": ids, "tokens": fast.convert_ids_to_tokens(ids)}
+        python_ids = slow(text)["input_ids"]
+        if python_ids != ids:
+            case["python_ids"] = python_ids
         cases.append(case)
     return cases
 
@@ -131,23 +132,27 @@ def pair_cases(slow, fast):
     cases = []
     for text, pair, max_length in sentence_pairs():
         kwargs = {"truncation": "longest_first", "max_length": max_length} if max_length else {}
-        slow_out = slow(text, pair, return_token_type_ids=True, **kwargs)
         fast_out = fast(text, pair, **kwargs)
+        slow_out = slow(text, pair, return_token_type_ids=True, **kwargs)
         case = {"text": text, "text_pair": pair, "max_length": max_length,
-                "input_ids": slow_out["input_ids"], "token_type_ids": slow_out["token_type_ids"]}
+                "input_ids": fast_out["input_ids"], "token_type_ids": fast_out["token_type_ids"]}
         # Longest-first with an odd number of ids left to share: the Python tokenizer gives the
-        # spare id to the first text, the fast one to the longer text.
-        if fast_out["input_ids"] != slow_out["input_ids"]:
-            case["fast_input_ids"] = fast_out["input_ids"]
+        # spare id to the first text, the fast one to the longer text. An empty text_pair is no
+        # pair for the fast one.
+        if slow_out["input_ids"] != fast_out["input_ids"]:
+            case["python_input_ids"] = slow_out["input_ids"]
+            case["python_token_type_ids"] = slow_out["token_type_ids"]
         cases.append(case)
     for text in SENTENCES[:6]:
         for max_length in (2, 5, 9):
-            out = slow(text, truncation=True, max_length=max_length)
+            out = fast(text, truncation=True, max_length=max_length)
             cases.append({"text": text, "max_length": max_length, "input_ids": out["input_ids"]})
     return cases
 
 
 def decode_cases(slow, texts):
+    """decode() of the Python tokenizer: the fast one's WordPiece decoder cleans up the spaces
+    whatever clean_up_tokenization_spaces says."""
     cases = []
     for _, text in texts:
         ids = slow(text)["input_ids"]
@@ -183,10 +188,11 @@ def main():
         json.dump(out, f, ensure_ascii=True, indent=0)
         f.write("\n")
     n = len(out["uncased"]) + len(out["cased"])
-    fast_diffs = sum("fast_ids" in c for c in out["uncased"] + out["cased"])
+    python_diffs = sum("python_ids" in c for c in out["uncased"] + out["cased"])
+    pair_diffs = sum("python_input_ids" in c for c in out["pairs"])
     print(f"wrote {OUT}: vocabulary of {len(vocab_lines)}, {n} encodings "
-          f"({fast_diffs} where the fast tokenizer differs), {len(out['pairs'])} truncation cases, "
-          f"{len(out['decode'])} decode cases")
+          f"({python_diffs} where the Python tokenizer differs), {len(out['pairs'])} truncation "
+          f"cases ({pair_diffs} where it differs), {len(out['decode'])} decode cases")
 
 
 if __name__ == "__main__":

@@ -169,4 +169,7 @@ def sentence_pairs():
         (s[18], "", 8),
         ("", "", 3),
         (s[24], s[31], 32),
+    ] + [  # every sentence with the next, both ways round, to an even and an odd budget
+        (s[i], s[(i + 1) % len(s)], max_length)
+        for i in range(len(s)) for max_length in (16, 17)
     ]
