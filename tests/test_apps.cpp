@@ -87,3 +87,28 @@ TEST_CASE("merge writes a model folder whose logits equal PEFT's for the adapted
             .exit_code != 0);
   fs::remove_all(out);
 }
+
+TEST_CASE("merge refuses an adapter holding a NaN and writes nothing") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_merge_nan";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "adapter");
+  const std::string from = fixture::path("peft/saved-adapter-distilbert");
+  fs::copy(from + "/adapter_config.json", dir / "adapter" / "adapter_config.json");
+  auto file = ag::safetensors::File::open(from + "/adapter_model.safetensors");
+  std::vector<ag::safetensors::F32Tensor> tensors;
+  for (auto& info : file.tensors()) {
+    std::vector<float> values = file.read_f32(info.name);
+    if (info.name.find("layer.0.attention.q_lin.lora_A") != std::string::npos) values[0] = NAN;
+    tensors.push_back({info.name, info.shape, values});
+  }
+  ag::safetensors::save_f32((dir / "adapter" / "adapter_model.safetensors").string(), tensors);
+  Run r = run("merge --model " + fixture::path("tiny-distilbert") + " --adapter " +
+              (dir / "adapter").string() + " --out " + (dir / "out").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("error: ") != std::string::npos);
+  CHECK(r.output.find("layer.0.attention.q_lin.lora_A.weight\": holds NaN at element 0") !=
+        std::string::npos);
+  CHECK(!fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}
