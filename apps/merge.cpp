@@ -15,6 +15,7 @@
 #include "apps/common/model_setup.h"
 #include "apps/common/run_data.h"
 
+#include "core/errors.h"
 #include "core/safetensors.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"
@@ -24,8 +25,8 @@ namespace fs = std::filesystem;
 // The first of `folders` that holds a vocabulary, or "".
 static std::string tokenizer_folder(const std::vector<std::string>& folders) {
   for (auto& dir : folders)
-    if (!dir.empty() && (fs::exists(fs::path(dir) / "vocab.txt") ||
-                         fs::exists(fs::path(dir) / "tokenizer.json")))
+    if (!dir.empty() &&
+        (fs::exists(fs::path(dir) / "vocab.txt") || fs::exists(fs::path(dir) / "tokenizer.json")))
       return dir;
   return "";
 }
@@ -45,10 +46,9 @@ int main(int argc, char** argv) {
                  "labels.json naming the classes (default: the adapter folder's)");
   app.add_option("--tokenizer", tokenizer,
                  "Tokenizer folder to copy (default: the adapter folder, else the model folder)");
-  app.add_option(
-      "--num-labels", num_labels,
-      "Labels of the head when there is no labels.json (default: from the adapter's "
-      "classifier, else the base config)");
+  app.add_option("--num-labels", num_labels,
+                 "Labels of the head when there is no labels.json (default: from the adapter's "
+                 "classifier, else the base config)");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
     // Checked first, so that a folder without it is reported by its own name.
@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
     std::shared_ptr<ag::models::SequenceClassifier> model;
     if (!labels_path.empty()) {
       // The run's label names become config.json's id2label / label2id.
-      model = ag::apps::load_base_model(model_name, ag::data::LabelMap::load(labels_path),
-                                        &std::cerr);
+      model =
+          ag::apps::load_base_model(model_name, ag::data::LabelMap::load(labels_path), &std::cerr);
     } else {
       ag::models::LoadOptions options;
       options.notices = &std::cerr;
@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
       throw ag::Error("--tokenizer " + tokenizer + ": no vocab.txt or tokenizer.json");
     ag::models::save_pretrained(*model, out);
     if (tokenizer_from.empty() || !ag::apps::copy_tokenizer_files(tokenizer_from, out))
-      std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name
-                << ": " << out << " has none (pass --tokenizer FOLDER)\n";
+      std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name << ": "
+                << out << " has none (pass --tokenizer FOLDER)\n";
     std::cout << "merged " << adapter << " into " << model_name << ": " << out << "\n";
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

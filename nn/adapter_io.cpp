@@ -17,6 +17,7 @@
 
 namespace ag::nn {
 namespace fs = std::filesystem;
+using nlohmann::ordered_json;
 using nlohmann::json;
 
 static const std::string kPrefix = "base_model.model.";
@@ -30,8 +31,8 @@ static json float_as_written(float value) {
 }
 
 template <typename Value>
-static json pattern_json(const std::vector<std::pair<std::string, Value>>& pattern) {
-  json j = json::object();
+static ordered_json pattern_json(const std::vector<std::pair<std::string, Value>>& pattern) {
+  ordered_json j = ordered_json::object();
   for (auto& [key, value] : pattern) {
     if constexpr (std::is_same_v<Value, float>)
       j[key] = float_as_written(value);
@@ -56,20 +57,23 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
   // PEFT's scaling is lora_alpha / r (or / √r); the seed's s = alpha maps to alpha · r.
   const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
   if (seed_scaling && !(config.rank_pattern.empty() && config.alpha_pattern.empty()))
-    throw Error("save_adapter: the seed's scaling (s = alpha) cannot be saved with rank or "
-                "alpha patterns");
-  json j = {
+    throw Error(
+        "save_adapter: the seed's scaling (s = alpha) cannot be saved with rank or "
+        "alpha patterns");
+  // In insertion order, so that the patterns keep theirs: the first matching key wins.
+  ordered_json j = {
       {"peft_type", "LORA"},
-      {"task_type", task_type.empty() ? json(nullptr) : json(task_type)},
+      {"task_type", task_type.empty() ? ordered_json(nullptr) : ordered_json(task_type)},
       {"base_model_name_or_path", base_model},
       {"r", config.r},
-      {"lora_alpha", float_as_written(seed_scaling ? config.alpha * float(config.r) : config.alpha)},
+      {"lora_alpha",
+       float_as_written(seed_scaling ? config.alpha * float(config.r) : config.alpha)},
       {"lora_dropout", float_as_written(config.dropout)},
       {"target_modules", config.targets},
       {"use_dora", config.use_dora},
       {"use_rslora", config.scaling == LoraScaling::kAlphaOverSqrtR},
-      {"modules_to_save",
-       config.modules_to_save.empty() ? json(nullptr) : json(config.modules_to_save)},
+      {"modules_to_save", config.modules_to_save.empty() ? ordered_json(nullptr)
+                                                         : ordered_json(config.modules_to_save)},
       {"bias", "none"},
       {"fan_in_fan_out", false},
       {"init_lora_weights", true},
@@ -89,9 +93,9 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
 }
 
 // rank_pattern or alpha_pattern as an object (absent or null: empty).
-static nlohmann::ordered_json pattern_object(const nlohmann::ordered_json& j, const char* key,
-                                            const std::string& path) {
-  if (!j.contains(key) || j[key].is_null()) return nlohmann::ordered_json::object();
+static ordered_json pattern_object(const ordered_json& j, const char* key,
+                                   const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return ordered_json::object();
   if (!j[key].is_object())
     throw FormatError(path, std::string("key \"") + key + "\"",
                       "must be an object mapping module-name patterns to values");
@@ -136,11 +140,13 @@ LoraConfig read_adapter_config(const std::string& folder) {
     if (j.value("adaptgrad_magnitude_axis", "output") == "input")
       c.magnitude_axis = MagnitudeAxis::kInput;
     // The patterns keep the file's key order: PEFT uses the first key that matches.
-    const auto ordered = nlohmann::ordered_json::parse(text.str());
-    for (auto& [key, v] : pattern_object(ordered, "rank_pattern", path).items())
+    const auto ordered = ordered_json::parse(text.str());
+    const auto rank_pattern = pattern_object(ordered, "rank_pattern", path);
+    for (auto& [key, v] : rank_pattern.items())
       c.rank_pattern.emplace_back(
           key, json_integer(json(v), path, "rank_pattern." + key, 1, int64_t(1) << 20));
-    for (auto& [key, v] : pattern_object(ordered, "alpha_pattern", path).items())
+    const auto alpha_pattern = pattern_object(ordered, "alpha_pattern", path);
+    for (auto& [key, v] : alpha_pattern.items())
       c.alpha_pattern.emplace_back(key, float(json_number(json(v), path, "alpha_pattern." + key)));
   } catch (const json::exception& e) {
     throw FormatError(path, "value", std::string("has the wrong type: ") + e.what());

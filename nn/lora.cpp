@@ -219,8 +219,7 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     auto [parent_path, child_name] = split_last(name);
     Module* parent = model.find_module(parent_path);
     auto base = std::dynamic_pointer_cast<Linear>(parent->child(child_name));
-    parent->replace_module(child_name,
-                           std::make_shared<LoraLinear>(base, config.for_module(name)));
+    parent->replace_module(child_name, std::make_shared<LoraLinear>(base, config.for_module(name)));
   }
   // PEFT matches modules_to_save by plain string suffix (no "." boundary), so "classifier"
   // also selects DistilBERT's "pre_classifier"; we follow it so that adapters move both ways.

@@ -85,8 +85,9 @@ void check_peft_fields(const json& config, const std::string& path) {
     const auto& ok = field->also_neutral;
     if (std::find(ok.begin(), ok.end(), value) != ok.end()) continue;
     throw FormatError(path, where,
-                      value.dump() + " changes the adapter's math and is not implemented by "
-                                     "adaptgrad; this adapter cannot be loaded here");
+                      value.dump() +
+                          " changes the adapter's math and is not implemented by "
+                          "adaptgrad; this adapter cannot be loaded here");
   }
 }
 

@@ -209,6 +209,7 @@ TEST_CASE("adapter_config.json holds the values as given (0.05, not 0.0500000007
 TEST_CASE("a folder without adapter_config.json is reported by that name") {
   const std::string msg =
       fixture::error_message([] { ag::nn::read_adapter_config("/nonexistent-adapter"); });
-  CHECK(msg == "/nonexistent-adapter/adapter_config.json: file: not found (is "
-               "/nonexistent-adapter a PEFT adapter folder?)");
+  CHECK(msg ==
+        "/nonexistent-adapter/adapter_config.json: file: not found (is "
+        "/nonexistent-adapter a PEFT adapter folder?)");
 }

@@ -72,20 +72,20 @@ TEST_CASE("pattern keys match as PEFT's get_pattern_key: suffix at a dot or rege
   CHECK(at("x.attention.output.dense") == std::make_pair(int64_t(8), 4.5f));
   CHECK(at("x.attention.output.densely") == std::make_pair(int64_t(8), 16.0f));
   c.rank_pattern = {{"layer.(", 2}};
-  CHECK(fixture::error_message([&] { c.for_module("a.value"); }).find("rank_pattern key 'layer.('") !=
-        std::string::npos);
+  CHECK(fixture::error_message([&] {
+          c.for_module("a.value");
+        }).find("rank_pattern key 'layer.('") != std::string::npos);
 }
 
 TEST_CASE("pattern keys apply in the file's order, not sorted (PEFT reads the file in order)") {
   const fs::path dir = copy_adapter("peft/patterns-bert", "adaptgrad_test_pattern_order");
   // "value" (r 2) before "layer.1.attention.self.value" (r 6): layer 1's value gets r 2 now,
   // and the tensors saved with r 6 no longer fit.
-  std::ofstream(dir / "adapter_config.json") << [&] {
-    auto o = nlohmann::ordered_json::parse(std::ifstream(dir / "adapter_config.json"));
-    o["rank_pattern"] = nlohmann::ordered_json::parse(
-        R"({"value": 2, "layer.1.attention.self.value": 6, "layer\\.0\\.attention\\.self\\.(query|key)": 3})");
-    return o.dump();
-  }();
+  auto config = nlohmann::ordered_json::parse(std::ifstream(dir / "adapter_config.json"));
+  config["rank_pattern"] = nlohmann::ordered_json::parse(
+      R"J({"value": 2, "layer.1.attention.self.value": 6,
+           "layer\\.0\\.attention\\.self\\.(query|key)": 3})J");
+  std::ofstream(dir / "adapter_config.json") << config.dump();
   auto model = ag::models::from_pretrained(fixture::path("tiny-bert"));
   const std::string msg =
       fixture::error_message([&] { ag::nn::load_adapter(*model, dir.string()); });
@@ -110,7 +110,8 @@ static std::string read_error(const fs::path& dir, const json& config) {
   return fixture::error_message([&] { ag::nn::read_adapter_config(dir.string()); });
 }
 
-TEST_CASE("every field of PEFT's LoraConfig is implemented, refused or ignored, and refused ones are") {
+TEST_CASE(
+    "every field of PEFT's LoraConfig is implemented, refused or ignored, and refused ones are") {
   const json list = peft_fields();
   CHECK(list["peft"] == "0.21.2");
   REQUIRE(list["fields"].size() >= 40);
