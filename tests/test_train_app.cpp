@@ -237,3 +237,20 @@ TEST_CASE("merge: the merged folder has the run's tokenizer and label names, and
     CHECK(std::abs(ra[i].second - rb[i].second) <= 1.5e-4);  // printed with 4 decimals
   }
 }
+
+TEST_CASE("predict: a LoRA run without its adapter_config.json says so by that name") {
+  if (!have_apps()) {
+    MESSAGE("build the train and predict apps to run this test");
+    return;
+  }
+  const Result t = run("train", demo_args("no_adapter_config"));
+  REQUIRE(t.code == 0);
+  const fs::path run_dir = scratch() / "no_adapter_config";
+  fs::remove(run_dir / "adapter_config.json");
+  write(scratch() / "one_text.txt", "the plot was truly wonderful .\n");
+  const Result p = run(
+      "predict", "--run " + run_dir.string() + " --input " + (scratch() / "one_text.txt").string());
+  check_one_line_error(p);
+  CHECK(p.err.find((run_dir / "adapter_config.json").string() + ": not found") !=
+        std::string::npos);
+}
