@@ -139,21 +139,6 @@ TEST_CASE(
   fs::remove_all(dir);
 }
 
-// A copy of `from` in which tensor `name` has `value` at element 3, written with the library's
-// own safetensors writer.
-static void write_with_bad_value(const fs::path& from, const fs::path& to, const std::string& name,
-                                 float value) {
-  auto file = ag::safetensors::File::open(from.string());
-  std::vector<ag::safetensors::F32Tensor> tensors;
-  for (auto& info : file.tensors()) {
-    std::vector<float> values = file.read_f32(info.name);
-    if (info.name == name) values.at(3) = value;
-    tensors.push_back({info.name, info.shape, values});
-  }
-  fs::remove(to);
-  ag::safetensors::save_f32(to.string(), tensors);
-}
-
 TEST_CASE("a NaN or Inf in an adapter or model tensor is an error naming file and tensor") {
   const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_nonfinite";
   fs::remove_all(dir);
@@ -163,8 +148,9 @@ TEST_CASE("a NaN or Inf in an adapter or model tensor is an error naming file an
   fs::copy(adapter_from + "/adapter_config.json", dir / "adapter" / "adapter_config.json");
   const std::string lora_b =
       "base_model.model.distilbert.transformer.layer.1.attention.v_lin.lora_B.weight";
-  write_with_bad_value(adapter_from + "/adapter_model.safetensors",
-                       dir / "adapter" / "adapter_model.safetensors", lora_b, NAN);
+  fixture::copy_with_value(adapter_from + "/adapter_model.safetensors",
+                           (dir / "adapter" / "adapter_model.safetensors").string(), lora_b, 3,
+                           NAN);
   auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
   std::string msg =
       fixture::error_message([&] { ag::nn::load_adapter(*model, (dir / "adapter").string()); });
@@ -172,9 +158,9 @@ TEST_CASE("a NaN or Inf in an adapter or model tensor is an error naming file an
                    "\": holds NaN at element 3 (weights must be finite numbers)");
 
   fs::copy(fixture::path("tiny-distilbert/config.json"), dir / "model" / "config.json");
-  write_with_bad_value(fixture::path("tiny-distilbert/model.safetensors"),
-                       dir / "model" / "model.safetensors",
-                       "distilbert.embeddings.word_embeddings.weight", -INFINITY);
+  fixture::copy_with_value(fixture::path("tiny-distilbert/model.safetensors"),
+                           (dir / "model" / "model.safetensors").string(),
+                           "distilbert.embeddings.word_embeddings.weight", 3, -INFINITY);
   msg = fixture::error_message([&] { ag::models::from_pretrained((dir / "model").string()); });
   CHECK(msg.find("model.safetensors: tensor \"distilbert.embeddings.word_embeddings.weight\": "
                  "holds Inf at element 3") != std::string::npos);
