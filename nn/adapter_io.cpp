@@ -17,8 +17,8 @@
 
 namespace ag::nn {
 namespace fs = std::filesystem;
-using nlohmann::ordered_json;
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 static const std::string kPrefix = "base_model.model.";
 
@@ -58,7 +58,7 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
   const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
   if (seed_scaling && !(config.rank_pattern.empty() && config.alpha_pattern.empty()))
     throw Error(
-        "save_adapter: the seed's scaling (s = alpha) cannot be saved with rank or "
+        "save_adapter: scaling s = alpha (--scaling alpha) cannot be saved with rank or "
         "alpha patterns");
   // In insertion order, so that the patterns keep theirs: the first matching key wins.
   ordered_json j = {
