@@ -4,46 +4,85 @@
 //
 // The result has the base architecture and parameter names (no base_layer / lora_*), with
 // W ← W + s·B A (LoRA) or W ← (m/n) ⊙ (W + s·B A) (DoRA) in every adapted layer, and the
-// adapter's saved modules (e.g. the classification head) in place. transformers loads it with
-// AutoModelForSequenceClassification.from_pretrained(MERGED_FOLDER).
+// adapter's saved modules (e.g. the classification head) in place. It is a complete Hugging
+// Face folder: config.json with the run's id2label / label2id (labels.json), model.safetensors
+// and the tokenizer files, so pipeline("text-classification", model=MERGED_FOLDER) works.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include "apps/common/app_util.h"
+#include "apps/common/model_setup.h"
+#include "apps/common/run_data.h"
 
+#include "core/errors.h"
 #include "core/safetensors.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"
 
+namespace fs = std::filesystem;
+
+// The first of `folders` that holds a vocabulary, or "".
+static std::string tokenizer_folder(const std::vector<std::string>& folders) {
+  for (auto& dir : folders)
+    if (!dir.empty() &&
+        (fs::exists(fs::path(dir) / "vocab.txt") || fs::exists(fs::path(dir) / "tokenizer.json")))
+      return dir;
+  return "";
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Merge a PEFT-format LoRA/DoRA adapter into its base model"};
-  std::string model_name, adapter, out;
+  std::string model_name, adapter, out, labels_path, tokenizer;
   int64_t num_labels = 0;
   app.add_option("--model", model_name, "Base model: Hugging Face folder or preset")->required();
   app.add_option("--adapter", adapter,
                  "Adapter folder (adapter_config.json + adapter_model.safetensors)")
       ->required();
-  app.add_option("--out", out, "Folder for the merged model (config.json + model.safetensors)")
+  app.add_option("--out", out,
+                 "Folder for the merged model (config.json, model.safetensors, tokenizer files)")
       ->required();
-  app.add_option(
-      "--num-labels", num_labels,
-      "Labels of the head (default: from the adapter's classifier, else the base config)");
+  app.add_option("--labels", labels_path,
+                 "labels.json naming the classes (default: the adapter folder's)");
+  app.add_option("--tokenizer", tokenizer,
+                 "Tokenizer folder to copy (default: the adapter folder, else the model folder)");
+  app.add_option("--num-labels", num_labels,
+                 "Labels of the head when there is no labels.json (default: from the adapter's "
+                 "classifier, else the base config)");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
-    ag::models::LoadOptions options;
-    options.notices = &std::cerr;
-    if (num_labels > 0)
-      options.num_labels = num_labels;
-    else {
-      // A head saved with the adapter decides the number of labels.
-      auto file = ag::safetensors::File::open(adapter + "/adapter_model.safetensors");
-      if (file.contains("base_model.model.classifier.weight"))
-        options.num_labels = file.info("base_model.model.classifier.weight").shape.at(0);
+    // Checked first, so that a folder without it is reported by its own name.
+    ag::nn::read_adapter_config(adapter);
+    if (labels_path.empty() && fs::exists(fs::path(adapter) / "labels.json"))
+      labels_path = (fs::path(adapter) / "labels.json").string();
+    std::shared_ptr<ag::models::SequenceClassifier> model;
+    if (!labels_path.empty()) {
+      // The run's label names become config.json's id2label / label2id.
+      model =
+          ag::apps::load_base_model(model_name, ag::data::LabelMap::load(labels_path), &std::cerr);
+    } else {
+      ag::models::LoadOptions options;
+      options.notices = &std::cerr;
+      if (num_labels > 0)
+        options.num_labels = num_labels;
+      else {
+        // A head saved with the adapter decides the number of labels.
+        auto file = ag::safetensors::File::open(adapter + "/adapter_model.safetensors");
+        if (file.contains("base_model.model.classifier.weight"))
+          options.num_labels = file.info("base_model.model.classifier.weight").shape.at(0);
+      }
+      model = ag::models::from_pretrained(model_name, options);
     }
-    auto model = ag::models::from_pretrained(model_name, options);
     ag::nn::load_adapter(*model, adapter, &std::cerr);
     ag::nn::merge_and_unload(*model);
+    const std::string tokenizer_from =
+        tokenizer.empty() ? tokenizer_folder({adapter, model_name}) : tokenizer;
+    if (!tokenizer.empty() && tokenizer_folder({tokenizer}).empty())
+      throw ag::Error("--tokenizer " + tokenizer + ": no vocab.txt or tokenizer.json");
     ag::models::save_pretrained(*model, out);
+    if (tokenizer_from.empty() || !ag::apps::copy_tokenizer_files(tokenizer_from, out))
+      std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name << ": "
+                << out << " has none (pass --tokenizer FOLDER)\n";
     std::cout << "merged " << adapter << " into " << model_name << ": " << out << "\n";
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -442,6 +442,17 @@ std::vector<float> File::read_f32(const std::string& name) const {
   return values;
 }
 
+std::vector<float> File::read_finite_f32(const std::string& name) const {
+  std::vector<float> values = read_f32(name);
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      throw FormatError(path_, tensor_location(name),
+                        "holds " + std::string(std::isnan(values[i]) ? "NaN" : "Inf") +
+                            " at element " + std::to_string(i) +
+                            " (weights must be finite numbers)");
+  return values;
+}
+
 std::vector<int64_t> File::read_i64(const std::string& name) const {
   const TensorInfo& tensor = info(name);
   const char* data = bytes_.data() + data_start_ + tensor.begin;

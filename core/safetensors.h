@@ -70,6 +70,9 @@ class File {
   // half and bfloat16 value is a float value), F64 rounded to the nearest float.
   // Integer and bool tensors throw ag::FormatError.
   std::vector<float> read_f32(const std::string& name) const;
+  // read_f32 for weights: a NaN or Inf (also a F64 value too large for float) is a
+  // FormatError naming the file, the tensor and the first bad element.
+  std::vector<float> read_finite_f32(const std::string& name) const;
   // The values of an integer tensor (I64/I32/I16/I8/U8) or BOOL tensor (0 or 1) as int64.
   // Floating-point tensors throw ag::FormatError.
   std::vector<int64_t> read_i64(const std::string& name) const;

@@ -1,5 +1,6 @@
 #include "nn/adapter_io.h"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,12 +13,34 @@
 #include "core/errors.h"
 #include "core/json_util.h"
 #include "core/safetensors.h"
+#include "nn/peft_config_fields.h"
 
 namespace ag::nn {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 static const std::string kPrefix = "base_model.model.";
+
+// A float as the shortest decimal that reads back as the same float (0.05f -> 0.05, not
+// 0.05000000074505806): the value the user gave, as PEFT writes it.
+static json float_as_written(float value) {
+  char text[32];
+  auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return json::parse(std::string(text, end));
+}
+
+template <typename Value>
+static ordered_json pattern_json(const std::vector<std::pair<std::string, Value>>& pattern) {
+  ordered_json j = ordered_json::object();
+  for (auto& [key, value] : pattern) {
+    if constexpr (std::is_same_v<Value, float>)
+      j[key] = float_as_written(value);
+    else
+      j[key] = value;
+  }
+  return j;
+}
 
 // The trainable tensors PEFT saves: adapter weights and the modules_to_save.
 static std::vector<NamedTensor> adapter_tensors(const Module& model) {
@@ -33,26 +56,32 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
                        uint64_t(t.numel()) * sizeof(float)});
   // PEFT's scaling is lora_alpha / r (or / √r); the seed's s = alpha maps to alpha · r.
   const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
-  json j = {
+  if (seed_scaling && !(config.rank_pattern.empty() && config.alpha_pattern.empty()))
+    throw Error(
+        "save_adapter: scaling s = alpha (--scaling alpha) cannot be saved with rank or "
+        "alpha patterns");
+  // In insertion order, so that the patterns keep theirs: the first matching key wins.
+  ordered_json j = {
       {"peft_type", "LORA"},
-      {"task_type", task_type.empty() ? json(nullptr) : json(task_type)},
+      {"task_type", task_type.empty() ? ordered_json(nullptr) : ordered_json(task_type)},
       {"base_model_name_or_path", base_model},
       {"r", config.r},
-      {"lora_alpha", seed_scaling ? config.alpha * float(config.r) : config.alpha},
-      {"lora_dropout", config.dropout},
+      {"lora_alpha",
+       float_as_written(seed_scaling ? config.alpha * float(config.r) : config.alpha)},
+      {"lora_dropout", float_as_written(config.dropout)},
       {"target_modules", config.targets},
       {"use_dora", config.use_dora},
       {"use_rslora", config.scaling == LoraScaling::kAlphaOverSqrtR},
-      {"modules_to_save",
-       config.modules_to_save.empty() ? json(nullptr) : json(config.modules_to_save)},
+      {"modules_to_save", config.modules_to_save.empty() ? ordered_json(nullptr)
+                                                         : ordered_json(config.modules_to_save)},
       {"bias", "none"},
       {"fan_in_fan_out", false},
       {"init_lora_weights", true},
       {"inference_mode", true},
       {"layers_to_transform", nullptr},
       {"layers_pattern", nullptr},
-      {"rank_pattern", json::object()},
-      {"alpha_pattern", json::object()},
+      {"rank_pattern", pattern_json(config.rank_pattern)},
+      {"alpha_pattern", pattern_json(config.alpha_pattern)},
       {"lora_bias", false},
       {"revision", nullptr},
   };
@@ -63,10 +92,22 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
   write_text_file_atomically((fs::path(folder) / "adapter_config.json").string(), j.dump(2) + "\n");
 }
 
+// rank_pattern or alpha_pattern as an object (absent or null: empty).
+static ordered_json pattern_object(const ordered_json& j, const char* key,
+                                   const std::string& path) {
+  if (!j.contains(key) || j[key].is_null()) return ordered_json::object();
+  if (!j[key].is_object())
+    throw FormatError(path, std::string("key \"") + key + "\"",
+                      "must be an object mapping module-name patterns to values");
+  return j[key];
+}
+
 LoraConfig read_adapter_config(const std::string& folder) {
   const std::string path = (fs::path(folder) / "adapter_config.json").string();
+  if (!fs::exists(path))
+    throw FormatError(path, "file", "not found (is " + folder + " a PEFT adapter folder?)");
   std::ifstream in(path);
-  if (!in) throw FormatError(path, "file", "cannot be opened (is this a PEFT adapter folder?)");
+  if (!in) throw FormatError(path, "file", "cannot be opened");
   std::stringstream text;
   text << in.rdbuf();
   const json j = parse_json(text.str(), path);
@@ -76,6 +117,7 @@ LoraConfig read_adapter_config(const std::string& folder) {
       throw FormatError(path, std::string("key \"") + key + "\"", "is missing");
     return j[key];
   };
+  check_peft_fields(j, path);
   LoraConfig c;
   try {
     if (j.value("peft_type", "LORA") != "LORA")
@@ -97,6 +139,15 @@ LoraConfig read_adapter_config(const std::string& folder) {
       c.modules_to_save = j["modules_to_save"].get<std::vector<std::string>>();
     if (j.value("adaptgrad_magnitude_axis", "output") == "input")
       c.magnitude_axis = MagnitudeAxis::kInput;
+    // The patterns keep the file's key order: PEFT uses the first key that matches.
+    const auto ordered = ordered_json::parse(text.str());
+    const auto rank_pattern = pattern_object(ordered, "rank_pattern", path);
+    for (auto& [key, v] : rank_pattern.items())
+      c.rank_pattern.emplace_back(
+          key, json_integer(json(v), path, "rank_pattern." + key, 1, int64_t(1) << 20));
+    const auto alpha_pattern = pattern_object(ordered, "alpha_pattern", path);
+    for (auto& [key, v] : alpha_pattern.items())
+      c.alpha_pattern.emplace_back(key, float(json_number(json(v), path, "alpha_pattern." + key)));
   } catch (const json::exception& e) {
     throw FormatError(path, "value", std::string("has the wrong type: ") + e.what());
   }
@@ -141,7 +192,7 @@ LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* 
     if (it->second.shape() != info.shape)
       throw ShapeError(path + ": tensor \"" + info.name + "\" has shape " + to_string(info.shape) +
                        ", the model expects " + to_string(it->second.shape()));
-    std::vector<float> values = file.read_f32(info.name);
+    std::vector<float> values = file.read_finite_f32(info.name);
     std::copy(values.begin(), values.end(), it->second.data());
     it->second.set_requires_grad(true);  // a saved head module (PEFT's modules_to_save)
     loaded.insert(name);

@@ -1,6 +1,7 @@
 #include "nn/lora.h"
 
 #include <cmath>
+#include <regex>
 
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -27,6 +28,37 @@ void LoraConfig::validate() const {
   if (!(dropout >= 0.0f && dropout < 1.0f))
     throw Error("LoRA: dropout must be in [0, 1), got " + std::to_string(dropout));
   if (targets.empty()) throw Error("LoRA: no target modules given");
+  for (auto& [key, value] : alpha_pattern)
+    if (!(value >= 0.0f))
+      throw Error("LoRA: alpha_pattern '" + key + "' must be non-negative, got " +
+                  std::to_string(value));
+}
+
+// PEFT's get_pattern_key: the first key for which re.match(r"(.*\.)?(key)$", name) succeeds.
+template <typename Value>
+static const Value* pattern_value(const std::vector<std::pair<std::string, Value>>& pattern,
+                                  const std::string& name, const char* field) {
+  for (auto& [key, value] : pattern) {
+    std::regex re;
+    try {
+      re = std::regex("(.*\\.)?(" + key + ")");
+    } catch (const std::regex_error& e) {
+      throw Error(std::string("LoRA: ") + field + " key '" + key +
+                  "' is not a valid regular expression: " + e.what());
+    }
+    if (std::regex_match(name, re)) return &value;
+  }
+  return nullptr;
+}
+
+LoraConfig LoraConfig::for_module(const std::string& name) const {
+  LoraConfig c = *this;
+  c.rank_pattern.clear();
+  c.alpha_pattern.clear();
+  if (auto* r_value = pattern_value(rank_pattern, name, "rank_pattern")) c.r = *r_value;
+  if (auto* alpha_value = pattern_value(alpha_pattern, name, "alpha_pattern"))
+    c.alpha = *alpha_value;
+  return c;
 }
 
 LoraLinear::LoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
@@ -187,7 +219,7 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     auto [parent_path, child_name] = split_last(name);
     Module* parent = model.find_module(parent_path);
     auto base = std::dynamic_pointer_cast<Linear>(parent->child(child_name));
-    parent->replace_module(child_name, std::make_shared<LoraLinear>(base, config));
+    parent->replace_module(child_name, std::make_shared<LoraLinear>(base, config.for_module(name)));
   }
   // PEFT matches modules_to_save by plain string suffix (no "." boundary), so "classifier"
   // also selects DistilBERT's "pre_classifier"; we follow it so that adapters move both ways.

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ops.h"
@@ -55,8 +56,16 @@ struct LoraConfig {
   // Modules trained in full next to the adapters (PEFT's modules_to_save), e.g. {"classifier"}.
   // Matched as PEFT does, by string suffix: "classifier" also selects "pre_classifier".
   std::vector<std::string> modules_to_save;
+  // PEFT's rank_pattern and alpha_pattern: per-module r and alpha, in the file's order. A key
+  // selects a module whose full dotted name matches the regex "(.*\\.)?(key)"; the first
+  // matching key wins (PEFT's get_pattern_key).
+  std::vector<std::pair<std::string, int64_t>> rank_pattern;
+  std::vector<std::pair<std::string, float>> alpha_pattern;
 
   float scaling_factor() const;
+  // This config with r and alpha taken from the patterns for module `name` (no patterns:
+  // itself). Throws a one-line error naming a pattern key that is not a valid regex.
+  LoraConfig for_module(const std::string& name) const;
   // Throws a one-line error for r <= 0, negative alpha, dropout outside [0, 1).
   void validate() const;
 };

@@ -55,6 +55,20 @@ inline ag::models::EncoderInput batch(const Reference& ref) {
   return in;
 }
 
+// Writes a copy of safetensors file `from` to `to` in which tensor `name` holds `value` at
+// element `index` (with the library's own writer): a damaged weight file for error tests.
+inline void copy_with_value(const std::string& from, const std::string& to, const std::string& name,
+                            size_t index, float value) {
+  auto file = ag::safetensors::File::open(from);
+  std::vector<ag::safetensors::F32Tensor> tensors;
+  for (auto& info : file.tensors()) {
+    std::vector<float> values = file.read_f32(info.name);
+    if (info.name == name) values.at(index) = value;
+    tensors.push_back({info.name, info.shape, values});
+  }
+  ag::safetensors::save_f32(to, tensors);
+}
+
 // The message of the ag::Error that `f` throws, or "" when it throws none.
 inline std::string error_message(const std::function<void()>& f) {
   try {

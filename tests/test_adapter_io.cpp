@@ -135,6 +135,65 @@ TEST_CASE(
         }).find("rank r must be positive") != std::string::npos);
   CHECK(fixture::error_message([&] {
           ag::nn::read_adapter_config("/nonexistent");
-        }).find("cannot be opened") != std::string::npos);
+        }).find("not found") != std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a NaN or Inf in an adapter or model tensor is an error naming file and tensor") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_nonfinite";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "adapter");
+  fs::create_directories(dir / "model");
+  const std::string adapter_from = fixture::path("peft/saved-adapter-distilbert");
+  fs::copy(adapter_from + "/adapter_config.json", dir / "adapter" / "adapter_config.json");
+  const std::string lora_b =
+      "base_model.model.distilbert.transformer.layer.1.attention.v_lin.lora_B.weight";
+  fixture::copy_with_value(adapter_from + "/adapter_model.safetensors",
+                           (dir / "adapter" / "adapter_model.safetensors").string(), lora_b, 3,
+                           NAN);
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  std::string msg =
+      fixture::error_message([&] { ag::nn::load_adapter(*model, (dir / "adapter").string()); });
+  CHECK(msg == (dir / "adapter" / "adapter_model.safetensors").string() + ": tensor \"" + lora_b +
+                   "\": holds NaN at element 3 (weights must be finite numbers)");
+
+  fs::copy(fixture::path("tiny-distilbert/config.json"), dir / "model" / "config.json");
+  fixture::copy_with_value(fixture::path("tiny-distilbert/model.safetensors"),
+                           (dir / "model" / "model.safetensors").string(),
+                           "distilbert.embeddings.word_embeddings.weight", 3, -INFINITY);
+  msg = fixture::error_message([&] { ag::models::from_pretrained((dir / "model").string()); });
+  CHECK(msg.find("model.safetensors: tensor \"distilbert.embeddings.word_embeddings.weight\": "
+                 "holds Inf at element 3") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("adapter_config.json holds the values as given (0.05, not 0.05000000074505806)") {
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  // The patterns are not sorted: their order is kept.
+  ag::nn::LoraConfig config{.r = 4, .alpha = 8, .dropout = 0.05f};
+  config.alpha_pattern = {{"v_lin", 0.1f}, {"q_lin", 12}};
+  config.rank_pattern = {{"v_lin", 2}};
+  ag::nn::apply_lora(*model, config);
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_config_text";
+  fs::remove_all(dir);
+  ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
+  std::ifstream in(dir / "adapter_config.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("\"lora_dropout\": 0.05,") != std::string::npos);
+  CHECK(text.find("\"v_lin\": 0.1") != std::string::npos);
+  ag::nn::LoraConfig read = ag::nn::read_adapter_config(dir.string());
+  CHECK(read.dropout == 0.05f);
+  CHECK(read.alpha_pattern == config.alpha_pattern);
+  CHECK(read.rank_pattern == config.rank_pattern);
+  auto again = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::load_adapter(*again, dir.string());  // v_lin's tensors have r 2
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a folder without adapter_config.json is reported by that name") {
+  const std::string msg =
+      fixture::error_message([] { ag::nn::read_adapter_config("/nonexistent-adapter"); });
+  CHECK(msg ==
+        "/nonexistent-adapter/adapter_config.json: file: not found (is "
+        "/nonexistent-adapter a PEFT adapter folder?)");
 }

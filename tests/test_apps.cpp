@@ -87,3 +87,23 @@ TEST_CASE("merge writes a model folder whose logits equal PEFT's for the adapted
             .exit_code != 0);
   fs::remove_all(out);
 }
+
+TEST_CASE("merge refuses an adapter holding a NaN and writes nothing") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_merge_nan";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "adapter");
+  const std::string from = fixture::path("peft/saved-adapter-distilbert");
+  fs::copy(from + "/adapter_config.json", dir / "adapter" / "adapter_config.json");
+  fixture::copy_with_value(
+      from + "/adapter_model.safetensors", (dir / "adapter" / "adapter_model.safetensors").string(),
+      "base_model.model.distilbert.transformer.layer.0.attention.q_lin.lora_A.weight", 0, NAN);
+  Run r = run("merge --model " + fixture::path("tiny-distilbert") + " --adapter " +
+              (dir / "adapter").string() + " --out " + (dir / "out").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("error: ") != std::string::npos);
+  CHECK(r.output.find("layer.0.attention.q_lin.lora_A.weight\": holds NaN at element 0") !=
+        std::string::npos);
+  CHECK(!fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}

@@ -5,9 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "app_runner.h"
 #include "fixture.h"
@@ -183,4 +187,70 @@ TEST_CASE("train: --global-batch-size decides the batch in one process too") {
   REQUIRE(b.code == 0);
   CHECK(slurp(scratch() / "batch8" / "adapter_model.safetensors") ==
         slurp(scratch() / "global8" / "adapter_model.safetensors"));
+}
+
+// "label<TAB>score<TAB>text" lines -> (label, score) pairs.
+static std::vector<std::pair<std::string, double>> labels_and_scores(const std::string& out) {
+  std::vector<std::pair<std::string, double>> rows;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    const size_t a = line.find('\t'), b = line.find('\t', a + 1);
+    rows.emplace_back(line.substr(0, a), std::stod(line.substr(a + 1, b - a - 1)));
+  }
+  return rows;
+}
+
+TEST_CASE("merge: the merged folder has the run's tokenizer and label names, and predicts alike") {
+  if (!have_apps()) {
+    MESSAGE("build the train, predict and merge apps to run this test");
+    return;
+  }
+  const Result t = run("train", demo_args("merge_run"));
+  INFO(t.out << t.err);
+  REQUIRE(t.code == 0);
+  const fs::path run_dir = scratch() / "merge_run", merged = scratch() / "merged";
+  const Result m = run("merge", "--model " + (run_dir / "base-model").string() + " --adapter " +
+                                    run_dir.string() + " --out " + merged.string());
+  INFO(m.err);
+  REQUIRE(m.code == 0);
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"})
+    CHECK_MESSAGE(fs::exists(merged / f), f);
+  CHECK(slurp(merged / "vocab.txt") == slurp(run_dir / "vocab.txt"));
+  const auto config = nlohmann::json::parse(slurp(merged / "config.json"));
+  CHECK(config["id2label"] == nlohmann::json({{"0", "negative"}, {"1", "positive"}}));
+  CHECK(config["label2id"] == nlohmann::json({{"negative", 0}, {"positive", 1}}));
+
+  write(scratch() / "merge_texts.txt",
+        "the plot was truly wonderful .\nthe cast was awful .\na dull film\n");
+  const std::string input = " --threads 1 --input " + (scratch() / "merge_texts.txt").string();
+  const Result a = run("predict", "--run " + run_dir.string() + input);
+  const Result b = run("predict", "--run " + merged.string() + " --labels " +
+                                      (run_dir / "labels.json").string() + input);
+  INFO(a.err << b.err);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  const auto ra = labels_and_scores(a.out), rb = labels_and_scores(b.out);
+  REQUIRE(ra.size() == 3);
+  REQUIRE(rb.size() == 3);
+  for (size_t i = 0; i < ra.size(); ++i) {
+    CHECK(ra[i].first == rb[i].first);
+    CHECK(std::abs(ra[i].second - rb[i].second) <= 1.5e-4);  // printed with 4 decimals
+  }
+}
+
+TEST_CASE("predict: a LoRA run without its adapter_config.json says so by that name") {
+  if (!have_apps()) {
+    MESSAGE("build the train and predict apps to run this test");
+    return;
+  }
+  const Result t = run("train", demo_args("no_adapter_config"));
+  REQUIRE(t.code == 0);
+  const fs::path run_dir = scratch() / "no_adapter_config";
+  fs::remove(run_dir / "adapter_config.json");
+  write(scratch() / "one_text.txt", "the plot was truly wonderful .\n");
+  const Result p = run(
+      "predict", "--run " + run_dir.string() + " --input " + (scratch() / "one_text.txt").string());
+  check_one_line_error(p);
+  CHECK(p.err.find((run_dir / "adapter_config.json").string() + ": not found") !=
+        std::string::npos);
 }

@@ -217,11 +217,19 @@ void save_run_tokenizer(const RunTokenizer& t, const std::string& folder) {
                                "{\"do_lower_case\": true, \"model_max_length\": 512}\n");
     return;
   }
+  copy_tokenizer_files(t.folder, folder);
+}
+
+bool copy_tokenizer_files(const std::string& from, const std::string& to) {
+  bool copied = false;
   for (const char* name :
        {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
-    const fs::path from = fs::path(t.folder) / name;
-    if (fs::exists(from)) copy_file_atomically(from.string(), (fs::path(folder) / name).string());
+    const fs::path file = fs::path(from) / name;
+    if (!fs::exists(file)) continue;
+    copy_file_atomically(file.string(), (fs::path(to) / name).string());
+    copied = true;
   }
+  return copied;
 }
 
 }  // namespace ag::apps

@@ -38,4 +38,8 @@ RunTokenizer load_run_tokenizer(const TrainConfig& config, const RunData& data);
 // run folder is enough to predict.
 void save_run_tokenizer(const RunTokenizer& tokenizer, const std::string& folder);
 
+// Copies the Hugging Face tokenizer files that exist in folder `from` (vocab.txt,
+// tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `to`. False if none.
+bool copy_tokenizer_files(const std::string& from, const std::string& to);
+
 }  // namespace ag::apps

@@ -37,6 +37,11 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
   const fs::path run(o.run);
   fs::path adapter = o.adapter;
   if (adapter.empty() && !o.run.empty() && fs::exists(run / "adapter_config.json")) adapter = run;
+  // An adapter run whose adapter_config.json is gone must not be read as a full model folder.
+  if (adapter.empty() && !o.run.empty() && fs::exists(run / "adapter_model.safetensors"))
+    throw Error((run / "adapter_config.json").string() +
+                ": not found, but the run holds adapter_model.safetensors (an incomplete "
+                "adapter run: train it again)");
   if (!adapter.empty() && !fs::exists(adapter / "adapter_config.json"))
     throw Error(adapter.string() + ": no adapter_config.json");
 
