@@ -10,6 +10,8 @@
 
 #include <iostream>
 #include "apps/common/app_util.h"
+#include "apps/common/base_digest.h"
+#include "apps/common/run_folder.h"
 
 #include "core/safetensors.h"
 #include "models/pretrained.h"
@@ -30,6 +32,10 @@ int main(int argc, char** argv) {
       "Labels of the head (default: from the adapter's classifier, else the base config)");
   if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
   try {
+    // Never write over an input; never merge an adapter into a base it was not trained on.
+    ag::apps::check_output_apart_from_inputs({"--out", out},
+                                             {{"--model", model_name}, {"--adapter", adapter}});
+    ag::apps::check_base_digest(adapter, model_name);
     ag::models::LoadOptions options;
     options.notices = &std::cerr;
     if (num_labels > 0)
