@@ -44,7 +44,7 @@ def main(run_dir, texts_file=None):
                               check=True, capture_output=True, text=True).stdout.splitlines()
         model = AutoPeftModelForSequenceClassification.from_pretrained(
             run_dir, attn_implementation="eager").eval()
-        tokenizer = AutoTokenizer.from_pretrained(run_dir)
+    tokenizer = AutoTokenizer.from_pretrained(run_dir)
     with open(os.path.join(run_dir, "train_config.json"), encoding="utf-8") as f:
         max_length = json.load(f).get("max-length", 128)
     worst, same_labels = 0.0, True
