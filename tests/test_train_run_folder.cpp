@@ -159,17 +159,16 @@ TEST_CASE("train refuses a folder holding a run unless --resume or --overwrite")
 
 TEST_CASE("train: a second process on the same --out is refused, naming the first one's PID") {
   if (!have_apps()) return;
-  const fs::path lock = scratch() / "rf_lock" / "train.lock";
-  // Long enough to still be training when the second process starts; stopped with SIGTERM.
+  // Long enough to still be training when the second process starts; stopped with SIGTERM
+  // once training (a checkpoint at the first epoch's end), so that SIGTERM is handled.
   const pid_t first = spawn("train", demo_args("rf_lock") + " --epochs 1000 --max-steps 0");
-  for (int i = 0; i < 600 && slurp(lock) != std::to_string(first) + "\n"; ++i) usleep(50000);
-  REQUIRE(slurp(lock) == std::to_string(first) + "\n");
-  const Result second = run("train", demo_args("rf_lock") + " --overwrite");
-  check_one_line_error(second);
-  CHECK(second.err.find("PID " + std::to_string(first)) != std::string::npos);
-  // Stopped once training (a checkpoint at the first epoch's end), so that SIGTERM is handled.
   const fs::path checkpoint = scratch() / "rf_lock" / "checkpoint" / "checkpoint.safetensors";
   for (int i = 0; i < 600 && !fs::exists(checkpoint); ++i) usleep(50000);
+  REQUIRE(fs::exists(checkpoint));
+  const Result second = run("train", demo_args("rf_lock"));
+  check_one_line_error(second);
+  CHECK(second.err.find("PID " + std::to_string(first)) != std::string::npos);
+  CHECK(slurp(scratch() / "rf_lock" / "train.lock") == std::to_string(first) + "\n");
   kill(first, SIGTERM);
   CHECK(wait_for(first) == 143);  // the first run was not disturbed: it checkpoints on SIGTERM
 }
