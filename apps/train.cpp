@@ -265,7 +265,6 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       throw Error(e.what());  // one line: "error: The following argument was not expected..."
     }
-    flags.resume_dir = resume_dir;  // --resume's folder, even when --out names another
     return train_main(config, flags, world);
   });
   // A failed rank ends the whole job: the others would otherwise wait in a collective forever.
