@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <iostream>
 #include "apps/common/app_util.h"
+#include "apps/common/base_digest.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/run_data.h"
+#include "apps/common/run_folder.h"
 
 #include "core/errors.h"
 #include "core/safetensors.h"
@@ -53,6 +55,13 @@ int main(int argc, char** argv) {
   try {
     // Checked first, so that a folder without it is reported by its own name.
     ag::nn::read_adapter_config(adapter);
+    // Never write over an input; never merge an adapter into a base it was not trained on.
+    ag::apps::check_output_apart_from_inputs({"--out", out},
+                                             {{"--model", model_name},
+                                              {"--adapter", adapter},
+                                              {"--labels", labels_path},
+                                              {"--tokenizer", tokenizer}});
+    ag::apps::check_base_digest(adapter, model_name);
     if (labels_path.empty() && fs::exists(fs::path(adapter) / "labels.json"))
       labels_path = (fs::path(adapter) / "labels.json").string();
     std::shared_ptr<ag::models::SequenceClassifier> model;

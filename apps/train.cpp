@@ -13,12 +13,16 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "apps/common/app_util.h"
+#include "apps/common/base_digest.h"
 #include "apps/common/checkpoint.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/model_setup.h"
+#include "apps/common/resume_check.h"
 #include "apps/common/run_data.h"
+#include "apps/common/run_folder.h"
 #include "apps/common/run_outputs.h"
 #include "apps/common/signals.h"
 #include "apps/common/trainer.h"
@@ -57,17 +61,40 @@ int stopped_exit_code() {
   return stop_signal() == SIGTERM ? 143 : 130;
 }
 
-int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& world) {
+// Paths become absolute, so that train_config.json, the checkpoint and adapter_config.json
+// mean the same files whatever directory a later predict, merge or --resume runs from.
+void make_paths_absolute(TrainConfig& c) {
+  for (std::string* p : {&c.model, &c.tokenizer, &c.train, &c.validation, &c.test, &c.data})
+    if (!p->empty() && fs::exists(*p)) *p = fs::absolute(*p).lexically_normal().string();
+}
+
+std::vector<NamedPath> train_inputs(const TrainConfig& c) {
+  return {{"--model", c.model},           {"--tokenizer", c.tokenizer}, {"--train", c.train},
+          {"--validation", c.validation}, {"--test", c.test},           {"--data", c.data}};
+}
+
+int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   const double wall_start = now_seconds();
+  const std::string& resume_dir = flags.resume_dir;
   install_stop_handlers();  // from the start: Ctrl-C while loading must stop the run too
   c.validate();
+  if (flags.overwrite && !resume_dir.empty())
+    throw Error("--overwrite replaces a run and --resume continues it: give only one");
+  if (!flags.allow_change.empty() && resume_dir.empty())
+    throw Error("--allow-change goes with --resume");
+  make_paths_absolute(c);
   // Under mpirun the ranks of one machine share its cores: all cores / ranks each by default.
   set_num_threads(c.threads > 0 ? int(c.threads)
                                 : std::max(1, hardware_threads() / world.local_size()));
   manual_seed(uint64_t(c.seed));
   if (c.out.empty()) c.out = default_out(c);
-  const bool main_rank = world.is_main();  // rank 0 alone writes files
-  if (main_rank) fs::create_directories(c.out);
+  check_output_apart_from_inputs({"--out", c.out}, train_inputs(c));
+  const bool main_rank = world.is_main();  // rank 0 alone writes files, so it alone locks
+  std::optional<RunFolderLock> lock;
+  if (main_rank) {
+    lock.emplace(c.out);
+    prepare_run_folder(c.out, !resume_dir.empty(), flags.overwrite, std::cout);
+  }
   std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
   if (world.distributed()) {
     if (c.global_batch_size == 0) c.global_batch_size = c.batch_size * world.size();
@@ -106,6 +133,11 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
   }
   if (main_rank && random_init && c.uses_adapter() && resume_dir.empty())  // for predict
     models::save_pretrained(*model, saved_base.string());
+  // The base the adapter trains on, by absolute path (for PEFT and predict) and by digest.
+  const std::string base_path =
+      random_init ? fs::absolute(saved_base).lexically_normal().string() : c.model;
+  const std::string base_digest =
+      main_rank && (!random_init || c.uses_adapter()) ? base_weights_digest(base_path) : "";
 
   const auto lora = apply_method(*model, c, std::cout);
   if (!c.quiet_params)
@@ -115,16 +147,20 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
 
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
-  const nlohmann::json config_json = to_json(c);
+  nlohmann::json config_json = to_json(c);
+  if (!base_digest.empty()) config_json[kBaseDigestKey] = base_digest;
+  if (main_rank && !resume_dir.empty())  // before anything of the run is rewritten
+    config_json = check_resume_settings(config_json, read_checkpoint_config(c.out),
+                                        split_comma_list(flags.allow_change),
+                                        read_checkpoint_step(c.out), checkpoint_file(c.out));
+  Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
+                  config_json, world);
+  if (!resume_dir.empty()) trainer.resume();  // checks the data before the run is rewritten
   if (main_rank) {
     write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
     labels.save((fs::path(c.out) / "labels.json").string());
     save_run_tokenizer(tok, c.out);
   }
-
-  Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
-                  config_json, world);
-  if (!resume_dir.empty()) trainer.resume();
   if (world.distributed())
     std::cout << "gradient Allreduce: " << trainer.allreduce_bytes_per_step()
               << " bytes per step and rank (one call)\n";
@@ -187,7 +223,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
               << (run.synthetic ? "  [SYNTHETIC demo data]" : "") << "\n";
   }
   if (!main_rank) return 0;
-  save_trained_weights(c.out, c, *model, lora);
+  save_trained_weights(c.out, base_path, *model, lora);
   trainer.write_metrics_and_curves();
   // Training time per epoch (evaluation excluded), measured over every step of the run.
   summary["seconds_per_epoch"] =
@@ -219,20 +255,20 @@ int main(int argc, char** argv) {
   nn::ProcessGroup& world = nn::ProcessGroup::world();         // MPI_Init first, under mpirun
   if (!world.is_main()) std::cout.setstate(std::ios::badbit);  // rank 0 alone prints progress
   TrainConfig config;
-  std::string config_file, resume_dir;
+  RunFlags flags;
   CLI::App app{
       "Fine-tunes a BERT/DistilBERT classifier with LoRA, DoRA, full or head-only "
       "training."};
-  add_train_options(app, config, config_file, resume_dir);
+  add_train_options(app, config, flags);
   const int code = run_guarded([&] {
     // Defaults < --resume's saved settings < --config file < flags.
-    resume_dir = find_flag_value(argc, argv, "resume");
+    const std::string resume_dir = find_flag_value(argc, argv, "resume");
     if (!resume_dir.empty()) {
       apply_json(config, read_checkpoint_config(resume_dir),
                  checkpoint_file(run_dir_of_resume(resume_dir)));
       config.out = run_dir_of_resume(resume_dir);
     }
-    config_file = find_flag_value(argc, argv, "config");
+    const std::string config_file = find_flag_value(argc, argv, "config");
     if (!config_file.empty()) load_config_file(config, config_file);
     try {
       app.parse(argc, argv);
@@ -241,7 +277,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       throw Error(e.what());  // one line: "error: The following argument was not expected..."
     }
-    return train_main(config, resume_dir, world);
+    return train_main(config, flags, world);
   });
   // A failed rank ends the whole job: the others would otherwise wait in a collective forever.
   if (code == 1 && world.distributed()) world.abort(code);

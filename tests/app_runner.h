@@ -86,6 +86,26 @@ inline Result run(const std::string& program, const std::string& args) {
   return run_command((bin_dir() / program).string() + " " + args);
 }
 
+// Starts build/bin/<program> with `args` in the background (output discarded); returns its
+// PID, to be passed to wait_for().
+inline pid_t spawn(const std::string& program, const std::string& args) {
+  const std::string command =
+      "exec " + (bin_dir() / program).string() + " " + args + " >/dev/null 2>&1 </dev/null";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for a spawn()ed process; returns its exit code (128 + signal when killed).
+inline int wait_for(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // The common settings of the tiny demo runs.
 inline std::string demo_args(const std::string& out) {
   return "--model " + (scratch() / "tiny" / "config.json").string() +

@@ -74,7 +74,7 @@ if [ -z "$model_problem" ] && [ -z "$data_problem" ]; then
   build/bin/train --model "$model" --data "$polarity" --format polarity --split 0.8,0.1,0.1 \
     --method lora --r 8 --alpha 16 --dropout 0.05 --targets query,value \
     --epochs "${EPOCHS:-3}" --lr "${LR:-2e-3}" --batch-size "${BATCH_SIZE:-16}" \
-    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --out "$out"
+    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --overwrite --out "$out"
 else
   echo "quickstart: no real model/data (${model_problem}${model_problem:+${data_problem:+; }}${data_problem}); falling back to the SYNTHETIC demo task on a small random DistilBERT"
   out="${OUT:-runs/quickstart-demo}"
@@ -106,7 +106,7 @@ EOF
   build/bin/train --model runs/demo-model/config.json --demo --demo-size 4000 \
     --method lora --r 8 --alpha 16 --dropout 0.05 --targets query,value \
     --epochs "${EPOCHS:-8}" --lr "${LR:-5e-3}" --batch-size "${BATCH_SIZE:-16}" \
-    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --quiet-params --out "$out"
+    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --quiet-params --overwrite --out "$out"
 fi
 
 echo

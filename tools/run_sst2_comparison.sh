@@ -47,7 +47,7 @@ for method in $methods; do
     --val-split 0.05 --method "$method" --r 8 --alpha 16 --dropout 0.05 --targets query,value \
     --epochs "${EPOCHS:-1}" --lr "$lr" --batch-size "${BATCH_SIZE:-32}" \
     --max-length "${MAX_LENGTH:-64}" --threads "${THREADS:-0}" --max-steps "${MAX_STEPS:-0}" \
-    --eval-every 500 --quiet-params --seed 42 --out "$out/$method" | grep -v "^step " || true
+    --eval-every 500 --quiet-params --seed 42 --overwrite --out "$out/$method" | grep -v "^step " || true
   [ -f "$out/$method/summary.json" ] || { echo "run_sst2_comparison: $method failed" >&2; exit 1; }
 done
 

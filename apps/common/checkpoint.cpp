@@ -85,13 +85,32 @@ std::string run_dir_of_resume(const std::string& dir) {
   return p.string();
 }
 
-nlohmann::json read_checkpoint_config(const std::string& dir) {
+namespace {
+
+// One JSON entry of the checkpoint's metadata ("config" or "state").
+nlohmann::json read_checkpoint_metadata(const std::string& dir, const std::string& key) {
   const std::string path = checkpoint_file(run_dir_of_resume(dir));
   if (!fs::exists(path)) throw Error("--resume " + dir + ": no checkpoint (expected " + path + ")");
   const auto file = safetensors::File::open(path);
-  auto it = file.metadata().find("config");
-  if (it == file.metadata().end()) throw FormatError(path, "metadata", "no \"config\" entry");
-  return nlohmann::json::parse(it->second);
+  auto it = file.metadata().find(key);
+  if (it == file.metadata().end()) throw FormatError(path, "metadata", "no \"" + key + "\" entry");
+  const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+  if (j.is_discarded()) throw FormatError(path, "metadata \"" + key + "\"", "not valid JSON");
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json read_checkpoint_config(const std::string& dir) {
+  return read_checkpoint_metadata(dir, "config");
+}
+
+int64_t read_checkpoint_step(const std::string& dir) {
+  const nlohmann::json state = read_checkpoint_metadata(dir, "state");
+  if (!state.contains("step") || !state["step"].is_number_integer())
+    throw FormatError(checkpoint_file(run_dir_of_resume(dir)), "metadata \"state\"",
+                      "no integer \"step\"");
+  return state["step"].get<int64_t>();
 }
 
 void load_checkpoint(const std::string& out_dir, TrainState& s, TrainableSet& t,

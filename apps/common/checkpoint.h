@@ -56,6 +56,8 @@ void save_checkpoint(const std::string& out_dir, const TrainState& state,
 // Reads just the settings saved in a checkpoint (for --resume before anything is built).
 // `dir` is a run folder or its checkpoint folder.
 nlohmann::json read_checkpoint_config(const std::string& dir);
+// The optimizer steps the checkpoint in `dir` has done.
+int64_t read_checkpoint_step(const std::string& dir);
 // The run folder of `dir` (which may name the checkpoint folder or the file itself).
 std::string run_dir_of_resume(const std::string& dir);
 

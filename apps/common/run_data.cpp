@@ -214,7 +214,8 @@ void save_run_tokenizer(const RunTokenizer& t, const std::string& folder) {
     for (auto& w : t.generated_vocab) text += w + "\n";
     write_text_file_atomically((fs::path(folder) / "vocab.txt").string(), text);
     write_text_file_atomically((fs::path(folder) / "tokenizer_config.json").string(),
-                               "{\"do_lower_case\": true, \"model_max_length\": 512}\n");
+                               "{\"do_lower_case\": true, \"model_max_length\": 512, "
+                               "\"tokenizer_class\": \"BertTokenizer\"}\n");
     return;
   }
   copy_tokenizer_files(t.folder, folder);

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <variant>
 
+#include "apps/common/base_digest.h"
+#include "apps/common/resume_check.h"
 #include "core/errors.h"
 
 namespace ag::apps {
@@ -133,8 +135,12 @@ CLI::Validator whole_int64() {
 }  // namespace
 
 std::vector<std::string> TrainConfig::target_list() const {
+  return split_comma_list(targets);
+}
+
+std::vector<std::string> split_comma_list(const std::string& text) {
   std::vector<std::string> out;
-  std::stringstream ss(targets);
+  std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     item.erase(0, item.find_first_not_of(" "));
     item.erase(item.find_last_not_of(" ") + 1);
@@ -207,6 +213,7 @@ void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string&
   if (!j.is_object()) throw Error(where + ": expected a JSON object of settings");
   for (auto& [raw_key, value] : j.items()) {
     const std::string key = normalise_key(raw_key);
+    if (key == kBaseDigestKey || key == kResumeChangesKey) continue;  // records, not settings
     const Field* field = nullptr;
     for (auto& f : fields())
       if (key == f.name) field = &f;
@@ -254,13 +261,19 @@ void load_config_file(TrainConfig& config, const std::string& path) {
   apply_json(config, j, path);
 }
 
-void add_train_options(CLI::App& app, TrainConfig& config, std::string& config_file,
-                       std::string& resume_dir) {
+void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last flag wins
-  app.add_option("--config", config_file, "JSON file with the same keys as the flags")
+  app.add_option("--config", flags.config_file, "JSON file with the same keys as the flags")
       ->group("Run");
-  app.add_option("--resume", resume_dir,
+  app.add_option("--resume", flags.resume_dir,
                  "continue the run whose folder (or checkpoint folder) this is")
+      ->group("Run");
+  app.add_flag("--overwrite", flags.overwrite,
+               "--out holds an earlier run: remove that run's files first (only those)")
+      ->group("Run");
+  app.add_option("--allow-change", flags.allow_change,
+                 "with --resume: settings that may differ from the checkpoint's, e.g. lr,epochs "
+                 "(recorded in train_config.json)")
       ->group("Run");
   for (auto& f : fields()) {
     const std::string flag = std::string("--") + f.name;

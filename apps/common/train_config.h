@@ -81,16 +81,27 @@ struct TrainConfig {
   int64_t global_batch() const { return global_batch_size > 0 ? global_batch_size : batch_size; }
 };
 
+// How this invocation treats the run folder: read before the settings, never saved with them.
+struct RunFlags {
+  std::string config_file;   // --config FILE
+  std::string resume_dir;    // --resume DIR
+  bool overwrite = false;    // --overwrite: remove the run's files in --out first
+  std::string allow_change;  // --allow-change lr,epochs: settings --resume may change
+};
+
+// "a, b,c" -> {"a", "b", "c"} (spaces trimmed, empty items dropped).
+std::vector<std::string> split_comma_list(const std::string& text);
+
 nlohmann::json to_json(const TrainConfig& config);
 // Sets the keys present in `j` (dashes or underscores); an unknown key or a value of the
-// wrong type is an error naming `where` and the key.
+// wrong type is an error naming `where` and the key. The records train_config.json keeps
+// beside the settings (base digest, resume changes) are skipped.
 void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string& where);
 void load_config_file(TrainConfig& config, const std::string& path);
 
 // Binds every field to a flag of `app`. CLI11 writes a bound variable only when its flag is
 // given, so flags parsed after load_config_file() override the file.
-void add_train_options(CLI::App& app, TrainConfig& config, std::string& config_file,
-                       std::string& resume_dir);
+void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags);
 
 // The value of "--name X" / "--name=X" in argv, before CLI11 parses it (for --config and
 // --resume, which decide the defaults the other flags override).

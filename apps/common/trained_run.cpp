@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/common/base_digest.h"
 #include "apps/common/model_setup.h"
 #include "core/errors.h"
+#include "models/config.h"
 #include "nn/adapter_io.h"
 
 namespace fs = std::filesystem;
@@ -44,6 +46,14 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
                 "adapter run: train it again)");
   if (!adapter.empty() && !fs::exists(adapter / "adapter_config.json"))
     throw Error(adapter.string() + ": no adapter_config.json");
+  const fs::path settings_file = run / "train_config.json";
+  const nlohmann::json settings =
+      !o.run.empty() && fs::exists(settings_file) ? read_json(settings_file) : nlohmann::json();
+  if (o.adapter.empty() && !adapter.empty() && settings.is_object() &&
+      (settings.value("method", "") == "full" || settings.value("method", "") == "head"))
+    throw Error(o.run + " mixes two runs: train_config.json says --method " +
+                settings.value("method", "") +
+                " but an adapter_config.json is there too; train it again with --overwrite");
 
   TrainedRun out;
   // Labels: --labels, else labels.json in the run or adapter folder.
@@ -62,7 +72,13 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
     else
       base = read_json(adapter / "adapter_config.json").value("base_model_name_or_path", "");
     if (base.empty()) throw Error(adapter.string() + ": no base_model_name_or_path; pass --model");
+    if (!fs::is_directory(base) && !models::is_preset(base))
+      throw Error((adapter / "adapter_config.json").string() + ": base_model_name_or_path " + base +
+                  ": no such folder" +
+                  (fs::path(base).is_relative() ? " (from this directory)" : "") +
+                  "; pass --model BASE_FOLDER");
   }
+  if (!adapter.empty()) check_base_digest(o.run.empty() ? adapter.string() : o.run, base);
   if (base.empty()) base = o.run;  // full / head runs: the whole model is in the run folder
   bool random_init = false;
   out.model = load_base_model(base, out.labels, notices, &random_init);
@@ -84,9 +100,8 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
   out.tokenizer.emplace(data::BertTokenizer::from_pretrained(tok));
 
   out.max_length = o.max_length;
-  if (!o.run.empty() && fs::exists(run / "train_config.json")) {
-    const fs::path file = run / "train_config.json";
-    const nlohmann::json settings = read_json(file);
+  if (settings.is_object()) {
+    const fs::path& file = settings_file;
     try {
       if (out.max_length <= 0) out.max_length = settings.value("max-length", int64_t(128));
       out.text_pairs = !settings.value("text-pair-column", std::string()).empty();
