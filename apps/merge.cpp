@@ -16,6 +16,7 @@
 #include "nn/adapter_io.h"
 
 int main(int argc, char** argv) {
+  ag::apps::start_app(argv);
   CLI::App app{"Merge a PEFT-format LoRA/DoRA adapter into its base model"};
   std::string model_name, adapter, out;
   int64_t num_labels = 0;

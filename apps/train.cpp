@@ -22,6 +22,7 @@
 #include "apps/common/run_outputs.h"
 #include "apps/common/signals.h"
 #include "apps/common/trainer.h"
+#include "core/blas_startup.h"
 #include "core/errors.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -63,6 +64,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
   const bool main_rank = world.is_main();  // rank 0 alone writes files
   if (main_rank) fs::create_directories(c.out);
   std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
+  std::cout << "BLAS: " << blas_runtime_line(get_num_threads()) << "\n";
   if (world.distributed()) {
     if (c.global_batch_size == 0) c.global_batch_size = c.batch_size * world.size();
     if (c.global_batch_size < world.size())
@@ -188,6 +190,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
                                        : 0.0;
   summary["peak_rss_mib"] = peak_rss_mib();
   summary["threads"] = get_num_threads();
+  summary["blas"] = blas_runtime_json(get_num_threads());
   summary["processes"] = world.size();
   summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();
   summary["allreduce_seconds"] = trainer.allreduce_seconds();
@@ -204,6 +207,7 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
 }  // namespace
 
 int main(int argc, char** argv) {
+  start_app(argv);                                             // before MPI_Init: may restart
   nn::ProcessGroup& world = nn::ProcessGroup::world();         // MPI_Init first, under mpirun
   if (!world.is_main()) std::cout.setstate(std::ios::badbit);  // rank 0 alone prints progress
   TrainConfig config;

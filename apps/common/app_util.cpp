@@ -10,9 +10,14 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/blas_startup.h"
 #include "core/errors.h"
 
 namespace ag::apps {
+
+void start_app(char** argv) {
+  check_blas_at_startup(argv);
+}
 
 int run_guarded(const std::function<int()>& body) {
   try {
