@@ -106,6 +106,15 @@ void restart(char** argv, const std::vector<std::string>& marker_items) {
   unsetenv(kMarker);
 }
 
+// Puts OPENBLAS_CORETYPE back as it was before the restart (unset, or the value the pretend
+// hook overrode).
+void restore_coretype(const std::vector<std::string>& items) {
+  if (const auto prior = item_value(items, "prior"))
+    setenv(kCoretype, prior->c_str(), 1);
+  else
+    unsetenv(kCoretype);
+}
+
 std::optional<BlasRuntime> settled;  // filled by check_blas_at_startup
 
 std::string kernels_source_from_env() {
@@ -144,12 +153,7 @@ void first_start(char** argv) {
   }
   if (!items.empty()) restart(argv, items);
   // Still here: nothing to change, or execv failed (then undo what was set).
-  if (has_item(items, "coretype")) {
-    if (const auto prior = item_value(items, "prior"))
-      setenv(kCoretype, prior->c_str(), 1);
-    else
-      unsetenv(kCoretype);
-  }
+  if (has_item(items, "coretype")) restore_coretype(items);
   if (has_item(items, "wait")) unsetenv(kWaitPolicy);
 }
 
@@ -166,10 +170,7 @@ void restarted(char** argv, std::vector<std::string> items) {
     if (!failure.empty()) {
       say("the self-test of " + wanted + " kernels failed (" + failure +
           "); restarted with OpenBLAS's own choice");
-      if (const auto prior = item_value(items, "prior"))
-        setenv(kCoretype, prior->c_str(), 1);
-      else
-        unsetenv(kCoretype);
+      restore_coretype(items);
       items.erase(std::remove(items.begin(), items.end(), "coretype"), items.end());
       items.push_back("failed=" + wanted);
       restart(argv, items);
@@ -183,8 +184,7 @@ void restarted(char** argv, std::vector<std::string> items) {
   r.version = openblas_version();
   r.kernels = openblas_get_corename();
   settled = r;
-  if (has_item(items, "coretype") && !item_value(items, "prior")) unsetenv(kCoretype);
-  if (const auto prior = item_value(items, "prior")) setenv(kCoretype, prior->c_str(), 1);
+  if (has_item(items, "coretype")) restore_coretype(items);
   if (has_item(items, "wait")) unsetenv(kWaitPolicy);
   unsetenv(kMarker);
 }
