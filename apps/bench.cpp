@@ -43,6 +43,7 @@ CLI::Validator at_least(long long min) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ag::apps::start_app(argv);
   CLI::App app{"Benchmarks one DistilBERT LoRA/DoRA/full training step or a merged eval forward."};
   ag::bench::BenchOptions o;
   bool json_only = false;

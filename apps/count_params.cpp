@@ -15,6 +15,7 @@
 #include "nn/lora.h"
 
 int main(int argc, char** argv) {
+  ag::apps::start_app(argv);
   CLI::App app{
       "Print every parameter with whether it trains, then PEFT's trainable-parameter line"};
   std::string model_name = "distilbert-base-uncased", method = "lora", targets = "query,value";

@@ -67,6 +67,7 @@ std::vector<int64_t> to_i64(const ag::Indices& x) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ag::apps::start_app(argv);
   CLI::App app{"Runs a BERT/DistilBERT encoder on sentences and writes its last hidden state."};
   std::string model_dir, tokenizer_dir, input_path, output_path;
   int64_t max_length = 0, max_line_bytes = ag::data::kDefaultMaxLineBytes;

@@ -34,6 +34,7 @@ static std::string tokenizer_folder(const std::vector<std::string>& folders) {
 }
 
 int main(int argc, char** argv) {
+  ag::apps::start_app(argv);
   CLI::App app{"Merge a PEFT-format LoRA/DoRA adapter into its base model"};
   std::string model_name, adapter, out, labels_path, tokenizer;
   int64_t num_labels = 0;

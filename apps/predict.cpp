@@ -26,6 +26,7 @@ using namespace ag;
 using namespace ag::apps;
 
 int main(int argc, char** argv) {
+  start_app(argv);
   CLI::App app{"Labels texts with a classifier trained by `train` (base model + adapter)."};
   TrainedRunOptions o;
   std::string input;

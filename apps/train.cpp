@@ -26,6 +26,7 @@
 #include "apps/common/run_outputs.h"
 #include "apps/common/signals.h"
 #include "apps/common/trainer.h"
+#include "core/blas_startup.h"
 #include "core/errors.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -96,6 +97,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
     prepare_run_folder(c.out, !resume_dir.empty(), flags.overwrite, std::cout);
   }
   std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
+  std::cout << "BLAS: " << blas_runtime_line(get_num_threads()) << "\n";
   if (world.distributed()) {
     if (c.global_batch_size == 0) c.global_batch_size = c.batch_size * world.size();
     if (c.global_batch_size < world.size())
@@ -236,6 +238,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
                                        : 0.0;
   summary["peak_rss_mib"] = peak_rss_mib();
   summary["threads"] = get_num_threads();
+  summary["blas"] = blas_runtime_json(get_num_threads());
   summary["processes"] = world.size();
   summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();
   summary["allreduce_seconds"] = trainer.allreduce_seconds();
@@ -252,6 +255,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  start_app(argv);                                             // before MPI_Init: may restart
   nn::ProcessGroup& world = nn::ProcessGroup::world();         // MPI_Init first, under mpirun
   if (!world.is_main()) std::cout.setstate(std::ios::badbit);  // rank 0 alone prints progress
   TrainConfig config;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/blas_startup.h"
 #include "core/errors.h"
 
 namespace ag::apps {
@@ -36,6 +37,10 @@ std::string describe(const std::filesystem::filesystem_error& e) {
 }
 
 }  // namespace
+
+void start_app(char** argv) {
+  check_blas_at_startup(argv);
+}
 
 int run_guarded(const std::function<int()>& body) {
   try {

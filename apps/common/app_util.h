@@ -10,6 +10,10 @@
 
 namespace ag::apps {
 
+// The first call of every app's main(), before MPI_Init and before any thread: may restart the
+// program once with better BLAS kernels or OpenMP wait policy (core/blas_startup.h).
+void start_app(char** argv);
+
 // Runs `body` and turns any exception into one line "error: ..." on stderr and exit code 1
 // (std::bad_alloc as "out of memory: ...", std::filesystem errors as "path: what"). Returns
 // body's exit code otherwise.

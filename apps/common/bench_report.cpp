@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/blas_startup.h"
 #include "core/parallel.h"
 
 namespace ag::bench {
@@ -103,6 +104,7 @@ nlohmann::ordered_json bench_json(const BenchOptions& o, const BenchRun& run) {
   j["rss_before_steps_mib"] = round_to(run.rss_before_steps_mib, 1);
   j["peak_rss_minus_import_mib"] = round_to(run.peak_rss_mib - run.rss_start_mib, 1);
   j["num_threads"] = get_num_threads();
+  j["blas"] = blas_runtime_json(get_num_threads());
   j[o.method == "infer" ? "final_mean_abs_logit" : "final_loss"] =
       round_to(run.records.back().value, 6);
   if (o.profile) {
@@ -120,6 +122,7 @@ void print_summary(std::FILE* out, const BenchOptions& o, const BenchRun& run,
   std::fprintf(out, "bench: %s %s, %d thread(s) (OpenBLAS %s), %s\n", o.method.c_str(),
                o.shape.c_str(), o.threads, blas_uses_openmp() ? "OpenMP" : "not OpenMP",
                j["version"].get<std::string>().c_str());
+  std::fprintf(out, "  BLAS: %s\n", blas_runtime_line(get_num_threads()).c_str());
   std::fprintf(out, "  trainable params %lld of %lld; warm-up %lld, timed %lld steps\n",
                j["trainable_params"].get<long long>(), j["total_params"].get<long long>(),
                (long long)o.warmup, (long long)o.steps);
