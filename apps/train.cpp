@@ -16,6 +16,7 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/checkpoint.h"
+#include "apps/common/data_order.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/run_data.h"
@@ -113,6 +114,9 @@ int train_main(TrainConfig& c, const std::string& resume_dir, nn::ProcessGroup& 
     write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
     labels.save((fs::path(c.out) / "labels.json").string());
     save_run_tokenizer(tok, c.out);
+    if (c.save_data_order)  // for tools/bench/race_torch.py: the same data, batches and order
+      write_data_order((fs::path(c.out) / "data_order.jsonl").string(), run, tok.tokenizer,
+                       train_loader, c);
   }
 
   Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
