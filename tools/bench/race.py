@@ -87,15 +87,14 @@ def parse_args():
 
 
 def run_logged(cmd, log_path):
-    """Runs cmd with stdout+stderr to log_path; returns (stdout text, seconds)."""
+    """Runs cmd with its output streamed to log_path; returns (the output, seconds)."""
     start = time.time()
     with open(log_path, "w") as log:
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
-    with open(log_path, "a") as log:
-        log.write(r.stdout)
+        r = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     if r.returncode != 0:
         sys.exit(f"error: race: {' '.join(cmd[:2])} failed (exit {r.returncode}); see {log_path}")
-    return r.stdout, time.time() - start
+    with open(log_path) as log:
+        return log.read(), time.time() - start
 
 
 def run_adaptgrad(a, folder):
