@@ -82,7 +82,7 @@ def parse_args():
     if a.repeats < 1 or a.threads < 1:
         problems.append("--repeats and --threads must be at least 1")
     if problems:
-        p.error("; ".join(problems))
+        sys.exit("error: race: " + "; ".join(problems))
     return a
 
 

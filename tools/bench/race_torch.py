@@ -179,6 +179,46 @@ def blas_info(torch):
     return f"{blas} ({lib}); CPU capability {torch.backends.cpu.get_cpu_capability()}"
 
 
+def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, splits, epochs,
+               pad_id, eval_batch):
+    """adaptgrad's Trainer::run: the batches in their order, one optimizer step each, evaluation
+    when due (every eval_every steps, else at each epoch's end, and after the last step), the
+    best validation accuracy's trainable tensors restored at the end. Only the steps are timed."""
+    rows, log_every = splits["train"], max(1, len(epochs[0]) // 20)
+    step, train_seconds, loss = 0, 0.0, float("nan")
+    best = {"acc": -1.0, "step": 0, "epoch": 0.0, "state": None}
+    for epoch, batches in enumerate(epochs):
+        for b, indices in enumerate(batches):
+            if step >= total:
+                break
+            start = time.perf_counter()
+            out = model(**make_batch(torch, [rows[i] for i in indices], pad_id))
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            train_seconds += time.perf_counter() - start
+            loss = out.loss.detach().item()
+            if step % log_every == 0:
+                print(f"pytorch: step {step}/{total} loss {loss:.4f} "
+                      f"{step * len(indices) / train_seconds:.1f} ex/s", file=sys.stderr)
+            epoch_end = b == len(batches) - 1
+            if (step % eval_every == 0 if eval_every > 0 else epoch_end) or step == total:
+                acc, val_loss = evaluate(torch, model, splits["validation"], eval_batch, pad_id)
+                position = epoch + (b + 1) / len(batches)
+                print(f"pytorch: eval epoch {position:.2f} step {step} val_loss {val_loss:.4f} "
+                      f"val_acc {acc:.4f}", file=sys.stderr)
+                if acc > best["acc"]:
+                    best = {"acc": acc, "step": step, "epoch": position,
+                            "state": [p.detach().clone() for p in trainable]}
+    with torch.no_grad():
+        for p, saved in zip(trainable, best["state"]):
+            p.copy_(saved)
+    return {"steps": step, "train_seconds": train_seconds, "last_loss": loss, "best": best}
+
+
 def main():
     a = parse_args()
     cfg, header, splits, epochs = read_run(a.run)
@@ -226,44 +266,14 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_multiplier(s, warmup, total, cfg["schedule"]))
     clip = cfg["clip"] if cfg["clip"] > 0 else math.inf
-    eval_every, pad_id = cfg["eval-every"], tokenizer.pad_token_id
-    eval_batch = 2 * header["batch_size"]
-    log_every = max(1, steps_per_epoch // 20)
+    pad_id, eval_batch = tokenizer.pad_token_id, 2 * header["batch_size"]
     print(f"pytorch: {cfg['epochs']} epochs x {steps_per_epoch} steps, {total} steps, "
           f"warm-up {warmup}, threads {threads}", file=sys.stderr)
 
-    step, train_seconds, loss = 0, 0.0, float("nan")
-    best = {"acc": -1.0, "step": 0, "epoch": 0.0, "state": None}
+    run = train_loop(torch, model, opt, sched, trainable, cfg["eval-every"], clip, total,
+                     splits, epochs, pad_id, eval_batch)
+    step, train_seconds, best = run["steps"], run["train_seconds"], run["best"]
     train_rows = splits["train"]
-    for epoch, batches in enumerate(epochs):
-        for b, indices in enumerate(batches):
-            if step >= total:
-                break
-            start = time.perf_counter()
-            out = model(**make_batch(torch, [train_rows[i] for i in indices], pad_id))
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, clip)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            step += 1
-            train_seconds += time.perf_counter() - start
-            loss = out.loss.detach().item()
-            if step % log_every == 0:
-                print(f"pytorch: step {step}/{total} loss {loss:.4f} "
-                      f"{step * header['batch_size'] / train_seconds:.1f} ex/s", file=sys.stderr)
-            epoch_end = b == len(batches) - 1
-            if (step % eval_every == 0 if eval_every > 0 else epoch_end) or step == total:
-                acc, val_loss = evaluate(torch, model, splits["validation"], eval_batch, pad_id)
-                position = epoch + (b + 1) / len(batches)
-                print(f"pytorch: eval epoch {position:.2f} step {step} val_loss {val_loss:.4f} "
-                      f"val_acc {acc:.4f}", file=sys.stderr)
-                if acc > best["acc"]:
-                    best = {"acc": acc, "step": step, "epoch": position,
-                            "state": [p.detach().clone() for p in trainable]}
-    with torch.no_grad():
-        for p, saved in zip(trainable, best["state"]):
-            p.copy_(saved)
     test_acc, test_loss = evaluate(torch, model, splits["test"], eval_batch, pad_id) \
         if splits["test"] else (None, None)
     print(json.dumps({
@@ -275,7 +285,7 @@ def main():
         "peak_rss_mib": rss_mib(), "rss_after_import_mib": rss_import,
         "best_val_acc": best["acc"], "best_step": best["step"], "best_epoch": best["epoch"],
         "test_acc": test_acc, "test_loss": test_loss, "test_examples": len(splits["test"]),
-        "last_loss": loss, "trainable_params": n_trainable, "all_params": n_all,
+        "last_loss": run["last_loss"], "trainable_params": n_trainable, "all_params": n_all,
         "torch": torch.__version__, "transformers": transformers.__version__,
         "peft": peft.__version__, "blas": blas_info(torch)}), flush=True)
 
