@@ -69,8 +69,9 @@ def parse_args():
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "race"))
     a = p.parse_args()
     if a.data is None:
-        a.data = os.path.join(ROOT, "runs", "data", "polarity", "pang_lee_sentence_polarity.csv") \
-            if a.recipe == "quickstart" else os.path.join(ROOT, "..", "shared", "data", "sst2")
+        a.data = os.path.join("runs", "data", "polarity", "pang_lee_sentence_polarity.csv") \
+            if a.recipe == "quickstart" else os.path.join("..", "shared", "data", "sst2")
+        a.data = os.path.normpath(os.path.join(ROOT, a.data))
     problems = []
     if not a.model or not os.path.isfile(os.path.join(a.model, "model.safetensors")):
         problems.append("no all-MiniLM-L6-v2 folder: run tools/quickstart.sh first or pass --model")

@@ -106,6 +106,6 @@ def print_report(a, runs, info, raw_path):
         inside = lo <= ag_acc <= hi
         P(f"- adaptgrad test accuracy {100 * ag_acc:.2f}% within PyTorch's 95% interval "
           f"[{100 * lo:.1f}, {100 * hi:.1f}]: {'PASS' if inside else 'MISS'}"
-          + (f" (after {a.max_steps} steps only, not the recipe's accuracy)" if a.max_steps else ""))
+          + (f" (after {a.max_steps} steps, not the recipe's accuracy)" if a.max_steps else ""))
     P()
     P(f"Raw JSON lines: {raw_path}; logs and run folders next to it.")

@@ -108,7 +108,7 @@ def tokenize_and_check(tokenizer, splits, max_length):
         for i, r in enumerate(rows):
             if enc["input_ids"][i] != r["input_ids"]:
                 fail(f"{name} example {i} ({r['text'][:60]!r}) tokenizes to "
-                     f"{enc['input_ids'][i][:12]}... here but {r['input_ids'][:12]}... in adaptgrad")
+                     f"{enc['input_ids'][i][:12]}... here, {r['input_ids'][:12]}... in adaptgrad")
             r["token_type_ids"] = enc["token_type_ids"][i]
 
 
