@@ -18,6 +18,7 @@
 #include "apps/common/app_util.h"
 #include "apps/common/base_digest.h"
 #include "apps/common/checkpoint.h"
+#include "apps/common/data_order.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/resume_check.h"
@@ -162,6 +163,9 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
     write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
     labels.save((fs::path(c.out) / "labels.json").string());
     save_run_tokenizer(tok, c.out);
+    if (c.save_data_order)  // for tools/bench/race_torch.py: the same data, batches and order
+      write_data_order((fs::path(c.out) / "data_order.jsonl").string(), run, tok.tokenizer,
+                       train_loader, c);
   }
   if (world.distributed())
     std::cout << "gradient Allreduce: " << trainer.allreduce_bytes_per_step()

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -253,4 +255,72 @@ TEST_CASE("predict: a LoRA run without its adapter_config.json says so by that n
   check_one_line_error(p);
   CHECK(p.err.find((run_dir / "adapter_config.json").string() + ": not found") !=
         std::string::npos);
+TEST_CASE("train --save-data-order writes the split, token ids and each epoch's batches") {
+  if (!have_apps()) return;
+  const Result r = run("train", demo_args("order") + " --save-data-order");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const fs::path dir = scratch() / "order";
+  std::vector<nlohmann::json> lines;
+  std::istringstream file(slurp(dir / "data_order.jsonl"));
+  for (std::string line; std::getline(file, line);) lines.push_back(nlohmann::json::parse(line));
+  // A header, 200 demo sentences (split 0.8/0.1/0.1, stratified over two balanced labels),
+  // then one line per epoch.
+  REQUIRE(lines.size() == 1 + 200 + 2);
+  const nlohmann::json& header = lines[0];
+  CHECK(header["sizes"] == nlohmann::json{{"train", 160}, {"validation", 20}, {"test", 20}});
+  CHECK(r.out.find("train: 160 examples") != std::string::npos);
+  CHECK(header["batch_size"] == 8);
+  CHECK(header["epochs"] == 2);
+  std::map<std::string, std::vector<nlohmann::json>> splits;
+  for (size_t i = 1; i <= 200; ++i) splits[lines[i]["split"]].push_back(lines[i]);
+  REQUIRE(splits["train"].size() == 160);
+  REQUIRE(splits["test"].size() == 20);
+
+  // The ids are the word-level vocabulary's line numbers: [CLS] word... [SEP], where the
+  // tokenizer splits "director 's" into "director", "'", "s".
+  std::map<std::string, int> vocab;
+  std::istringstream vocab_lines(slurp(dir / "vocab.txt"));
+  int id = 0;
+  for (std::string w; std::getline(vocab_lines, w);) vocab[w] = id++;
+  for (const auto& e : splits["test"]) {
+    std::vector<int> expected{vocab.at("[CLS]")};
+    std::istringstream words(e["text"].get<std::string>());
+    for (std::string w; words >> w;) {
+      if (w == "'s") {
+        expected.push_back(vocab.at("'"));
+        w = "s";
+      }
+      expected.push_back(vocab.at(w));
+    }
+    expected.push_back(vocab.at("[SEP]"));
+    CHECK(e["input_ids"].get<std::vector<int>>() == expected);
+  }
+
+  // Every epoch: 20 batches of 8 that together hold each training example once; with length
+  // bucketing each batch runs from short to long; the two epochs' orders differ.
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const nlohmann::json& line = lines[1 + 200 + size_t(epoch)];
+    CHECK(line["epoch"] == epoch);
+    REQUIRE(line["batches"].size() == 20);
+    std::vector<int> seen;
+    for (const auto& b : line["batches"]) {
+      CHECK(b.size() == 8);
+      size_t previous = 0;
+      for (int i : b.get<std::vector<int>>()) {
+        seen.push_back(i);
+        const size_t length = splits["train"][size_t(i)]["input_ids"].size();
+        CHECK(length >= previous);
+        previous = length;
+      }
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<int> all(160);
+    std::iota(all.begin(), all.end(), 0);
+    CHECK(seen == all);
+  }
+  CHECK(lines[201]["batches"] != lines[202]["batches"]);
+  // Off by default: ordinary runs do not write it.
+  REQUIRE(run("train", demo_args("plain") + " --max-steps 1").code == 0);
+  CHECK_FALSE(fs::exists(scratch() / "plain" / "data_order.jsonl"));
 }

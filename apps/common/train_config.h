@@ -66,6 +66,7 @@ struct TrainConfig {
   // --- output -----------------------------------------------------------------------------
   std::string out;
   bool quiet_params = false;
+  bool save_data_order = false;  // data_order.jsonl: the split, token ids and batch order
   // --- fault injection for tests (hidden flags) ---------------------------------------------
   int64_t interrupt_at_step = 0;      // raise SIGINT after this optimizer step
   int64_t kill_at_step = 0;           // raise SIGKILL after this step (a crash, no handler runs)
