@@ -255,6 +255,8 @@ TEST_CASE("predict: a LoRA run without its adapter_config.json says so by that n
   check_one_line_error(p);
   CHECK(p.err.find((run_dir / "adapter_config.json").string() + ": not found") !=
         std::string::npos);
+}
+
 TEST_CASE("train --save-data-order writes the split, token ids and each epoch's batches") {
   if (!have_apps()) return;
   const Result r = run("train", demo_args("order") + " --save-data-order");

@@ -20,6 +20,7 @@ const std::set<std::string>& not_compared() {
                                              "quiet-params",
                                              "log-every",
                                              "checkpoint-every",
+                                             "save-data-order",
                                              kResumeChangesKey,
                                              kBaseDigestKey};
   return keys;

@@ -27,6 +27,7 @@ const std::vector<std::string>& run_file_names() {
       "config.json",  // it is visibly incomplete
       "summary.json",
       "metrics.jsonl",
+      "data_order.jsonl",
       "curves.svg",
       "labels.json",
       "train_config.json",
