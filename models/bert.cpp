@@ -11,12 +11,10 @@ static std::shared_ptr<nn::Module> linear(int64_t in, int64_t out, const Encoder
 }
 
 BertSelfAttention::BertSelfAttention(const EncoderConfig& c) : Module("BertSelfAttention") {
-  query = linear(c.hidden, c.hidden, c);
-  key = linear(c.hidden, c.hidden, c);
-  value = linear(c.hidden, c.hidden, c);
-  register_module("query", &query);
-  register_module("key", &key);
-  register_module("value", &value);
+  for (auto [name, slot] : {std::pair{"query", &query}, {"key", &key}, {"value", &value}}) {
+    *slot = linear(c.hidden, c.hidden, c);
+    register_module(name, slot);
+  }
 }
 
 BertDenseNorm::BertDenseNorm(const std::string& type_name, int64_t in, const EncoderConfig& c)

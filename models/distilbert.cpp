@@ -14,14 +14,11 @@ static std::shared_ptr<nn::Module> linear(int64_t in, int64_t out, const Encoder
 
 DistilBertAttention::DistilBertAttention(const EncoderConfig& c)
     : Module("MultiHeadSelfAttention") {
-  q_lin = linear(c.hidden, c.hidden, c);
-  k_lin = linear(c.hidden, c.hidden, c);
-  v_lin = linear(c.hidden, c.hidden, c);
-  out_lin = linear(c.hidden, c.hidden, c);
-  register_module("q_lin", &q_lin);
-  register_module("k_lin", &k_lin);
-  register_module("v_lin", &v_lin);
-  register_module("out_lin", &out_lin);
+  for (auto [name, slot] :
+       {std::pair{"q_lin", &q_lin}, {"k_lin", &k_lin}, {"v_lin", &v_lin}, {"out_lin", &out_lin}}) {
+    *slot = linear(c.hidden, c.hidden, c);
+    register_module(name, slot);
+  }
 }
 
 DistilBertFFN::DistilBertFFN(const EncoderConfig& c) : Module("FFN") {
