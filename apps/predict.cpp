@@ -20,6 +20,7 @@
 #include "core/errors.h"
 #include "core/parallel.h"
 #include "data/text_file.h"
+#include "models/batch_input.h"
 #include "models/length_chunks.h"
 
 using namespace ag;
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
       lo.pad_token_id = run.tokenizer->pad_id();
       const data::DataLoader loader(std::move(enc), lo);
       const data::Batch batch = loader.batch(0);
-      const Tensor logits = models::forward_in_length_chunks(*run.model, to_encoder_input(batch));
+      const Tensor logits =
+          models::forward_in_length_chunks(*run.model, models::to_encoder_input(batch));
       const int64_t k = run.labels.size();
       for (size_t i = 0; i < texts.size(); ++i) {
         const auto p = softmax_row(logits.data() + int64_t(i) * k, k);

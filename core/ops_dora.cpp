@@ -32,6 +32,7 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
+#include "core/ops_lora.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 

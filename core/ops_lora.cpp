@@ -14,6 +14,8 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
+#include "core/ops_linear.h"
+#include "core/ops_lora.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 

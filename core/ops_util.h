@@ -100,12 +100,4 @@ inline void apply_adapter_dropout(const AdapterDropout& d, const float* in, floa
   }
 }
 
-// y = x Wᵀ (+ b) without recording anything (ops_linear.cpp).
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
-
-// Shared by the LoRA and DoRA ops (ops_lora.cpp): shape checks and x' = drop(x).
-void check_adapter_shapes(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                          const Tensor& bm, const char* op);
-Tensor adapter_input(const Tensor& x, const AdapterDropout& d);
-
 }  // namespace ag

@@ -6,39 +6,58 @@
 
 namespace ag::models {
 
-static std::shared_ptr<nn::Linear> dense(int64_t in, int64_t out, const EncoderConfig& c) {
+static std::shared_ptr<nn::Module> linear(int64_t in, int64_t out, const EncoderConfig& c) {
   return std::make_shared<nn::Linear>(in, out, true, c.initializer_range);
 }
 
-BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
-  auto attention = std::make_shared<nn::Module>("BertAttention");
-  self_ = std::make_shared<nn::Module>("BertSelfAttention");
-  for (const char* name : {"query", "key", "value"})
-    self_->register_module(name, dense(c.hidden, c.hidden, c));
-  attention_output_ = std::make_shared<nn::Module>("BertSelfOutput");
-  attention_output_->register_module("dense", dense(c.hidden, c.hidden, c));
-  attention_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
-  attention_output_->register_module("LayerNorm", attention_norm_);
-  attention->register_module("self", self_);
-  attention->register_module("output", attention_output_);
-  register_module("attention", attention);
+BertSelfAttention::BertSelfAttention(const EncoderConfig& c) : Module("BertSelfAttention") {
+  for (auto [name, slot] : {std::pair{"query", &query}, {"key", &key}, {"value", &value}}) {
+    *slot = linear(c.hidden, c.hidden, c);
+    register_module(name, slot);
+  }
+}
 
-  intermediate_ = std::make_shared<nn::Module>("BertIntermediate");
-  intermediate_->register_module("dense", dense(c.hidden, c.intermediate, c));
-  register_module("intermediate", intermediate_);
-  output_ = std::make_shared<nn::Module>("BertOutput");
-  output_->register_module("dense", dense(c.intermediate, c.hidden, c));
-  output_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
-  output_->register_module("LayerNorm", output_norm_);
-  register_module("output", output_);
+BertDenseNorm::BertDenseNorm(const std::string& type_name, int64_t in, const EncoderConfig& c)
+    : Module(type_name) {
+  dense = linear(in, c.hidden, c);
+  layer_norm = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
+  register_module("dense", &dense);
+  register_module("LayerNorm", &layer_norm);
+}
+
+BertDense::BertDense(const std::string& type_name, int64_t out, const EncoderConfig& c)
+    : Module(type_name) {
+  dense = linear(c.hidden, out, c);
+  register_module("dense", &dense);
+}
+
+BertAttention::BertAttention(const EncoderConfig& c) : Module("BertAttention") {
+  self = std::make_shared<BertSelfAttention>(c);
+  output = std::make_shared<BertDenseNorm>("BertSelfOutput", c.hidden, c);
+  register_module("self", &self);
+  register_module("output", &output);
+}
+
+BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
+  attention_ = std::make_shared<BertAttention>(c);
+  intermediate_ = std::make_shared<BertDense>("BertIntermediate", c.intermediate, c);
+  output_ = std::make_shared<BertDenseNorm>("BertOutput", c.intermediate, c);
+  register_module("attention", &attention_);
+  register_module("intermediate", &intermediate_);
+  register_module("output", &output_);
 }
 
 Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
                           bool first_token_only) {
-  EncoderLayerParts parts{*self_->child("query"),   *self_->child("key"),
-                          *self_->child("value"),   *attention_output_->child("dense"),
-                          *attention_norm_,         *intermediate_->child("dense"),
-                          *output_->child("dense"), *output_norm_};
+  const BertSelfAttention& self = *attention_->self;
+  const EncoderLayerParts parts{*self.query,
+                                *self.key,
+                                *self.value,
+                                *attention_->output->dense,
+                                *attention_->output->layer_norm,
+                                *intermediate_->dense,
+                                *output_->dense,
+                                *output_->layer_norm};
   return encoder_layer_forward(parts, config_, x, mask, training, true, first_token_only);
 }
 
@@ -65,9 +84,8 @@ BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
   }
   encoder->register_module("layer", layers);
   register_module("encoder", encoder);
-  pooler_ = std::make_shared<nn::Module>("BertPooler");
-  pooler_->register_module("dense", dense(c.hidden, c.hidden, c));
-  register_module("pooler", pooler_);
+  pooler_ = std::make_shared<BertDense>("BertPooler", c.hidden, c);
+  register_module("pooler", &pooler_);
 }
 
 Tensor BertModel::forward(const EncoderInput& in, bool first_token_only) {
@@ -89,7 +107,7 @@ Tensor BertModel::forward(const EncoderInput& in, bool first_token_only) {
 }
 
 Tensor BertModel::pool(const Tensor& h) {
-  return tanh(pooler_->child("dense")->forward(select(h, 1, 0)));
+  return tanh(pooler_->dense->forward(select(h, 1, 0)));
 }
 
 BertForSequenceClassification::BertForSequenceClassification(const EncoderConfig& c)
@@ -97,7 +115,8 @@ BertForSequenceClassification::BertForSequenceClassification(const EncoderConfig
   config_ = c;
   bert_ = std::make_shared<BertModel>(config_);
   register_module("bert", bert_);
-  register_module("classifier", dense(c.hidden, c.num_labels, config_));
+  classifier_ = linear(c.hidden, c.num_labels, config_);
+  register_module("classifier", &classifier_);
 }
 
 Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
@@ -107,7 +126,7 @@ Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) 
 // pooled [CLS] -> dropout -> classifier
 Tensor BertForSequenceClassification::forward(const EncoderInput& in) {
   Tensor pooled = bert_->pool(bert_->forward(in, /*first_token_only=*/true));
-  return child("classifier")->forward(dropout(pooled, config_.classifier_dropout, is_training()));
+  return classifier_->forward(dropout(pooled, config_.classifier_dropout, is_training()));
 }
 
 std::vector<std::string> BertForSequenceClassification::module_names_for(

@@ -12,6 +12,41 @@
 
 namespace ag::models {
 
+// The children a forward calls are typed members registered as slots (nn::Module's
+// register_module(name, &slot)): an adapter that replaces `query` by name is what the slot then
+// holds. A linear an adapter may wrap is held as an nn::Module and called through its forward.
+
+// transformers' BertSelfAttention: the query, key and value projections, D -> D each.
+class BertSelfAttention : public nn::Module {
+ public:
+  explicit BertSelfAttention(const EncoderConfig& c);
+  std::shared_ptr<nn::Module> query, key, value;
+};
+
+// A dense layer then LayerNorm(dense(.) + residual): transformers' BertSelfOutput
+// (D -> D, after attention) and BertOutput (intermediate -> D, after the feed-forward).
+class BertDenseNorm : public nn::Module {
+ public:
+  BertDenseNorm(const std::string& type_name, int64_t in, const EncoderConfig& c);
+  std::shared_ptr<nn::Module> dense;
+  std::shared_ptr<nn::LayerNorm> layer_norm;  // "LayerNorm"
+};
+
+// One dense layer: transformers' BertIntermediate (D -> intermediate) and BertPooler (D -> D).
+class BertDense : public nn::Module {
+ public:
+  BertDense(const std::string& type_name, int64_t out, const EncoderConfig& c);
+  std::shared_ptr<nn::Module> dense;
+};
+
+// transformers' BertAttention: self-attention's projections and its output block.
+class BertAttention : public nn::Module {
+ public:
+  explicit BertAttention(const EncoderConfig& c);
+  std::shared_ptr<BertSelfAttention> self;
+  std::shared_ptr<BertDenseNorm> output;
+};
+
 class BertLayer : public nn::Module {
  public:
   explicit BertLayer(const EncoderConfig& c);
@@ -19,8 +54,9 @@ class BertLayer : public nn::Module {
 
  private:
   const EncoderConfig& config_;
-  std::shared_ptr<nn::Module> self_, attention_output_, intermediate_, output_;
-  std::shared_ptr<nn::LayerNorm> attention_norm_, output_norm_;
+  std::shared_ptr<BertAttention> attention_;
+  std::shared_ptr<BertDense> intermediate_;
+  std::shared_ptr<BertDenseNorm> output_;
 };
 
 class BertModel : public nn::Module {
@@ -35,7 +71,7 @@ class BertModel : public nn::Module {
   std::shared_ptr<nn::Embedding> word_embeddings_, position_embeddings_, token_type_embeddings_;
   std::shared_ptr<nn::LayerNorm> embedding_norm_;
   std::vector<std::shared_ptr<BertLayer>> layers_;
-  std::shared_ptr<nn::Module> pooler_;
+  std::shared_ptr<BertDense> pooler_;
 };
 
 class BertForSequenceClassification : public SequenceClassifier {
@@ -49,6 +85,7 @@ class BertForSequenceClassification : public SequenceClassifier {
 
  private:
   std::shared_ptr<BertModel> bert_;
+  std::shared_ptr<nn::Module> classifier_;  // a Linear, or an adapter on it
 };
 
 }  // namespace ag::models

@@ -8,32 +8,42 @@
 
 namespace ag::models {
 
+static std::shared_ptr<nn::Module> linear(int64_t in, int64_t out, const EncoderConfig& c) {
+  return std::make_shared<nn::Linear>(in, out, true, c.initializer_range);
+}
+
+DistilBertAttention::DistilBertAttention(const EncoderConfig& c)
+    : Module("MultiHeadSelfAttention") {
+  for (auto [name, slot] :
+       {std::pair{"q_lin", &q_lin}, {"k_lin", &k_lin}, {"v_lin", &v_lin}, {"out_lin", &out_lin}}) {
+    *slot = linear(c.hidden, c.hidden, c);
+    register_module(name, slot);
+  }
+}
+
+DistilBertFFN::DistilBertFFN(const EncoderConfig& c) : Module("FFN") {
+  lin1 = linear(c.hidden, c.intermediate, c);
+  lin2 = linear(c.intermediate, c.hidden, c);
+  register_module("lin1", &lin1);
+  register_module("lin2", &lin2);
+}
+
 DistilBertBlock::DistilBertBlock(const EncoderConfig& c) : Module("TransformerBlock"), config_(c) {
-  const float std = c.initializer_range;
-  attention_ = std::make_shared<nn::Module>("MultiHeadSelfAttention");
-  for (const char* name : {"q_lin", "k_lin", "v_lin", "out_lin"})
-    attention_->register_module(name, std::make_shared<nn::Linear>(c.hidden, c.hidden, true, std));
-  register_module("attention", attention_);
+  attention_ = std::make_shared<DistilBertAttention>(c);
   sa_layer_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
-  register_module("sa_layer_norm", sa_layer_norm_);
-  ffn_ = std::make_shared<nn::Module>("FFN");
-  ffn_->register_module("lin1", std::make_shared<nn::Linear>(c.hidden, c.intermediate, true, std));
-  ffn_->register_module("lin2", std::make_shared<nn::Linear>(c.intermediate, c.hidden, true, std));
-  register_module("ffn", ffn_);
+  ffn_ = std::make_shared<DistilBertFFN>(c);
   output_layer_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);
-  register_module("output_layer_norm", output_layer_norm_);
+  register_module("attention", &attention_);
+  register_module("sa_layer_norm", &sa_layer_norm_);
+  register_module("ffn", &ffn_);
+  register_module("output_layer_norm", &output_layer_norm_);
 }
 
 Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool training,
                                 bool first_token_only) {
-  EncoderLayerParts parts{*attention_->child("q_lin"),
-                          *attention_->child("k_lin"),
-                          *attention_->child("v_lin"),
-                          *attention_->child("out_lin"),
-                          *sa_layer_norm_,
-                          *ffn_->child("lin1"),
-                          *ffn_->child("lin2"),
-                          *output_layer_norm_};
+  const EncoderLayerParts parts{*attention_->q_lin,   *attention_->k_lin, *attention_->v_lin,
+                                *attention_->out_lin, *sa_layer_norm_,    *ffn_->lin1,
+                                *ffn_->lin2,          *output_layer_norm_};
   return encoder_layer_forward(parts, config_, x, mask, training, false, first_token_only);
 }
 
@@ -91,10 +101,10 @@ DistilBertForSequenceClassification::DistilBertForSequenceClassification(const E
   config_ = c;
   distilbert_ = std::make_shared<DistilBertModel>(config_);
   register_module("distilbert", distilbert_);
-  register_module("pre_classifier",
-                  std::make_shared<nn::Linear>(c.hidden, c.hidden, true, c.initializer_range));
-  register_module("classifier",
-                  std::make_shared<nn::Linear>(c.hidden, c.num_labels, true, c.initializer_range));
+  pre_classifier_ = linear(c.hidden, c.hidden, c);
+  classifier_ = linear(c.hidden, c.num_labels, c);
+  register_module("pre_classifier", &pre_classifier_);
+  register_module("classifier", &classifier_);
 }
 
 Tensor DistilBertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
@@ -104,9 +114,9 @@ Tensor DistilBertForSequenceClassification::last_hidden_state(const EncoderInput
 // hidden state of [CLS] -> pre_classifier -> ReLU -> dropout -> classifier
 Tensor DistilBertForSequenceClassification::forward(const EncoderInput& in) {
   Tensor cls = select(distilbert_->forward(in, /*first_token_only=*/true), 1, 0);
-  Tensor h = relu(child("pre_classifier")->forward(cls));
+  Tensor h = relu(pre_classifier_->forward(cls));
   h = dropout(h, config_.classifier_dropout, is_training());
-  return child("classifier")->forward(h);
+  return classifier_->forward(h);
 }
 
 std::vector<std::string> DistilBertForSequenceClassification::module_names_for(

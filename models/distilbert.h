@@ -9,6 +9,25 @@
 
 namespace ag::models {
 
+// The children a forward calls are typed members registered as slots (nn::Module's
+// register_module(name, &slot)): an adapter that replaces q_lin by name is what the slot then
+// holds. A linear an adapter may wrap is held as an nn::Module and called through its forward.
+
+// transformers' MultiHeadSelfAttention: the four projections, D -> D each. The attention
+// itself is encoder_layer_forward's.
+class DistilBertAttention : public nn::Module {
+ public:
+  explicit DistilBertAttention(const EncoderConfig& c);
+  std::shared_ptr<nn::Module> q_lin, k_lin, v_lin, out_lin;
+};
+
+// transformers' FFN: lin1 (D -> intermediate), lin2 (intermediate -> D).
+class DistilBertFFN : public nn::Module {
+ public:
+  explicit DistilBertFFN(const EncoderConfig& c);
+  std::shared_ptr<nn::Module> lin1, lin2;
+};
+
 class DistilBertBlock : public nn::Module {
  public:
   explicit DistilBertBlock(const EncoderConfig& c);
@@ -16,8 +35,10 @@ class DistilBertBlock : public nn::Module {
 
  private:
   const EncoderConfig& config_;
-  std::shared_ptr<nn::Module> attention_, ffn_;
-  std::shared_ptr<nn::LayerNorm> sa_layer_norm_, output_layer_norm_;
+  std::shared_ptr<DistilBertAttention> attention_;
+  std::shared_ptr<nn::LayerNorm> sa_layer_norm_;
+  std::shared_ptr<DistilBertFFN> ffn_;
+  std::shared_ptr<nn::LayerNorm> output_layer_norm_;
 };
 
 class DistilBertModel : public nn::Module {
@@ -46,6 +67,7 @@ class DistilBertForSequenceClassification : public SequenceClassifier {
 
  private:
   std::shared_ptr<DistilBertModel> distilbert_;
+  std::shared_ptr<nn::Module> pre_classifier_, classifier_;  // Linears, or adapters on them
 };
 
 // Fills DistilBERT's fixed sinusoidal position table (sinusoidal_pos_embds = true):

@@ -23,8 +23,8 @@ struct EncoderInput {
 };
 
 // The modules of one encoder layer, whatever names the model gives them. `query` ... `ffn_out`
-// are linear-like modules (a Linear or an adapter wrapping one), reached through the tree at
-// every call so that an adapter swapped in by replace_module() is used.
+// are linear-like modules (a Linear or an adapter wrapping one), taken from the model's typed
+// slots, which replace_module() keeps pointing at an adapter swapped in.
 struct EncoderLayerParts {
   nn::Module &query, &key, &value, &attention_output;
   nn::LayerNorm& attention_norm;

@@ -27,11 +27,15 @@ size_t Module::register_module(const std::string& name, std::shared_ptr<Module> 
 }
 
 void Module::replace_module(const std::string& name, std::shared_ptr<Module> child) {
-  for (auto& [n, c] : children_)
-    if (n == name) {
-      c = std::move(child);
-      return;
-    }
+  for (auto& [n, c] : children_) {
+    if (n != name) continue;
+    for (auto& [slot_name, set_slot] : slots_)
+      if (slot_name == name && !set_slot(child))
+        throw Error("replace_module: '" + name + "' in " + type_name_ + " cannot be " +
+                    (child ? "a " + child->type_name() : std::string("empty")));
+    c = std::move(child);
+    return;
+  }
   throw Error("replace_module: no child module named '" + name + "' in " + type_name_);
 }
 

@@ -7,6 +7,7 @@
 // learns is its own `requires_grad`, changed only by freeze()/unfreeze() or by hand.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,7 +37,22 @@ class Module {
   Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
   // Registers a child and returns its index, which forward code uses to reach it quickly.
   size_t register_module(const std::string& name, std::shared_ptr<Module> child);
-  // Swaps the child called `name` for another module (adapters wrap linears this way).
+  // Registers the module held in `slot`, a member of this module that its forward calls
+  // directly (a typed pointer instead of a lookup by name at every call), and keeps the slot in
+  // step with the tree: replace_module(name, m) stores m in the slot too. The slot's type is
+  // what forward needs, so a linear an adapter may replace sits in an std::shared_ptr<Module>.
+  template <class M>
+  void register_module(const std::string& name, std::shared_ptr<M>* slot) {
+    register_module(name, std::shared_ptr<Module>(*slot));
+    slots_.emplace_back(name, [slot](const std::shared_ptr<Module>& m) {
+      auto typed = std::dynamic_pointer_cast<M>(m);
+      if (!typed) return false;  // `m` is not the type the slot holds
+      *slot = std::move(typed);
+      return true;
+    });
+  }
+  // Swaps the child called `name` for another module (adapters wrap linears this way), and
+  // the slot registered with it, if any.
   void replace_module(const std::string& name, std::shared_ptr<Module> child);
   Module& child(size_t index) const { return *children_[index].second; }
   std::shared_ptr<Module> child(const std::string& name) const;  // null if absent
@@ -75,6 +91,9 @@ class Module {
   std::string type_name_;
   std::vector<NamedTensor> parameters_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  // Sets a registered slot to a replacement child; returns false if the type does not fit.
+  using SlotSetter = std::function<bool(const std::shared_ptr<Module>&)>;
+  std::vector<std::pair<std::string, SlotSetter>> slots_;
   bool training_ = true;
 };
 

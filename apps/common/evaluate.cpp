@@ -5,14 +5,10 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/batch_input.h"
 #include "models/length_chunks.h"
 
 namespace ag::apps {
-
-models::EncoderInput to_encoder_input(const data::Batch& b) {
-  const Shape shape{b.batch_size, b.seq_len};
-  return {{shape, b.input_ids}, {shape, b.attention_mask}, {shape, b.token_type_ids}};
-}
 
 double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
                 int64_t num_labels) {
@@ -47,7 +43,7 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
   int64_t correct = 0;
   for (int64_t index = rank; index < loader.num_batches(); index += ranks) {
     const data::Batch batch = loader.batch(index);
-    const Tensor logits = models::forward_in_length_chunks(model, to_encoder_input(batch));
+    const Tensor logits = models::forward_in_length_chunks(model, models::to_encoder_input(batch));
     const Indices y{{batch.batch_size}, batch.labels};
     loss_sum += double(cross_entropy(logits, y).item()) * double(batch.batch_size);
     const float* l = logits.data();

@@ -11,9 +11,6 @@
 
 namespace ag::apps {
 
-// A padded batch as the model's input.
-models::EncoderInput to_encoder_input(const data::Batch& batch);
-
 struct EvalResult {
   double loss = 0, accuracy = 0, macro_f1 = 0;
   int64_t examples = 0;

@@ -1,11 +1,12 @@
 // The training loop: AdamW with parameter groups, warm-up then decay, gradient clipping and
 // accumulation, evaluation, the best evaluation kept, checkpoints, Ctrl-C and NaN stops.
 //
-//   for each optimizer step:
-//     lr = base_lr · lr_multiplier(step, warmup, total)
-//     model.train(); for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
-//     clip_grad_norm(trainable, clip); opt.step(); opt.zero_grad()
-//     evaluate when due (model.eval() + NoGradGuard); checkpoint at each epoch's end
+//   for each optimizer step:                                        (Trainer::run, trainer.cpp)
+//     opt.lr = base_lr · lr_multiplier(step, warmup, total); opt.zero_grad()
+//     for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
+//     allreduce the gradients; clip_grad_norm(trainable, clip); opt.step()
+//     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, evaluation when due
+//     (model.eval() + NoGradGuard), Ctrl-C, checkpoints, the tests' fault hooks
 //
 // Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
 // GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,9 @@
 
 #include "apps/common/checkpoint.h"
 #include "apps/common/evaluate.h"
+#include "apps/common/progress.h"
 #include "apps/common/train_config.h"
+#include "apps/common/trainer_hooks.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
 #include "nn/distributed.h"
@@ -60,14 +64,40 @@ class Trainer {
   void write_metrics_and_curves() const;
 
  private:
-  void evaluate_now(double epoch_position);
-  // This rank's rows [first, end) of a global batch of n rows.
-  std::pair<int64_t, int64_t> share_of(int64_t n) const;
+  // The loss of one optimizer step: the mean over its batches, or the first non-finite value.
+  struct StepLoss {
+    double mean = 0;
+    int64_t batches = 0;   // batches read (up to the one whose loss was not finite)
+    int64_t examples = 0;  // examples over all ranks
+  };
+
+  // --- the step (trainer.cpp) ---------------------------------------------------------------
+  void start_session();  // progress bar, clock, model.train(), this epoch's data order
+  // Forward, loss and backward of up to grad_accum batches, gradients accumulated.
+  StepLoss forward_backward();
   // Forward and backward of one global batch (this rank's share); returns the global batch's
   // mean loss, or NaN/inf without a backward pass when it is not finite.
   double accumulate_batch(const data::Batch& global, int64_t micro_batches);
-  void checkpoint();
+  // This rank's rows [first, end) of a global batch of n rows.
+  std::pair<int64_t, int64_t> share_of(int64_t n) const;
+  void allreduce_gradients();  // sums every trainable gradient over the ranks (one Allreduce)
   float current_lr() const;
+  // A NaN/inf stop: "the <quantity> became NaN at step N<where>".
+  TrainOutcome diverged(const std::string& quantity, double value, const std::string& where = "");
+
+  // --- after the step (trainer_hooks.cpp) ---------------------------------------------------
+  // Counters, loss curve, training time, progress bar and the metrics' train line.
+  void record_step(const StepLoss& loss, float lr, float grad_norm);
+  void maybe_evaluate(bool epoch_end);  // every --eval-every steps, else at each epoch's end
+  void evaluate_now(double epoch_position);
+  void start_next_epoch();
+  // Ctrl-C or SIGTERM on this rank or any other (a signal may reach them at different steps).
+  bool stop_requested_on_any_rank();
+  TrainOutcome interrupted();             // checkpoint and stop
+  void maybe_checkpoint(bool epoch_end);  // each epoch's end, the last step, --checkpoint-every
+  void checkpoint();
+  // Leaves the time since the last step (an evaluation, a checkpoint) out of training time.
+  void exclude_from_training_time();
 
   const TrainConfig& config_;
   models::SequenceClassifier& model_;
@@ -86,6 +116,10 @@ class Trainer {
   int64_t last_checkpoint_step_ = -1;
   double allreduce_seconds_ = 0;
   std::string stop_message_;
+  FaultHooks faults_;
+  std::optional<Progress> progress_;
+  int64_t log_every_ = 1;
+  double last_time_ = 0;  // the clock at the end of the last step, for training time
 };
 
 }  // namespace ag::apps

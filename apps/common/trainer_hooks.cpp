@@ -1,0 +1,148 @@
+// What the training loop does after each optimizer step, and the tests' fault hooks.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+
+#include "apps/common/app_util.h"
+#include "apps/common/signals.h"
+#include "apps/common/svg_plot.h"
+#include "apps/common/trainer.h"
+#include "core/rng.h"
+
+namespace fs = std::filesystem;
+
+namespace ag::apps {
+
+// --- the tests' fault hooks -------------------------------------------------------------------
+
+FaultHooks::FaultHooks(const TrainConfig& c)
+    : nan_at_step_(c.nan_at_step),
+      interrupt_at_step_(c.interrupt_at_step),
+      kill_at_step_(c.kill_at_step),
+      kill_rank_(c.kill_rank) {}
+
+double FaultHooks::loss_seen_at(int64_t step, double loss) const {
+  return nan_at_step_ == step ? std::numeric_limits<double>::quiet_NaN() : loss;
+}
+
+void FaultHooks::interrupt_if_due(int64_t step) const {
+  if (interrupt_at_step_ == step) std::raise(SIGINT);
+}
+
+void FaultHooks::kill_if_due(int64_t step, int64_t rank) const {
+  if (kill_at_step_ == step && (kill_rank_ < 0 || kill_rank_ == rank)) std::raise(SIGKILL);
+}
+
+// --- after each optimizer step ----------------------------------------------------------------
+
+void Trainer::record_step(const StepLoss& loss, float lr, float grad_norm) {
+  const int64_t batches = train_loader_.num_batches();
+  state_.batch += loss.batches;
+  ++state_.step;
+  state_.step_losses.push_back(float(loss.mean));
+  const double now = now_seconds();
+  state_.train_seconds += now - last_time_;
+  last_time_ = now;
+  progress_->update(state_.step, state_.epoch, config_.epochs, state_.batch, batches, loss.mean, lr,
+                    loss.examples);
+  if (state_.step % log_every_ == 0 || state_.step == total_steps_)
+    state_.metrics.add({{"event", "train"},
+                        {"step", state_.step},
+                        {"epoch", double(state_.epoch) + double(state_.batch) / double(batches)},
+                        {"loss", loss.mean},
+                        {"lr", lr},
+                        {"grad_norm", grad_norm}});
+}
+
+void Trainer::exclude_from_training_time() {
+  progress_->exclude(now_seconds() - last_time_);
+  last_time_ = now_seconds();
+}
+
+void Trainer::maybe_evaluate(bool epoch_end) {
+  const bool due = config_.eval_every > 0 ? state_.step % config_.eval_every == 0 : epoch_end;
+  if (!due && state_.step != total_steps_) return;
+  progress_->clear();
+  evaluate_now(double(state_.epoch) + double(state_.batch) / double(train_loader_.num_batches()));
+  exclude_from_training_time();  // evaluation is not training time
+}
+
+void Trainer::start_next_epoch() {
+  ++state_.epoch;
+  state_.batch = 0;
+  if (state_.step < total_steps_) train_loader_.set_epoch(state_.epoch);
+}
+
+bool Trainer::stop_requested_on_any_rank() {
+  bool stop = stop_requested();
+  if (group_.distributed()) stop = group_.sum({stop ? 1.0 : 0.0})[0] > 0;
+  return stop;
+}
+
+TrainOutcome Trainer::interrupted() {
+  progress_->clear();
+  checkpoint();
+  return TrainOutcome::kInterrupted;
+}
+
+void Trainer::maybe_checkpoint(bool epoch_end) {
+  if (epoch_end || state_.step == total_steps_ ||
+      (config_.checkpoint_every > 0 && state_.step % config_.checkpoint_every == 0)) {
+    checkpoint();
+    exclude_from_training_time();
+  }
+}
+
+std::vector<std::pair<double, double>> Trainer::eval_points() const {
+  std::vector<std::pair<double, double>> points;
+  for (auto& e : state_.metrics.events())
+    if (e.value("event", "") == "eval") points.emplace_back(e["epoch"], e["val_acc"]);
+  return points;
+}
+
+void Trainer::write_metrics_and_curves() const {
+  state_.metrics.write((fs::path(out_dir_) / "metrics.jsonl").string());
+  write_training_curves(
+      (fs::path(out_dir_) / "curves.svg").string(), state_.step_losses, eval_points(),
+      "adaptgrad " + config_.method + " on " +
+          (config_.demo ? std::string("the SYNTHETIC demo task")
+                        : fs::path(config_.data.empty() ? config_.train : config_.data)
+                              .filename()
+                              .string()));
+}
+
+void Trainer::evaluate_now(double epoch_position) {
+  const EvalResult r = evaluate(model_, val_loader_, num_labels_, &group_);
+  const bool best = r.accuracy > state_.best_val_acc;
+  if (best) {
+    state_.best_val_acc = r.accuracy;
+    state_.best_step = state_.step;
+    state_.best_epoch = epoch_position;
+    for (size_t i = 0; i < trainable_.names.size(); ++i)
+      trainable_.best[trainable_.names[i]] = trainable_.params[i].clone();
+  }
+  state_.last_eval_step = state_.step;
+  nlohmann::json event = {{"event", "eval"},         {"step", state_.step},
+                          {"epoch", epoch_position}, {"val_loss", r.loss},
+                          {"val_acc", r.accuracy},   {"val_examples", r.examples}};
+  if (num_labels_ > 2) event["val_macro_f1"] = r.macro_f1;
+  state_.metrics.add(event);
+  char line[200];
+  std::snprintf(line, sizeof line, "eval  epoch %.2f  step %ld  val_loss %.4f  val_acc %.4f%s",
+                epoch_position, long(state_.step), r.loss, r.accuracy,
+                best ? "  (best so far)" : "");
+  std::cout << line << std::endl;
+}
+
+void Trainer::checkpoint() {
+  state_.generator = generator_state();
+  if (group_.is_main()) {
+    save_checkpoint(out_dir_, state_, trainable_, *optimizer_, config_json_);
+    write_metrics_and_curves();
+  }
+  last_checkpoint_step_ = state_.step;
+}
+
+}  // namespace ag::apps
