@@ -224,6 +224,18 @@ void add_dropped(const DoraSaved& S, const Tensor& v, GradBuffer dx) {
   apply_adapter_dropout(S.drop, v.data(), dx.data, true, S.M * S.in);
 }
 
+// Records a formula's node: its backward is dora_adapter_backward, then, when x needs a
+// gradient, the formula's own input_grad(S, dl and dt, dy, dx).
+template <typename InputGrad>
+void record_dora(const DoraSaved& S, const Tensor& b, const Tensor& y, InputGrad input_grad) {
+  if (auto node = record("dora_linear", {S.x, S.w, b, S.a, S.bm, S.m}, y)) {
+    node->backward_fn = [S, input_grad](Node& nd) {
+      const AdapterGrads g = dora_adapter_backward(nd, S);
+      if (nd.needs_grad(DoraSlot::kX)) input_grad(S, g, nd.grad.data(), nd.grad_for(DoraSlot::kX));
+    };
+  }
+}
+
 }  // namespace
 
 // y = g ⊙ c + b with c = x Wᵀ + s·(x Aᵀ) Bᵀ.  dx += dl W + dt A.
@@ -234,15 +246,10 @@ Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
   check_dora_inputs(x, w, b, a, bm, m);
   DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, {}, norm_gradient, x);
   Tensor y = scaled_adapted_output(S, b);
-  if (auto node = record("dora_linear", {x, w, b, a, bm, m}, y)) {
-    node->backward_fn = [S](Node& nd) {
-      const AdapterGrads g = dora_adapter_backward(nd, S);
-      if (!nd.needs_grad(DoraSlot::kX)) return;
-      GradBuffer dx = nd.grad_for(DoraSlot::kX);
-      gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
-      gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
-    };
-  }
+  record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
+    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
+  });
   return y;
 }
 
@@ -256,17 +263,12 @@ Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor
   check_dora_inputs(x, w, b, a, bm, m);
   DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, adapter_input(x, drop));
   Tensor y = scaled_adapted_output(S, b);
-  if (auto node = record("dora_linear", {x, w, b, a, bm, m}, y)) {
-    node->backward_fn = [S](Node& nd) {
-      const AdapterGrads g = dora_adapter_backward(nd, S);
-      if (!nd.needs_grad(DoraSlot::kX)) return;
-      GradBuffer dx = nd.grad_for(DoraSlot::kX);
-      gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
-      Tensor dxd = Tensor::empty({S.M, S.in});
-      gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
-      add_dropped(S, dxd, dx);
-    };
-  }
+  record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
+    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    Tensor dxd = Tensor::empty({S.M, S.in});
+    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
+    add_dropped(S, dxd, dx);
+  });
   return y;
 }
 
@@ -285,22 +287,17 @@ Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& 
   // The bracket (one full and one thin GEMM), then y = bracket − u + g ⊙ u + b in one pass.
   Tensor y = adapted_product(S, x, shape);
   scaled_output(S, b, y.data(), y.data());
-  if (auto node = record("dora_linear", {x, w, b, a, bm, m}, y)) {
-    node->backward_fn = [S](Node& nd) {
-      const AdapterGrads g = dora_adapter_backward(nd, S);
-      if (!nd.needs_grad(DoraSlot::kX)) return;
-      GradBuffer dx = nd.grad_for(DoraSlot::kX);
-      const float* dy = nd.grad.data();
-      const int64_t M = S.M, in = S.in, out = S.out;
-      Tensor dz = Tensor::empty({M, out});
-      for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
-      Tensor dxd = Tensor::empty({M, in});
-      gemm(false, false, M, in, out, 1.0f, dz.data(), S.w.data(), 0.0f, dxd.data());
-      gemm(false, false, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
-      gemm(false, false, M, in, out, 1.0f, dy, S.w.data(), dx.beta(), dx.data);
-      add_dropped(S, dxd, dx);
-    };
-  }
+  record_dora(S, b, y,
+              [](const DoraSaved& S, const AdapterGrads& g, const float* dy, GradBuffer dx) {
+                const int64_t M = S.M, in = S.in, out = S.out;
+                Tensor dz = Tensor::empty({M, out});
+                for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
+                Tensor dxd = Tensor::empty({M, in});
+                gemm(false, false, M, in, out, 1.0f, dz.data(), S.w.data(), 0.0f, dxd.data());
+                gemm(false, false, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
+                gemm(false, false, M, in, out, 1.0f, dy, S.w.data(), dx.beta(), dx.data);
+                add_dropped(S, dxd, dx);
+              });
   return y;
 }
 

@@ -49,46 +49,45 @@ Tensor DoraLinear::forward(const Tensor& x) {
                      weight_row_sq_norms(), scaling(), drop, config().dora_norm_gradient);
 }
 
-// W_ij ← (W_ij + s·(B A)_ij) · m_k / n_k, where k is i (output axis) or j (input axis): the
-// strides (row_step, column_step) pick k once for the whole loop.
+// Calls update(W_ij, (B A)_ij, k) for every element of W (out, in), where k is the index of the
+// magnitude entry the element belongs to: i along the output axis, j along the input axis. The
+// axis is chosen once, through the strides, not per element.
+template <typename Update>
+static void for_each_weight(const Tensor& w, const Tensor& delta, MagnitudeAxis axis,
+                            Update update) {
+  const int64_t out = w.size(0), in = w.size(1);
+  const int64_t row_step = axis == MagnitudeAxis::kOutput ? 1 : 0, column_step = 1 - row_step;
+  float* pw = w.data();
+  const float* d = delta.data();
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j)
+      update(pw[i * in + j], d[i * in + j], i * row_step + j * column_step);
+}
+
+// W_ij ← (W_ij + s·(B A)_ij) · m_k / n_k.
 void DoraLinear::merge() {
   if (merged()) return;
-  Tensor w = base_layer().weight, delta = delta_weight();
+  const Tensor delta = delta_weight();
   merge_norms_ = weight_norms();
-  const int64_t out = w.size(0), in = w.size(1);
-  const bool rows = axis_ == MagnitudeAxis::kOutput;
-  const int64_t row_step = rows ? 1 : 0, column_step = rows ? 0 : 1;
-  const float *m = magnitude_.data(), *n = merge_norms_.data(), *d = delta.data();
-  float* pw = w.data();
-  const float s = scaling();
-  for (int64_t i = 0; i < out; ++i)
-    for (int64_t j = 0; j < in; ++j) {
-      const int64_t k = i * row_step + j * column_step;
-      float v = pw[i * in + j] + s * d[i * in + j];
-      v *= m[k] / n[k];
-      pw[i * in + j] = v;
-    }
+  const float *m = magnitude_.data(), *n = merge_norms_.data(), s = scaling();
+  for_each_weight(base_layer().weight, delta, axis_, [&](float& w, float d, int64_t k) {
+    float v = w + s * d;
+    v *= m[k] / n[k];
+    w = v;
+  });
   weight_row_sq_norms_ = Tensor();  // W changed
   set_merged(true);
 }
 
-// The inverse: W_ij ← W_ij · n_k / m_k − s·(B A)_ij with the norms saved by merge().
+// The inverse, with the norms saved by merge(): W_ij ← W_ij · n_k / m_k − s·(B A)_ij.
 void DoraLinear::unmerge() {
   if (!merged()) return;
-  Tensor w = base_layer().weight, delta = delta_weight();
-  const int64_t out = w.size(0), in = w.size(1);
-  const bool rows = axis_ == MagnitudeAxis::kOutput;
-  const int64_t row_step = rows ? 1 : 0, column_step = rows ? 0 : 1;
-  const float *m = magnitude_.data(), *n = merge_norms_.data(), *d = delta.data();
-  float* pw = w.data();
-  const float s = scaling();
-  for (int64_t i = 0; i < out; ++i)
-    for (int64_t j = 0; j < in; ++j) {
-      const int64_t k = i * row_step + j * column_step;
-      float v = pw[i * in + j];
-      v *= n[k] / m[k];
-      pw[i * in + j] = v - s * d[i * in + j];
-    }
+  const float *m = magnitude_.data(), *n = merge_norms_.data(), s = scaling();
+  for_each_weight(base_layer().weight, delta_weight(), axis_, [&](float& w, float d, int64_t k) {
+    float v = w;
+    v *= n[k] / m[k];
+    w = v - s * d;
+  });
   weight_row_sq_norms_ = Tensor();
   set_merged(false);
 }
