@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "core/tensor.h"
@@ -46,6 +47,15 @@ struct Node {
 
   bool needs_grad(size_t input) const { return input < inputs.size() && inputs[input].needed(); }
   GradBuffer grad_for(size_t input);
+  // The same by name: each op declares an enum class of its inputs in record() order
+  // (e.g. LoraSlot::kB), so that a backward never reaches an input by a bare position.
+  template <typename Slot>
+  requires std::is_enum_v<Slot>
+  bool needs_grad(Slot input) const { return needs_grad(static_cast<size_t>(input)); }
+  template <typename Slot>
+  requires std::is_enum_v<Slot> GradBuffer grad_for(Slot input) {
+    return grad_for(static_cast<size_t>(input));
+  }
 };
 
 // Records a node for an op when grad mode is on and one of `inputs` requires a gradient;

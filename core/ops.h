@@ -90,7 +90,9 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
 struct AdapterDropout {
   float p = 0.0f;
   uint64_t seed = 0;
-  uint64_t first_index = 0;  // counter of element 0 (see shard_first_index in core/rng.h)
+  // The counter of element 0: 0, or in data-parallel training the number of elements of the
+  // whole batch's rows before this process's (nn::LoraLinear::set_dropout_first_row).
+  uint64_t first_index = 0;
   Tensor mask;
   // DoRA only: drop the input of the low-rank branch alone, as LoRA does, instead of PEFT's
   // formula (which needs one more full GEMM each way). Identical in eval mode.
@@ -110,12 +112,29 @@ Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 Tensor dora_weight_norms(const Tensor& weight, const Tensor& weight_row_sq_norms,
                          const Tensor& lora_a, const Tensor& lora_b, float scaling);
 
-// DoRA (magnitude per output row, as the paper and PEFT), with n = dora_weight_norms(...):
-//   no dropout:  y = (m/n) ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
-//   dropout:     y = x Wᵀ + b + (m/n − 1) ⊙ (x' Wᵀ) + (m/n) ⊙ s·(x' Aᵀ) Bᵀ,  x' = drop(x)
-//   adapter_only dropout: y = (m/n) ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b  (no extra GEMM)
-// n is a constant in backward (PEFT's default) unless `norm_gradient` is set, in which case
-// the exact gradient through n flows into A and B as well. W must be frozen.
+// DoRA (magnitude per output row, as the paper and PEFT), one function per dropout formula.
+// x (..., in), W (out, in) frozen, b (out) or undefined, A (r, in), B (out, r), m (out),
+// n = dora_weight_norms(...) (out), g = m / n; y (..., out). n is a constant in backward
+// (PEFT's default) unless `norm_gradient` is set, in which case the exact gradient through n
+// flows into A and B as well.
+//   no dropout:      y = g ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
+//   branch dropout:  y = g ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b,  x' = drop(x)   (no extra GEMM)
+//   PEFT's dropout:  y = x Wᵀ + b + (g − 1) ⊙ (x' Wᵀ) + g ⊙ s·(x' Aᵀ) Bᵀ (one more full GEMM)
+Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
+                              const Tensor& weight_row_sq_norms, float scaling,
+                              bool norm_gradient = false);
+Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& lora_a, const Tensor& lora_b,
+                                  const Tensor& magnitude, const Tensor& weight_row_sq_norms,
+                                  float scaling, const AdapterDropout& dropout,
+                                  bool norm_gradient = false);
+Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
+                                const Tensor& weight_row_sq_norms, float scaling,
+                                const AdapterDropout& dropout, bool norm_gradient = false);
+// The one of the three that `dropout` selects: none when inactive, the branch formula with
+// dropout.adapter_only, else PEFT's.
 Tensor dora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
                    const Tensor& lora_b, const Tensor& magnitude, const Tensor& weight_row_sq_norms,
                    float scaling, const AdapterDropout& dropout = {}, bool norm_gradient = false);

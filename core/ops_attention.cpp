@@ -21,6 +21,10 @@
 namespace ag {
 namespace {
 
+// The inputs of an attention_probs node and of an attention_context node, in record() order.
+enum class ProbsSlot : size_t { kQuery, kKey };
+enum class ContextSlot : size_t { kProbs, kValue };
+
 struct Heads {
   int64_t B, Tq, Tk, D, H, dh;
   int64_t q_head(int64_t b, int64_t h) const { return b * Tq * D + h * dh; }     // into q, ctx
@@ -85,8 +89,9 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
   }
   if (auto node = record("attention_probs", {q, k}, probs)) {
     node->backward_fn = [q, k, P = probs.detach(), s, scale](Node& n) {
-      GradBuffer dq = n.needs_grad(0) ? n.grad_for(0) : GradBuffer{};
-      GradBuffer dk = n.needs_grad(1) ? n.grad_for(1) : GradBuffer{};
+      GradBuffer dq =
+          n.needs_grad(ProbsSlot::kQuery) ? n.grad_for(ProbsSlot::kQuery) : GradBuffer{};
+      GradBuffer dk = n.needs_grad(ProbsSlot::kKey) ? n.grad_for(ProbsSlot::kKey) : GradBuffer{};
       const float *pq = q.data(), *pk = k.data(), *pp = P.data(), *pg = n.grad.data();
       Tensor scratch = Tensor::empty({omp_get_max_threads(), s.Tq, s.Tk});  // dS per thread
 #pragma omp parallel for collapse(2)
@@ -139,11 +144,13 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads) {
       gemm_ld(false, false, s.Tq, s.dh, s.Tk, 1.0f, pp + s.p_block(b, h), s.Tk, pv + s.k_head(b, h),
               s.D, 0.0f, pc + s.q_head(b, h), s.D);
   if (auto node = record("attention_context", {probs, v}, ctx)) {
-    Tensor saved_p = node->needs_grad(1) ? probs : Tensor();
-    Tensor saved_v = node->needs_grad(0) ? v : Tensor();
+    Tensor saved_p = node->needs_grad(ContextSlot::kValue) ? probs : Tensor();
+    Tensor saved_v = node->needs_grad(ContextSlot::kProbs) ? v : Tensor();
     node->backward_fn = [saved_p, saved_v, s](Node& n) {
-      GradBuffer dp = n.needs_grad(0) ? n.grad_for(0) : GradBuffer{};
-      GradBuffer dv = n.needs_grad(1) ? n.grad_for(1) : GradBuffer{};
+      GradBuffer dp =
+          n.needs_grad(ContextSlot::kProbs) ? n.grad_for(ContextSlot::kProbs) : GradBuffer{};
+      GradBuffer dv =
+          n.needs_grad(ContextSlot::kValue) ? n.grad_for(ContextSlot::kValue) : GradBuffer{};
       const float* pg = n.grad.data();
 #pragma omp parallel for collapse(2)
       for (int64_t b = 0; b < s.B; ++b)

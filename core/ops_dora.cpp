@@ -1,33 +1,24 @@
-// DoRA as one fused op (Liu et al. 2024; forward and bias handling as PEFT).
+// DoRA as fused ops (Liu et al. 2024; forward and bias handling as PEFT), one function per
+// dropout formula, sharing the small helpers above them.
 //
 // Shapes: x (M, in), W (out, in), b (out), A (r, in), B (out, r), m (out), t (M, r).
 // n_i = ‖W_i + s·B_i A‖ comes from the factored form (dora_weight_norms), g = m / n.
+// Each formula keeps c (M, out), the output before g scales it, for the magnitude's gradient.
 //
-// Without dropout (the common path: no extra full GEMM over LoRA):
-//   c = x Wᵀ + s · t Bᵀ      (one GEMM + one thin GEMM accumulated, t = x Aᵀ)
-//   y = g ⊙ c + b
-// Backward with dy:
+// Backward with dy, the same for the adapter's parameters in every formula
+// (dora_adapter_backward), with dl = g ⊙ dy:
 //   dm_i += Σ_rows dy_i c_i / n_i,   db += Σ_rows dy
-//   dc = g ⊙ dy, then LoRA's backward with dc: dB += s dcᵀ t, dt = s dc B, dA += dtᵀ x,
-//   dx += dc W + dt A
+//   dt = s dl B,   dB += s dlᵀ t,   dA += dtᵀ x'      (x' = drop(x), or x without dropout)
+// and different for dx (each formula's own function).
 //
-// With dropout x' = drop(x) (PEFT's formula, one more full GEMM z = x' Wᵀ):
-//   u = z + s · t Bᵀ   with t = x' Aᵀ
-//   y = x Wᵀ + b + (g − 1) ⊙ z + g ⊙ s · t Bᵀ  =  x Wᵀ + b − z + g ⊙ u
-// Backward: dm_i += Σ dy_i u_i / n_i; dz = (g − 1) ⊙ dy; dl = g ⊙ dy (the adapter term);
-//   dB += s dlᵀ t, dt = s dl B, dA += dtᵀ x', dx += dy W + drop(dz W + dt A)
-//
-// With dropout on the low-rank branch only (AdapterDropout::adapter_only, not PEFT's):
-//   c = x Wᵀ + s · t Bᵀ with t = x' Aᵀ, y = g ⊙ c + b: the no-dropout path with x' in t, and
-//   in backward dA += dtᵀ x', dx += dl W + drop(dt A). No GEMM beyond LoRA's.
-//
-// Gradient through n (optional; PEFT and the paper treat n as a constant):
-//   dn_i = −Σ_rows dy_i c_i m_i / n_i²  (c replaced by u with dropout), k_i = dn_i / n_i
+// Gradient through n (optional; PEFT and the paper treat n as a constant), norm_backward:
+//   dn_i = −Σ_rows dy_i c_i m_i / n_i²,  k_i = dn_i / n_i
 //   n_i² = ‖W_i‖² + 2s B_i·P_i + s² B_i G B_iᵀ with P = W Aᵀ, G = A Aᵀ, so
 //   dB_i += k_i (s P_i + s² (B G)_i),   dA += s (k ⊙ B)ᵀ W + s² ((k ⊙ B)ᵀ B) A
 #include <omp.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -67,17 +58,100 @@ Tensor dora_weight_norms(const Tensor& w, const Tensor& w_sq, const Tensor& a, c
   return n;
 }
 
-// The gradient through n (see the header comment): adds into dA and dB given k = dn / n.
-static void norm_backward(const Tensor& w, const Tensor& a, const Tensor& bm, const float* k,
-                          float s, GradBuffer* dA, GradBuffer* dB) {
-  const int64_t in = w.size(1), out = w.size(0), r = a.size(0);
+namespace {
+
+// The inputs of a dora_linear node, in record() order.
+enum class DoraSlot : size_t { kX, kWeight, kBias, kA, kB, kMagnitude };
+
+// What a DoRA backward needs, saved by its forward.
+struct DoraSaved {
+  Tensor x, w, a, bm, m;
+  Tensor n, g;  // (out): ‖W_i + s·B_i A‖ and m_i / n_i
+  Tensor t;     // (M, r): x' Aᵀ
+  Tensor c;     // (M, out): the output before g scales it
+  float s = 0.0f;
+  AdapterDropout drop;
+  bool norm_gradient = false;
+  int64_t M = 0, in = 0, out = 0, r = 0;
+};
+
+void check_dora_inputs(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                       const Tensor& bm, const Tensor& m) {
+  check_adapter_shapes(x, w, b, a, bm, "dora_linear");
+  if (m.numel() != w.size(0))
+    throw ShapeError("dora_linear: magnitude " + to_string(m.shape()) + " needs " +
+                     std::to_string(w.size(0)) + " entries (one per output row)");
+  if (w.requires_grad())
+    throw Error("dora_linear: the base weight must be frozen (DoRA trains m, A and B)");
+}
+
+// The start of every formula (after check_dora_inputs): n, g = m / n, and t = x' Aᵀ.
+DoraSaved dora_prepare(const Tensor& x, const Tensor& w, const Tensor& a, const Tensor& bm,
+                       const Tensor& m, const Tensor& w_sq, float s, const AdapterDropout& drop,
+                       bool norm_gradient, const Tensor& xd) {
+  DoraSaved S;
+  S.x = x, S.w = w, S.a = a, S.bm = bm, S.m = m;
+  S.in = w.size(1), S.out = w.size(0), S.r = a.size(0), S.M = x.numel() / S.in;
+  S.s = s;
+  S.drop = drop;
+  S.norm_gradient = norm_gradient;
+  S.n = dora_weight_norms(w, w_sq, a, bm, s);
+  S.g = Tensor::empty({S.out});
+  for (int64_t i = 0; i < S.out; ++i) S.g.data()[i] = m.data()[i] / S.n.data()[i];
+  S.t = Tensor::empty({S.M, S.r});
+  gemm(false, true, S.M, S.r, S.in, 1.0f, xd.data(), a.data(), 0.0f, S.t.data());
+  return S;
+}
+
+// out (M, out) = v Wᵀ + s · t Bᵀ: one full GEMM and one thin one accumulated into it.
+Tensor adapted_product(const DoraSaved& S, const Tensor& v, const Shape& shape) {
+  Tensor out = Tensor::empty(shape);
+  gemm(false, true, S.M, S.out, S.in, 1.0f, v.data(), S.w.data(), 0.0f, out.data());
+  gemm(false, true, S.M, S.out, S.r, S.s, S.t.data(), S.bm.data(), 1.0f, out.data());
+  return out;
+}
+
+Shape output_shape(const Tensor& x, int64_t out) {
+  Shape shape = x.shape();
+  shape.back() = out;
+  return shape;
+}
+
+// y = (bracket − c) + g ⊙ c + b, or g ⊙ c + b without a bracket (null). y may be the bracket.
+void scaled_output(const DoraSaved& S, const Tensor& b, const float* bracket, float* y) {
+  const float *pc = S.c.data(), *pg = S.g.data(), *pbias = b.defined() ? b.data() : nullptr;
+  const int64_t M = S.M, out = S.out;
+#pragma omp parallel for if (M * out > kParallelGrain)
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < out; ++j) {
+      const float scaled = pg[j] * pc[i * out + j];
+      const float before = bracket ? bracket[i * out + j] - pc[i * out + j] : 0.0f;
+      y[i * out + j] = before + scaled + (pbias ? pbias[j] : 0.0f);
+    }
+}
+
+// y = g ⊙ c + b with c = x Wᵀ + s · t Bᵀ (kept in S.c): the formulas without PEFT's extra GEMM.
+Tensor scaled_adapted_output(DoraSaved& S, const Tensor& b) {
+  S.c = adapted_product(S, S.x, output_shape(S.x, S.out));
+  Tensor y = Tensor::empty(S.c.shape());
+  scaled_output(S, b, nullptr, y.data());
+  return y;
+}
+
+// The gradient through n (see the header comment): adds into dA and dB, given
+// dyc_j = Σ_rows dy_ij c_ij, through k = dn / n.
+void norm_backward(const DoraSaved& S, const Tensor& dyc, GradBuffer* dA, GradBuffer* dB) {
+  const int64_t in = S.in, out = S.out, r = S.r;
+  const float s = S.s, *pm = S.m.data(), *pn = S.n.data(), *pb = S.bm.data();
+  std::vector<float> k(out);
+  for (int64_t j = 0; j < out; ++j) k[j] = -dyc.data()[j] * pm[j] / (pn[j] * pn[j]) / pn[j];
   Tensor kB = Tensor::empty({out, r});  // rows of B scaled by k
   for (int64_t i = 0; i < out; ++i)
-    for (int64_t j = 0; j < r; ++j) kB.data()[i * r + j] = k[i] * bm.data()[i * r + j];
+    for (int64_t j = 0; j < r; ++j) kB.data()[i * r + j] = k[i] * pb[i * r + j];
   if (dB) {
     Tensor P = Tensor::empty({out, r}), G = Tensor::empty({r, r});
-    gemm(false, true, out, r, in, 1.0f, w.data(), a.data(), 0.0f, P.data());
-    gemm(false, true, r, r, in, 1.0f, a.data(), a.data(), 0.0f, G.data());
+    gemm(false, true, out, r, in, 1.0f, S.w.data(), S.a.data(), 0.0f, P.data());
+    gemm(false, true, r, r, in, 1.0f, S.a.data(), S.a.data(), 0.0f, G.data());
     // dB += s · diag(k) P + s² · diag(k) B G = s · diag(k) P + s² · kB G
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < r; ++j) dB->data[i * r + j] += s * k[i] * P.data()[i * r + j];
@@ -85,133 +159,156 @@ static void norm_backward(const Tensor& w, const Tensor& a, const Tensor& bm, co
   }
   if (dA) {
     Tensor H = Tensor::empty({r, r});  // (k ⊙ B)ᵀ B
-    gemm(true, false, r, r, out, 1.0f, kB.data(), bm.data(), 0.0f, H.data());
-    gemm(true, false, r, in, out, s, kB.data(), w.data(), 1.0f, dA->data);
-    gemm(false, false, r, in, r, s * s, H.data(), a.data(), 1.0f, dA->data);
+    gemm(true, false, r, r, out, 1.0f, kB.data(), pb, 0.0f, H.data());
+    gemm(true, false, r, in, out, s, kB.data(), S.w.data(), 1.0f, dA->data);
+    gemm(false, false, r, in, r, s * s, H.data(), S.a.data(), 1.0f, dA->data);
   }
+}
+
+// dl = g ⊙ dy (M, out), the gradient of the scaled term, and dt = s dl B (M, r).
+struct AdapterGrads {
+  Tensor dl, dt;
+};
+
+// The backward shared by every formula (see the header comment): dm, db, dB, dA (with the
+// gradient through n when asked); returns dl and dt for the formula's own dx.
+AdapterGrads dora_adapter_backward(Node& nd, const DoraSaved& S) {
+  const int64_t M = S.M, in = S.in, out = S.out, r = S.r;
+  const float* dy = nd.grad.data();
+  const float *pg = S.g.data(), *pn = S.n.data(), *pc = S.c.data();
+  // dl and dyc_j = Σ_rows dy_ij c_ij (for dm and the norm gradient) in one pass over dy:
+  // each thread sums its rows into its own row of `partial`, then the rows are added.
+  Tensor dl = Tensor::empty({M, out});
+  Tensor partial = Tensor::zeros({omp_get_max_threads(), out});
+#pragma omp parallel if (M * out > kParallelGrain)
+  {
+    float* acc = partial.data() + omp_get_thread_num() * out;
+#pragma omp for
+    for (int64_t i = 0; i < M; ++i) {
+      const float *dyi = dy + i * out, *ci = pc + i * out;
+      float* dli = dl.data() + i * out;
+#pragma omp simd
+      for (int64_t j = 0; j < out; ++j) {
+        dli[j] = pg[j] * dyi[j];
+        acc[j] += dyi[j] * ci[j];
+      }
+    }
+  }
+  Tensor dyc = Tensor::zeros({out});
+  for (int64_t t = 0; t < partial.size(0); ++t)
+    for (int64_t j = 0; j < out; ++j) dyc.data()[j] += partial.data()[t * out + j];
+  if (nd.needs_grad(DoraSlot::kMagnitude)) {
+    GradBuffer dm = nd.grad_for(DoraSlot::kMagnitude);
+    for (int64_t j = 0; j < out; ++j)
+      dm.data[j] = (dm.accumulate ? dm.data[j] : 0.0f) + dyc.data()[j] / pn[j];
+  }
+  if (nd.needs_grad(DoraSlot::kBias)) column_sums(dy, M, out, nd.grad_for(DoraSlot::kBias));
+  Tensor dt = Tensor::empty({M, r});
+  gemm(false, false, M, r, out, S.s, dl.data(), S.bm.data(), 0.0f, dt.data());
+  GradBuffer dA, dB;
+  if (nd.needs_grad(DoraSlot::kB)) {
+    dB = nd.grad_for(DoraSlot::kB);
+    gemm(true, false, out, r, M, S.s, dl.data(), S.t.data(), dB.beta(), dB.data);
+  }
+  if (nd.needs_grad(DoraSlot::kA)) {
+    Tensor xd = adapter_input(S.x, S.drop);  // x' regenerated (x itself without dropout)
+    dA = nd.grad_for(DoraSlot::kA);
+    gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
+  }
+  if (S.norm_gradient && (dA.data || dB.data))
+    norm_backward(S, dyc, dA.data ? &dA : nullptr, dB.data ? &dB : nullptr);
+  return {dl, dt};
+}
+
+// dx += drop(v) for v (M, in): the gradient of the path that went through the dropout.
+void add_dropped(const DoraSaved& S, const Tensor& v, GradBuffer dx) {
+  apply_adapter_dropout(S.drop, v.data(), dx.data, true, S.M * S.in);
+}
+
+// Records a formula's node: its backward is dora_adapter_backward, then, when x needs a
+// gradient, the formula's own input_grad(S, dl and dt, dy, dx).
+template <typename InputGrad>
+void record_dora(const DoraSaved& S, const Tensor& b, const Tensor& y, InputGrad input_grad) {
+  if (auto node = record("dora_linear", {S.x, S.w, b, S.a, S.bm, S.m}, y)) {
+    node->backward_fn = [S, input_grad](Node& nd) {
+      const AdapterGrads g = dora_adapter_backward(nd, S);
+      if (nd.needs_grad(DoraSlot::kX)) input_grad(S, g, nd.grad.data(), nd.grad_for(DoraSlot::kX));
+    };
+  }
+}
+
+}  // namespace
+
+// y = g ⊙ c + b with c = x Wᵀ + s·(x Aᵀ) Bᵀ.  dx += dl W + dt A.
+Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                              const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
+                              bool norm_gradient) {
+  ProfileScope profile(OpFamily::kGemm);
+  check_dora_inputs(x, w, b, a, bm, m);
+  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, {}, norm_gradient, x);
+  Tensor y = scaled_adapted_output(S, b);
+  record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
+    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
+  });
+  return y;
+}
+
+// y = g ⊙ c + b with c = x Wᵀ + s·(x' Aᵀ) Bᵀ: dropout on the low-rank branch alone, as LoRA.
+// dx += dl W + drop(dt A). No GEMM beyond LoRA's.
+Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
+                                  const Tensor& a, const Tensor& bm, const Tensor& m,
+                                  const Tensor& w_sq, float s, const AdapterDropout& drop,
+                                  bool norm_gradient) {
+  ProfileScope profile(OpFamily::kGemm);
+  check_dora_inputs(x, w, b, a, bm, m);
+  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, adapter_input(x, drop));
+  Tensor y = scaled_adapted_output(S, b);
+  record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
+    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    Tensor dxd = Tensor::empty({S.M, S.in});
+    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
+    add_dropped(S, dxd, dx);
+  });
+  return y;
+}
+
+// PEFT's formula, with z = x' Wᵀ (one more full GEMM) and u = z + s·(x' Aᵀ) Bᵀ = c:
+//   y = x Wᵀ + b + (g − 1) ⊙ z + g ⊙ s·(x' Aᵀ) Bᵀ  =  (x Wᵀ + s·(x' Aᵀ) Bᵀ) − u + g ⊙ u + b
+// dx += dy W + drop(dz W + dt A) with dz = (g − 1) ⊙ dy = dl − dy.
+Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
+                                const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
+                                const AdapterDropout& drop, bool norm_gradient) {
+  ProfileScope profile(OpFamily::kGemm);
+  check_dora_inputs(x, w, b, a, bm, m);
+  const Tensor xd = adapter_input(x, drop);
+  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, xd);
+  const Shape shape = output_shape(x, S.out);
+  S.c = adapted_product(S, xd, shape);
+  // The bracket (one full and one thin GEMM), then y = bracket − u + g ⊙ u + b in one pass.
+  Tensor y = adapted_product(S, x, shape);
+  scaled_output(S, b, y.data(), y.data());
+  record_dora(S, b, y,
+              [](const DoraSaved& S, const AdapterGrads& g, const float* dy, GradBuffer dx) {
+                const int64_t M = S.M, in = S.in, out = S.out;
+                Tensor dz = Tensor::empty({M, out});
+                for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
+                Tensor dxd = Tensor::empty({M, in});
+                gemm(false, false, M, in, out, 1.0f, dz.data(), S.w.data(), 0.0f, dxd.data());
+                gemm(false, false, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
+                gemm(false, false, M, in, out, 1.0f, dy, S.w.data(), dx.beta(), dx.data);
+                add_dropped(S, dxd, dx);
+              });
+  return y;
 }
 
 Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
                    const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
                    const AdapterDropout& drop, bool norm_gradient) {
-  ProfileScope profile(OpFamily::kGemm);
-  check_adapter_shapes(x, w, b, a, bm, "dora_linear");
-  const int64_t in = w.size(1), out = w.size(0), r = a.size(0), M = x.numel() / in;
-  if (m.numel() != out)
-    throw ShapeError("dora_linear: magnitude " + to_string(m.shape()) + " needs " +
-                     std::to_string(out) + " entries (one per output row)");
-  if (w.requires_grad())
-    throw Error("dora_linear: the base weight must be frozen (DoRA trains m, A and B)");
-  // PEFT's dropout formula, or (adapter_only) dropout inside the low-rank branch alone.
-  const bool dropping = drop.active() && !drop.adapter_only;
-  const bool branch_dropout = drop.active() && drop.adapter_only;
-  Tensor n = dora_weight_norms(w, w_sq, a, bm, s);
-  Tensor g = Tensor::empty({out});
-  for (int64_t i = 0; i < out; ++i) g.data()[i] = m.data()[i] / n.data()[i];
-
-  Shape shape = x.shape();
-  shape.back() = out;
-  Tensor y = Tensor::empty(shape);
-  Tensor xd = adapter_input(x, drop);
-  Tensor t = Tensor::empty({M, r});
-  gemm(false, true, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());
-  // c is the unscaled adapted output (no dropout) or u = z + s t Bᵀ (dropout); kept for dm.
-  Tensor c = Tensor::empty(shape);
-  gemm(false, true, M, out, in, 1.0f, (dropping ? xd : x).data(), w.data(), 0.0f, c.data());
-  gemm(false, true, M, out, r, s, t.data(), bm.data(), 1.0f, c.data());
-  if (dropping) {
-    // y = x Wᵀ − z + g ⊙ u + b and z = u − s·t Bᵀ, so y = (x Wᵀ + s·t Bᵀ) + (g − 1) ⊙ u + b:
-    // the bracket here (one full and one thin GEMM), the rest in the loop below.
-    gemm(false, true, M, out, in, 1.0f, x.data(), w.data(), 0.0f, y.data());
-    gemm(false, true, M, out, r, s, t.data(), bm.data(), 1.0f, y.data());
-  }
-  {
-    const float *pc = c.data(), *pg = g.data(), *pbias = b.defined() ? b.data() : nullptr;
-    float* py = y.data();
-#pragma omp parallel for if (M * out > kParallelGrain)
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < out; ++j) {
-        const float scaled = pg[j] * pc[i * out + j];
-        const float base = dropping ? py[i * out + j] - pc[i * out + j] : 0.0f;
-        py[i * out + j] = base + scaled + (pbias ? pbias[j] : 0.0f);
-      }
-  }
-
-  if (auto node = record("dora_linear", {x, w, b, a, bm, m}, y)) {
-    node->backward_fn = [=](Node& nd) {
-      const float* dy = nd.grad.data();
-      const float *pg = g.data(), *pn = n.data(), *pc = c.data(), *pm = m.data();
-      // dl = g ⊙ dy, the gradient of the adapter term (and of everything when not dropping),
-      // and dyc_j = Σ_rows dy_ij c_ij (for dm and the norm gradient), in one pass over dy:
-      // each thread sums its rows into its own row of `partial`, then the rows are added.
-      Tensor dl = Tensor::empty({M, out});
-      Tensor partial = Tensor::zeros({omp_get_max_threads(), out});
-#pragma omp parallel if (M * out > kParallelGrain)
-      {
-        float* acc = partial.data() + omp_get_thread_num() * out;
-#pragma omp for
-        for (int64_t i = 0; i < M; ++i) {
-          const float *dyi = dy + i * out, *ci = pc + i * out;
-          float* dli = dl.data() + i * out;
-#pragma omp simd
-          for (int64_t j = 0; j < out; ++j) {
-            dli[j] = pg[j] * dyi[j];
-            acc[j] += dyi[j] * ci[j];
-          }
-        }
-      }
-      Tensor dyc = Tensor::zeros({out});
-      for (int64_t t = 0; t < partial.size(0); ++t)
-        for (int64_t j = 0; j < out; ++j) dyc.data()[j] += partial.data()[t * out + j];
-      if (nd.needs_grad(5)) {
-        GradBuffer dm = nd.grad_for(5);
-        for (int64_t j = 0; j < out; ++j)
-          dm.data[j] = (dm.accumulate ? dm.data[j] : 0.0f) + dyc.data()[j] / pn[j];
-      }
-      if (nd.needs_grad(2)) column_sums(dy, M, out, nd.grad_for(2));
-      Tensor dt = Tensor::empty({M, r});
-      gemm(false, false, M, r, out, s, dl.data(), bm.data(), 0.0f, dt.data());
-      GradBuffer dA, dB;
-      if (nd.needs_grad(4)) {
-        dB = nd.grad_for(4);
-        gemm(true, false, out, r, M, s, dl.data(), t.data(), dB.beta(), dB.data);
-      }
-      Tensor xd = adapter_input(x, drop);  // x' regenerated (x itself without dropout)
-      if (nd.needs_grad(3)) {
-        dA = nd.grad_for(3);
-        gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
-      }
-      if (norm_gradient && (dA.data || dB.data)) {
-        std::vector<float> k(out);
-        for (int64_t j = 0; j < out; ++j) k[j] = -dyc.data()[j] * pm[j] / (pn[j] * pn[j]) / pn[j];
-        norm_backward(w, a, bm, k.data(), s, dA.data ? &dA : nullptr, dB.data ? &dB : nullptr);
-      }
-      if (nd.needs_grad(0)) {
-        GradBuffer dx = nd.grad_for(0);
-        if (!dropping) {
-          // dx += dl W + dt A, or dl W + drop(dt A) with branch dropout (dl: the gradient of c)
-          gemm(false, false, M, in, out, 1.0f, dl.data(), w.data(), dx.beta(), dx.data);
-          if (branch_dropout) {
-            Tensor dxd = Tensor::empty({M, in});
-            gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 0.0f, dxd.data());
-            apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
-          } else {
-            gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
-          }
-        } else {
-          // dx += dy W + drop(dz W + dt A) with dz = (g − 1) ⊙ dy = dl − dy
-          Tensor dz = Tensor::empty({M, out});
-          for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = dl.data()[i] - dy[i];
-          Tensor dxd = Tensor::empty({M, in});
-          gemm(false, false, M, in, out, 1.0f, dz.data(), w.data(), 0.0f, dxd.data());
-          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dxd.data());
-          gemm(false, false, M, in, out, 1.0f, dy, w.data(), dx.beta(), dx.data);
-          apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
-        }
-      }
-    };
-  }
-  return y;
+  if (!drop.active()) return dora_linear_no_dropout(x, w, b, a, bm, m, w_sq, s, norm_gradient);
+  if (drop.adapter_only)
+    return dora_linear_branch_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
+  return dora_linear_peft_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
 }
 
 }  // namespace ag

@@ -20,7 +20,7 @@ Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
   apply_dropout_mask(x.data(), y.data(), false, n, p, seed, first);
   if (auto node = record("dropout", {x}, y)) {
     node->backward_fn = [n, p, seed, first](Node& nd) {
-      GradBuffer dx = nd.grad_for(0);
+      GradBuffer dx = nd.grad_for(UnarySlot::kX);
       apply_dropout_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed, first);
     };
   }

@@ -10,6 +10,9 @@
 namespace ag {
 namespace {
 
+// The inputs of a binary elementwise node (add, sub, mul, div): y = a ∘ b.
+enum class BinarySlot : size_t { kA, kB };
+
 // How two operands line up. The larger has n elements; the smaller repeats with period
 // `period` (= n when shapes are equal, 1 for a single element, the trailing size otherwise).
 struct Broadcast {
@@ -111,8 +114,8 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
     auto at = [p](const float* x, bool small, int64_t i) { return small ? x[i % p] : x[i]; };
     const float* pa = sa.defined() ? sa.data() : nullptr;
     const float* pb = sb.defined() ? sb.data() : nullptr;
-    if (n.needs_grad(0)) {
-      GradBuffer da = n.grad_for(0);
+    if (n.needs_grad(BinarySlot::kA)) {
+      GradBuffer da = n.grad_for(BinarySlot::kA);
       switch (op) {
         case BinaryOp::kAdd:
         case BinaryOp::kSub:
@@ -127,8 +130,8 @@ Tensor binary(const Tensor& a, const Tensor& b, BinaryOp op, const char* name) {
           break;
       }
     }
-    if (n.needs_grad(1)) {
-      GradBuffer db = n.grad_for(1);
+    if (n.needs_grad(BinarySlot::kB)) {
+      GradBuffer db = n.grad_for(BinarySlot::kB);
       switch (op) {
         case BinaryOp::kAdd:
           binary_backward(bc, bc.b_small, g, db, [](int64_t) { return 1.0f; });
@@ -164,7 +167,7 @@ Tensor unary(const Tensor& x, const char* name, bool save_input, F f, D derivati
   if (auto node = record(name, {x}, y)) {
     Tensor saved = save_input ? x : y.detach();
     node->backward_fn = [saved, derivative, n](Node& nd) {
-      GradBuffer dx = nd.grad_for(0);
+      GradBuffer dx = nd.grad_for(UnarySlot::kX);
       const float* g = nd.grad.data();
       const float* s = saved.data();
 #pragma omp parallel for simd if (n > kParallelGrain)
@@ -215,7 +218,7 @@ Tensor gelu(const Tensor& x) {
     node->backward_fn = [x](Node& n) {
       Tensor dh = Tensor::empty(x.shape());
       gelu_backward(x.data(), n.grad.data(), dh.data(), x.numel());
-      accumulate(n.grad_for(0), dh.data(), x.numel());
+      accumulate(n.grad_for(UnarySlot::kX), dh.data(), x.numel());
     };
   }
   return y;

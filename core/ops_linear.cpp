@@ -9,6 +9,11 @@
 
 namespace ag {
 
+// The inputs of a linear or linear_gelu node, in record() order.
+enum class LinearSlot : size_t { kX, kWeight, kBias };
+// The inputs of a matmul node: C = op(A) op(B).
+enum class MatmulSlot : size_t { kA, kB };
+
 static void check_linear(const Tensor& x, const Tensor& w, const Tensor& b, const char* op) {
   if (w.dim() != 2 || x.dim() < 1 || x.size(-1) != w.size(1))
     throw ShapeError(std::string(op) + ": input " + to_string(x.shape()) +
@@ -41,16 +46,16 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
 //   db (out)     += Σ_rows dy
 static void linear_backward(Node& n, const float* x, const float* w, int64_t M, int64_t in,
                             int64_t out, const float* dy) {
-  if (n.needs_grad(0)) {
-    GradBuffer dx = n.grad_for(0);
+  if (n.needs_grad(LinearSlot::kX)) {
+    GradBuffer dx = n.grad_for(LinearSlot::kX);
     gemm(false, false, M, in, out, 1.0f, dy, w, dx.beta(), dx.data);
   }
-  if (n.needs_grad(1)) {
-    GradBuffer dw = n.grad_for(1);
+  if (n.needs_grad(LinearSlot::kWeight)) {
+    GradBuffer dw = n.grad_for(LinearSlot::kWeight);
     gemm(true, false, out, in, M, 1.0f, dy, x, dw.beta(), dw.data);
     autograd_stats().weight_grad_gemms++;
   }
-  if (n.needs_grad(2)) column_sums(dy, M, out, n.grad_for(2));
+  if (n.needs_grad(LinearSlot::kBias)) column_sums(dy, M, out, n.grad_for(LinearSlot::kBias));
 }
 
 static const float* data_or_null(const Tensor& t) {
@@ -63,8 +68,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = linear_forward(x, weight, bias);
   if (auto node = record("linear", {x, weight, bias}, y)) {
     // x is saved only when W needs its gradient; W only when x needs one.
-    Tensor saved_x = node->needs_grad(1) ? x : Tensor();
-    Tensor saved_w = node->needs_grad(0) ? weight : Tensor();
+    Tensor saved_x = node->needs_grad(LinearSlot::kWeight) ? x : Tensor();
+    Tensor saved_w = node->needs_grad(LinearSlot::kX) ? weight : Tensor();
     const int64_t in = weight.size(1), out = weight.size(0), M = x.numel() / in;
     node->backward_fn = [saved_x, saved_w, M, in, out](Node& n) {
       linear_backward(n, data_or_null(saved_x), data_or_null(saved_w), M, in, out, n.grad.data());
@@ -81,8 +86,8 @@ Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty(h.shape());
   gelu_forward(h.data(), y.data(), h.numel());
   if (auto node = record("linear_gelu", {x, weight, bias}, y)) {
-    Tensor saved_x = node->needs_grad(1) ? x : Tensor();
-    Tensor saved_w = node->needs_grad(0) ? weight : Tensor();
+    Tensor saved_x = node->needs_grad(LinearSlot::kWeight) ? x : Tensor();
+    Tensor saved_w = node->needs_grad(LinearSlot::kX) ? weight : Tensor();
     const int64_t in = weight.size(1), out = weight.size(0), M = x.numel() / in;
     node->backward_fn = [saved_x, saved_w, h, M, in, out](Node& n) {
       // dh = dy ⊙ gelu'(h), then the linear backward with dh in place of dy.
@@ -107,21 +112,21 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   Tensor c = Tensor::empty({M, N});
   gemm(ta, tb, M, N, K, 1.0f, a.data(), b.data(), 0.0f, c.data());
   if (auto node = record("matmul", {a, b}, c)) {
-    Tensor saved_a = node->needs_grad(1) ? a : Tensor();
-    Tensor saved_b = node->needs_grad(0) ? b : Tensor();
+    Tensor saved_a = node->needs_grad(MatmulSlot::kB) ? a : Tensor();
+    Tensor saved_b = node->needs_grad(MatmulSlot::kA) ? b : Tensor();
     node->backward_fn = [saved_a, saved_b, ta, tb, M, N, K](Node& n) {
       // C = op(A) op(B). dop(A) (M, K) = dC op(B)ᵀ; dop(B) (K, N) = op(A)ᵀ dC.
       // Writing dA directly in A's layout: if ta, dA (K, M) = op(B) dCᵀ, else dA = dC op(B)ᵀ.
       const float* dc = n.grad.data();
-      if (n.needs_grad(0)) {
-        GradBuffer da = n.grad_for(0);
+      if (n.needs_grad(MatmulSlot::kA)) {
+        GradBuffer da = n.grad_for(MatmulSlot::kA);
         if (!ta)
           gemm(false, !tb, M, K, N, 1.0f, dc, saved_b.data(), da.beta(), da.data);
         else
           gemm(tb, true, K, M, N, 1.0f, saved_b.data(), dc, da.beta(), da.data);
       }
-      if (n.needs_grad(1)) {
-        GradBuffer db = n.grad_for(1);
+      if (n.needs_grad(MatmulSlot::kB)) {
+        GradBuffer db = n.grad_for(MatmulSlot::kB);
         if (!tb)
           gemm(!ta, false, K, N, M, 1.0f, saved_a.data(), dc, db.beta(), db.data);
         else

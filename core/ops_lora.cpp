@@ -21,6 +21,9 @@
 
 namespace ag {
 
+// The inputs of a lora_linear node, in record() order.
+enum class LoraSlot : size_t { kX, kWeight, kBias, kA, kB };
+
 void check_adapter_shapes(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
                           const Tensor& bm, const char* op) {
   const bool ok = w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1) && a.dim() == 2 &&
@@ -60,17 +63,17 @@ Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
       const float* dy = n.grad.data();
       Tensor dt = Tensor::empty({M, r});
       gemm(false, false, M, r, out, s, dy, bm.data(), 0.0f, dt.data());
-      if (n.needs_grad(4)) {
-        GradBuffer dB = n.grad_for(4);
+      if (n.needs_grad(LoraSlot::kB)) {
+        GradBuffer dB = n.grad_for(LoraSlot::kB);
         gemm(true, false, out, r, M, s, dy, t.data(), dB.beta(), dB.data);
       }
-      if (n.needs_grad(3)) {
+      if (n.needs_grad(LoraSlot::kA)) {
         Tensor xd = adapter_input(x, drop);
-        GradBuffer dA = n.grad_for(3);
+        GradBuffer dA = n.grad_for(LoraSlot::kA);
         gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
       }
-      if (n.needs_grad(0)) {
-        GradBuffer dx = n.grad_for(0);
+      if (n.needs_grad(LoraSlot::kX)) {
+        GradBuffer dx = n.grad_for(LoraSlot::kX);
         gemm(false, false, M, in, out, 1.0f, dy, w.data(), dx.beta(), dx.data);
         if (!drop.active()) {
           gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
@@ -80,12 +83,12 @@ Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
           apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
         }
       }
-      if (n.needs_grad(1)) {
-        GradBuffer dW = n.grad_for(1);
+      if (n.needs_grad(LoraSlot::kWeight)) {
+        GradBuffer dW = n.grad_for(LoraSlot::kWeight);
         gemm(true, false, out, in, M, 1.0f, dy, x.data(), dW.beta(), dW.data);
         autograd_stats().weight_grad_gemms++;
       }
-      if (n.needs_grad(2)) column_sums(dy, M, out, n.grad_for(2));
+      if (n.needs_grad(LoraSlot::kBias)) column_sums(dy, M, out, n.grad_for(LoraSlot::kBias));
     };
   }
   return y;

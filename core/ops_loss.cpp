@@ -9,6 +9,9 @@
 
 namespace ag {
 
+// The input of a cross_entropy node (the labels are not differentiated).
+enum class CrossEntropySlot : size_t { kLogits };
+
 // loss = −(1/N') Σ_i log softmax(logits_i)[label_i] over the N' rows whose label is not
 // ignore_index. Backward: dlogits_i = (softmax(logits_i) − onehot(label_i)) · dloss / N'.
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index) {
@@ -40,7 +43,7 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
   Tensor loss = Tensor::scalar(counted ? float(total / counted) : std::nanf(""));
   if (auto node = record("cross_entropy", {logits}, loss)) {
     node->backward_fn = [probs, y = labels.values, ignore_index, N, C, counted](Node& n) {
-      GradBuffer d = n.grad_for(0);
+      GradBuffer d = n.grad_for(CrossEntropySlot::kLogits);
       const float g = counted ? n.grad.item() / float(counted) : 0.0f;
       for (int64_t i = 0; i < N; ++i)
         for (int64_t j = 0; j < C; ++j) {

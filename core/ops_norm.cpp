@@ -13,6 +13,10 @@
 namespace ag {
 namespace {
 
+// The inputs of a layer_norm node and of an add_layer_norm node, in record() order.
+enum class LayerNormSlot : size_t { kX, kGamma, kBeta };
+enum class AddLayerNormSlot : size_t { kX, kResidual, kGamma, kBeta };
+
 // Normalises each row of s (R, D): y = (s − μ) · rstd · γ + β, rstd = 1/√(var + eps) with the
 // biased variance (two passes, as PyTorch). Stores μ and rstd per row for backward.
 void layer_norm_rows(const float* s, const float* gamma, const float* beta, float eps, int64_t R,
@@ -37,14 +41,15 @@ void layer_norm_rows(const float* s, const float* gamma, const float* beta, floa
 //   ds = rstd · (dy·γ − mean(dy·γ) − x̂ · mean(dy·γ · x̂))
 //   dγ += Σ_rows dy · x̂,   dβ += Σ_rows dy
 // ds goes to every input listed in `ds_inputs` (x, and the residual for the fused op).
+template <typename Slot>
 void layer_norm_backward(Node& n, const Tensor& s, const Tensor& gamma, const Tensor& mean,
-                         const Tensor& rstd, std::initializer_list<size_t> ds_inputs,
-                         size_t gamma_input, size_t beta_input) {
+                         const Tensor& rstd, std::initializer_list<Slot> ds_inputs,
+                         Slot gamma_input, Slot beta_input) {
   const int64_t D = s.size(-1), R = s.numel() / D;
   const float *dy = n.grad.data(), *ps = s.data(), *pg = gamma.data();
   const float *pm = mean.data(), *pr = rstd.data();
   bool need_ds = false;
-  for (size_t i : ds_inputs) need_ds = need_ds || n.needs_grad(i);
+  for (Slot i : ds_inputs) need_ds = need_ds || n.needs_grad(i);
   if (need_ds) {
     Tensor ds = Tensor::empty(s.shape());
     float* pds = ds.data();
@@ -64,7 +69,7 @@ void layer_norm_backward(Node& n, const Tensor& s, const Tensor& gamma, const Te
         pds[r * D + j] = pr[r] * (g[j] * pg[j] - m1 - xhat * m2);
       }
     }
-    for (size_t i : ds_inputs)
+    for (Slot i : ds_inputs)
       if (n.needs_grad(i)) accumulate(n.grad_for(i), pds, s.numel());
   }
   if (n.needs_grad(gamma_input)) {
@@ -98,7 +103,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
                   rstd.data());
   if (auto node = record("layer_norm", {x, gamma, beta}, y)) {
     node->backward_fn = [x, gamma, mean, rstd](Node& n) {
-      layer_norm_backward(n, x, gamma, mean, rstd, {0}, 1, 2);
+      layer_norm_backward(n, x, gamma, mean, rstd, {LayerNormSlot::kX}, LayerNormSlot::kGamma,
+                          LayerNormSlot::kBeta);
     };
   }
   return y;
@@ -126,7 +132,9 @@ Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gam
                   rstd.data());
   if (auto node = record("add_layer_norm", {x, residual, gamma, beta}, y)) {
     node->backward_fn = [s, gamma, mean, rstd](Node& n) {
-      layer_norm_backward(n, s, gamma, mean, rstd, {0, 1}, 2, 3);
+      layer_norm_backward(n, s, gamma, mean, rstd,
+                          {AddLayerNormSlot::kX, AddLayerNormSlot::kResidual},
+                          AddLayerNormSlot::kGamma, AddLayerNormSlot::kBeta);
     };
   }
   return y;
@@ -156,7 +164,7 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask) {
   }
   if (auto node = record("softmax", {x}, y)) {
     node->backward_fn = [probs = y.detach(), R, C](Node& n) {
-      GradBuffer dx = n.grad_for(0);
+      GradBuffer dx = n.grad_for(UnarySlot::kX);
       const float *g = n.grad.data(), *p = probs.data();
 #pragma omp parallel for if (R * C > kParallelGrain)
       for (int64_t r = 0; r < R; ++r) {

@@ -18,7 +18,7 @@ static Tensor sum_scaled(const Tensor& x, float factor, const char* name) {
   Tensor out = Tensor::scalar(float(s * factor));
   if (auto node = record(name, {x}, out)) {
     node->backward_fn = [n, factor](Node& nd) {
-      GradBuffer dx = nd.grad_for(0);
+      GradBuffer dx = nd.grad_for(UnarySlot::kX);
       const float g = nd.grad.item() * factor;
 #pragma omp parallel for simd if (n > kParallelGrain)
       for (int64_t i = 0; i < n; ++i) dx.data[i] = (dx.accumulate ? dx.data[i] : 0.0f) + g;
@@ -51,7 +51,7 @@ Tensor row_l2_norm(const Tensor& x) {
   }
   if (auto node = record("row_l2_norm", {x}, n)) {
     node->backward_fn = [x, norms = n.detach(), R, C](Node& nd) {
-      GradBuffer dx = nd.grad_for(0);
+      GradBuffer dx = nd.grad_for(UnarySlot::kX);
       const float *g = nd.grad.data(), *px = x.data(), *pn = norms.data();
 #pragma omp parallel for if (R * C > kParallelGrain)
       for (int64_t i = 0; i < R; ++i) {

@@ -9,6 +9,9 @@
 
 namespace ag {
 
+// The input of an embedding node: the table (the ids are not differentiated).
+enum class EmbeddingSlot : size_t { kTable };
+
 // out (..., D) = table[ids] with table (V, D).
 // Backward: dtable[ids[i]] += dout[i] — a scatter-add; rows may repeat, so threads split the
 // D columns rather than the rows. The node exists only when the table requires a gradient.
@@ -31,7 +34,7 @@ Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx) {
     std::memcpy(po + i * D, pt + int64_t(ids.values[i]) * D, D * sizeof(float));
   if (auto node = record("embedding", {table}, out)) {
     node->backward_fn = [ids = ids.values, V, D, padding_idx](Node& n) {
-      GradBuffer dt = n.grad_for(0);
+      GradBuffer dt = n.grad_for(EmbeddingSlot::kTable);
       if (!dt.accumulate) std::memset(dt.data, 0, sizeof(float) * V * D);
       const float* g = n.grad.data();
       const int64_t N = int64_t(ids.size());
@@ -64,7 +67,7 @@ Tensor reshape(const Tensor& x, Shape shape) {
   Tensor y(impl);
   if (auto node = record("reshape", {x}, y)) {
     node->backward_fn = [n = x.numel()](Node& nd) {
-      accumulate(nd.grad_for(0), nd.grad.data(), n);
+      accumulate(nd.grad_for(UnarySlot::kX), nd.grad.data(), n);
     };
   }
   return y;
@@ -87,7 +90,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
     std::memcpy(y.data() + o * inner, x.data() + (o * size + index) * inner, inner * sizeof(float));
   if (auto node = record("select", {x}, y)) {
     node->backward_fn = [outer, inner, size, index](Node& n) {
-      GradBuffer dx = n.grad_for(0);
+      GradBuffer dx = n.grad_for(UnarySlot::kX);
       if (!dx.accumulate) std::memset(dx.data, 0, sizeof(float) * outer * size * inner);
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t j = 0; j < inner; ++j)
@@ -106,7 +109,7 @@ Tensor transpose2d(const Tensor& x) {
     for (int64_t j = 0; j < C; ++j) y.data()[j * R + i] = x.data()[i * C + j];
   if (auto node = record("transpose2d", {x}, y)) {
     node->backward_fn = [R, C](Node& n) {
-      GradBuffer dx = n.grad_for(0);
+      GradBuffer dx = n.grad_for(UnarySlot::kX);
       const float* g = n.grad.data();
       for (int64_t i = 0; i < R; ++i)
         for (int64_t j = 0; j < C; ++j)

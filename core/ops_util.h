@@ -14,6 +14,10 @@
 
 namespace ag {
 
+// The input of a node of a one-input op (dropout, unary elementwise ops, reductions, softmax,
+// shape ops): every backward of such an op writes grad_for(UnarySlot::kX).
+enum class UnarySlot : size_t { kX };
+
 // Row-major C (M, N) = alpha · op(A) op(B) + beta · C with explicit leading dimensions; op
 // transposes through the cblas flag, never by copying.
 inline void gemm_ld(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -69,7 +73,7 @@ inline void accumulate(GradBuffer dst, const float* src, int64_t n) {
 
 // out[i] (+)= keep(i) ? in[i] / (1 − p) : 0 with keep(i) = random_uniform(seed, first + i) >= p:
 // the counter-based dropout mask, recomputed wherever it is needed instead of stored. `first`
-// is the counter of element 0 (shard_first_index(n) in data-parallel training, else 0).
+// is the counter of element 0 (non-zero on a shard of a batch in data-parallel training).
 // random_uniform is k·2⁻²⁴ for the integer k = random_bits >> 8, so keep(i) is exactly
 // k >= ⌈p·2²⁴⌉: an integer compare. Two loops, because a branch on `accumulate` inside an
 // `omp parallel for simd` loop stops GCC from vectorising it (3-4x slower).

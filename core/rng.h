@@ -36,9 +36,11 @@ uint64_t generator_state();            // for checkpoints
 void set_generator_state(uint64_t s);  // for resume
 
 // Data-parallel training (apps/common/trainer.cpp): this process holds rows
-// [first_row, first_row + rows) of every global batch. The dropout mask of a batch-major tensor
-// then starts at the counter the whole batch would have reached at first_row, so that N
-// processes draw exactly the mask entries one process would: same training, dropout included.
+// [first_row, first_row + rows) of every global batch. The mask of the dropout op on a
+// batch-major tensor then starts at the counter the whole batch would have reached at
+// first_row, so that N processes draw exactly the mask entries one process would: same
+// training, dropout included. (Adapters are given their first row explicitly instead:
+// nn::set_adapter_dropout_first_row.)
 struct BatchShard {
   int64_t first_row = 0, rows = 0;  // rows == 0: not sharded
 };

@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/rng.h"
+#include "nn/dora.h"
 
 namespace ag::nn {
 
@@ -62,7 +63,11 @@ LoraConfig LoraConfig::for_module(const std::string& name) const {
 }
 
 LoraLinear::LoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
-    : Module(config.use_dora ? "DoraLinear" : "LoraLinear"),
+    : LoraLinear("LoraLinear", std::move(base), config) {}
+
+LoraLinear::LoraLinear(const char* type_name, std::shared_ptr<Linear> base,
+                       const LoraConfig& config)
+    : Module(type_name),
       base_(std::move(base)),
       config_(config),
       scaling_(config.scaling_factor()) {
@@ -87,102 +92,50 @@ LoraLinear::LoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
   }
   register_module("lora_A", lora_a_);
   register_module("lora_B", lora_b_);
-  if (config.use_dora) {
-    const int64_t size = config.magnitude_axis == MagnitudeAxis::kOutput ? out : in;
-    magnitude_ = register_parameter("lora_magnitude_vector", Tensor::empty({size}));
-    if (!SkipInit::active()) magnitude_.copy_(weight_norms());  // output unchanged at step 0
-  }
 }
 
-void LoraLinear::refresh_weight_row_norms() {
-  const Tensor& w = base_->weight;
-  const int64_t out = w.size(0), in = w.size(1);
-  weight_row_sq_norms_ = Tensor::empty({out});
-  for (int64_t i = 0; i < out; ++i) {
-    double s = 0.0;
-    for (int64_t j = 0; j < in; ++j) s += double(w.data()[i * in + j]) * w.data()[i * in + j];
-    weight_row_sq_norms_.data()[i] = float(s);
-  }
+AdapterDropout LoraLinear::dropout_for(const Tensor& x) const {
+  AdapterDropout drop;
+  if (!is_training() || config_.dropout == 0.0f) return drop;
+  drop.p = config_.dropout;
+  drop.seed = next_seed();
+  // The counter of element 0: the elements of the whole batch's rows before this input's.
+  if (dropout_first_row_ > 0)
+    drop.first_index = uint64_t(dropout_first_row_) * uint64_t(x.numel() / x.size(0));
+  drop.mask = fixed_mask_;
+  return drop;
 }
 
-Tensor LoraLinear::weight_norms() {
+Tensor LoraLinear::delta_weight() const {
   NoGradGuard no_grad;
-  if (config_.magnitude_axis == MagnitudeAxis::kInput) {
-    // Per input column: n_j = ‖(W + s·B A)_{:, j}‖, computed directly (the seed's variant).
-    Tensor wp = base_->weight.clone();
-    Tensor delta = matmul(lora_b_->weight, lora_a_->weight);
-    for (int64_t i = 0; i < wp.numel(); ++i) wp.data()[i] += scaling_ * delta.data()[i];
-    return row_l2_norm(transpose2d(wp));
-  }
-  if (!weight_row_sq_norms_.defined()) refresh_weight_row_norms();
-  return dora_weight_norms(base_->weight, weight_row_sq_norms_, lora_a_->weight, lora_b_->weight,
-                           scaling_);
-}
-
-Tensor LoraLinear::dora_input_scale() {
-  Tensor n = weight_norms();  // a constant: no gradient flows through n in this variant
-  return div(magnitude_, n);
+  return matmul(lora_b_->weight, lora_a_->weight);
 }
 
 Tensor LoraLinear::forward(const Tensor& x) {
   if (merged_) return base_->forward(x);
-  AdapterDropout drop;
-  if (is_training() && config_.dropout > 0.0f) {
-    drop.p = config_.dropout;
-    drop.seed = next_seed();
-    drop.first_index = shard_first_index(x.numel());
-    drop.mask = fixed_mask_;
-    drop.adapter_only = config_.dora_branch_dropout;
-  }
-  const Tensor &w = base_->weight, &b = base_->bias, &a = lora_a_->weight, &bm = lora_b_->weight;
-  if (!config_.use_dora) return lora_linear(x, w, b, a, bm, scaling_, drop);
-  if (config_.magnitude_axis == MagnitudeAxis::kInput) {
-    // The seed: W' = (W + s·B A) diag(m / n_col), so y = (x ⊙ m/n) (W + s·B A)ᵀ + b.
-    return lora_linear(mul(x, dora_input_scale()), w, b, a, bm, scaling_, drop);
-  }
-  if (!weight_row_sq_norms_.defined()) refresh_weight_row_norms();
-  return dora_linear(x, w, b, a, bm, magnitude_, weight_row_sq_norms_, scaling_, drop,
-                     config_.dora_norm_gradient);
+  return lora_linear(x, base_->weight, base_->bias, lora_a_->weight, lora_b_->weight, scaling_,
+                     dropout_for(x));
 }
 
 void LoraLinear::merge() {
   if (merged_) return;
-  NoGradGuard no_grad;
-  Tensor w = base_->weight;
-  const int64_t out = w.size(0), in = w.size(1);
-  Tensor delta = matmul(lora_b_->weight, lora_a_->weight);  // B A (out, in)
-  if (config_.use_dora) merge_norms_ = weight_norms();
-  for (int64_t i = 0; i < out; ++i)
-    for (int64_t j = 0; j < in; ++j) {
-      float v = w.data()[i * in + j] + scaling_ * delta.data()[i * in + j];
-      if (config_.use_dora) {
-        const bool rows = config_.magnitude_axis == MagnitudeAxis::kOutput;
-        const int64_t k = rows ? i : j;
-        v *= magnitude_.data()[k] / merge_norms_.data()[k];
-      }
-      w.data()[i * in + j] = v;
-    }
-  weight_row_sq_norms_ = Tensor();  // W changed
+  Tensor w = base_->weight, delta = delta_weight();
+  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] += scaling_ * delta.data()[i];
   merged_ = true;
 }
 
 void LoraLinear::unmerge() {
   if (!merged_) return;
-  NoGradGuard no_grad;
-  Tensor w = base_->weight;
-  const int64_t out = w.size(0), in = w.size(1);
-  Tensor delta = matmul(lora_b_->weight, lora_a_->weight);
-  for (int64_t i = 0; i < out; ++i)
-    for (int64_t j = 0; j < in; ++j) {
-      float v = w.data()[i * in + j];
-      if (config_.use_dora) {
-        const int64_t k = config_.magnitude_axis == MagnitudeAxis::kOutput ? i : j;
-        v *= merge_norms_.data()[k] / magnitude_.data()[k];
-      }
-      w.data()[i * in + j] = v - scaling_ * delta.data()[i * in + j];
-    }
-  weight_row_sq_norms_ = Tensor();
+  Tensor w = base_->weight, delta = delta_weight();
+  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] -= scaling_ * delta.data()[i];
   merged_ = false;
+}
+
+std::shared_ptr<LoraLinear> make_adapter(std::shared_ptr<Linear> base, const LoraConfig& config) {
+  if (!config.use_dora) return std::make_shared<LoraLinear>(std::move(base), config);
+  if (config.magnitude_axis == MagnitudeAxis::kInput)
+    return std::make_shared<InputAxisDoraLinear>(std::move(base), config);
+  return std::make_shared<DoraLinear>(std::move(base), config);
 }
 
 bool matches_target(const std::string& name, const std::string& target) {
@@ -219,7 +172,7 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config) {
     auto [parent_path, child_name] = split_last(name);
     Module* parent = model.find_module(parent_path);
     auto base = std::dynamic_pointer_cast<Linear>(parent->child(child_name));
-    parent->replace_module(child_name, std::make_shared<LoraLinear>(base, config.for_module(name)));
+    parent->replace_module(child_name, make_adapter(base, config.for_module(name)));
   }
   // PEFT matches modules_to_save by plain string suffix (no "." boundary), so "classifier"
   // also selects DistilBERT's "pre_classifier"; we follow it so that adapters move both ways.
@@ -242,6 +195,10 @@ std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model) {
   for (auto& [name, module] : model.named_modules())
     if (auto* l = dynamic_cast<LoraLinear*>(module)) out.emplace_back(name, l);
   return out;
+}
+
+void set_adapter_dropout_first_row(Module& model, int64_t first_row) {
+  for (auto& [name, l] : lora_layers(model)) l->set_dropout_first_row(first_row);
 }
 
 void merge_adapters(Module& model) {

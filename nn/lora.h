@@ -1,4 +1,5 @@
-// LoRA and DoRA wrappers for Linear layers, with PEFT's names and numbers.
+// LoRA wrappers for Linear layers, with PEFT's names and numbers, and the configuration and
+// injection (apply_lora) that LoRA and DoRA (nn/dora.h) share.
 //
 // A wrapper owns the frozen base layer as its child "base_layer" and the adapter as children
 // "lora_A", "lora_B" (Linear layers without bias) and, for DoRA, the parameter
@@ -24,18 +25,18 @@ namespace ag::nn {
 enum class LoraScaling {
   kAlphaOverR,      // alpha / r: the paper and PEFT's default
   kAlphaOverSqrtR,  // alpha / √r: rsLoRA (PEFT use_rslora)
-  kAlpha,           // alpha: the seed document's code
+  kAlpha,           // alpha: the LoRA/DoRA tutorial for DistilBERT
 };
 
 enum class LoraInit {
   kKaimingUniform,  // PEFT: A ~ U(−1/√in, 1/√in) (kaiming_uniform, a = √5), B = 0
-  kGaussian,        // the seed: A ~ N(0, 1/r), B = 0
+  kGaussian,        // the tutorial: A ~ N(0, 1/r), B = 0
 };
 
 // Which axis DoRA's magnitude runs along.
 enum class MagnitudeAxis {
   kOutput,  // one magnitude per output row: the paper, PEFT (default)
-  kInput,   // one per input column (weight.norm(dim=0)): the seed document's variant
+  kInput,   // one per input column (weight.norm(dim=0)): the tutorial's variant
 };
 
 struct LoraConfig {
@@ -70,49 +71,60 @@ struct LoraConfig {
   void validate() const;
 };
 
-// The wrapper. Forward is one fused op (core/ops_lora.cpp, core/ops_dora.cpp).
+// LoRA (Hu et al. 2021): y = x Wᵀ + b + s · (drop(x) Aᵀ) Bᵀ, one fused op (core/ops_lora.cpp).
+// DoRA's layers (nn/dora.h) derive from it: they add a magnitude and their own forward.
 class LoraLinear : public Module {
  public:
   LoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config);
   Tensor forward(const Tensor& x) override;
 
-  // Folds the adapter into the base weight: W ← W + s·B A (LoRA) or W ← (m/n) ⊙ (W + s·B A)
-  // (DoRA); forward then runs the plain base layer. unmerge() restores W.
-  void merge();
-  void unmerge();
+  // Folds the adapter into the base weight, W ← W + s·B A (DoRA: see nn/dora.h); forward then
+  // runs the plain base layer. unmerge() restores W.
+  virtual void merge();
+  virtual void unmerge();
   bool merged() const { return merged_; }
 
   Linear& base_layer() const { return *base_; }
   Tensor lora_A() const { return lora_a_->weight; }
   Tensor lora_B() const { return lora_b_->weight; }
-  Tensor magnitude() const { return magnitude_; }  // undefined for LoRA
+  virtual Tensor magnitude() const { return Tensor(); }  // undefined for LoRA
   const LoraConfig& config() const { return config_; }
-  // For tests: use this pre-scaled mask instead of the seeded one in the next forwards.
+  // For tests: use this pre-scaled mask instead of the random one in the next forwards.
   void set_dropout_mask(const Tensor& mask) { fixed_mask_ = mask; }
-  // ‖W_i + s·B_i A‖ for the current A, B (out), or per input column for the seed's variant.
-  Tensor weight_norms();
+  // Data-parallel training: row 0 of the next inputs is row `first_row` of the whole batch,
+  // so the dropout mask continues the whole batch's counter from there (0: not sharded).
+  void set_dropout_first_row(int64_t first_row) { dropout_first_row_ = first_row; }
+
+ protected:
+  LoraLinear(const char* type_name, std::shared_ptr<Linear> base, const LoraConfig& config);
+  // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask).
+  AdapterDropout dropout_for(const Tensor& x) const;
+  Tensor delta_weight() const;  // B A (out, in), not scaled
+  void set_merged(bool merged) { merged_ = merged; }
+  float scaling() const { return scaling_; }
 
  private:
-  Tensor dora_input_scale();  // seed variant: x is scaled per input column by m / n
-  void refresh_weight_row_norms();
   std::shared_ptr<Linear> base_;
   std::shared_ptr<Linear> lora_a_, lora_b_;
-  Tensor magnitude_;
-  Tensor weight_row_sq_norms_;  // ‖W_i‖² cached: W is frozen
-  Tensor merge_norms_;          // n at merge time (DoRA unmerge)
   Tensor fixed_mask_;
+  int64_t dropout_first_row_ = 0;
   LoraConfig config_;
   float scaling_;
   bool merged_ = false;
 };
 
-// The seed's procedure: freeze every parameter, then wrap each Linear whose dotted name is a
+// The layer `config` asks for around `base`: LoraLinear, DoraLinear or InputAxisDoraLinear.
+std::shared_ptr<LoraLinear> make_adapter(std::shared_ptr<Linear> base, const LoraConfig& config);
+
+// The tutorial's procedure: freeze every parameter, then wrap each Linear whose dotted name is a
 // target or ends with "." + target, then unfreeze modules_to_save. Returns the wrapped names.
 // A target that matches no Linear is an error naming it.
 std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
 
-// Every LoraLinear in the model, with its dotted name.
+// Every LoraLinear (DoRA layers included) in the model, with its dotted name.
 std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model);
+// set_dropout_first_row on every adapter of the model (the trainer, for its shard's rows).
+void set_adapter_dropout_first_row(Module& model, int64_t first_row);
 void merge_adapters(Module& model);
 void unmerge_adapters(Module& model);
 // Replaces each LoraLinear by its base Linear with the adapter merged in (PEFT's

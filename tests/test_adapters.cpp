@@ -9,8 +9,10 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
+#include "core/rng.h"
 #include "fixture.h"
 #include "models/pretrained.h"
+#include "nn/dora.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 
@@ -92,14 +94,16 @@ TEST_CASE("single LoRA/DoRA layers match PEFT, including DoRA's dropout formula"
     config.alpha = 6;
     config.use_dora = c.rfind("dora", 0) == 0;
     config.dropout = ref.has(p + "dropout_mask") ? 0.3f : 0.0f;
-    ag::nn::LoraLinear layer(base, config);
+    const auto adapter = ag::nn::make_adapter(base, config);
+    ag::nn::LoraLinear& layer = *adapter;
     layer.lora_A().copy_(ref.tensor(p + "lora_A"));
     layer.lora_B().copy_(ref.tensor(p + "lora_B"));
     if (config.use_dora) layer.magnitude().copy_(ref.tensor(p + "magnitude"));
     if (config.dropout > 0) layer.set_dropout_mask(ref.tensor(p + "dropout_mask"));
     layer.train();
     if (config.use_dora)
-      fixture::check_close("n", layer.weight_norms(), ref.tensor(p + "weight_norm"), 1e-6, 0);
+      fixture::check_close("n", dynamic_cast<ag::nn::DoraLinear&>(layer).weight_norms(),
+                           ref.tensor(p + "weight_norm"), 1e-6, 0);
 
     Tensor x = ref.tensor(p + "x");
     x.set_requires_grad(true);
@@ -115,6 +119,42 @@ TEST_CASE("single LoRA/DoRA layers match PEFT, including DoRA's dropout formula"
       fixture::check_close("grad_magnitude", layer.magnitude().grad(),
                            ref.tensor(p + "grad_magnitude"), 1e-4, 1e-6);
     CHECK_FALSE(base->weight.grad().defined());
+  }
+}
+
+TEST_CASE("an adapter told its first row drops on a shard what the whole batch drops there") {
+  // Data-parallel training: a process holding rows 2..4 of a batch of 6 passes its first row
+  // to the adapters, which must then draw the mask entries one process draws for those rows.
+  for (std::string method : {"lora", "dora", "dora-branch", "dora-input"}) {
+    INFO(method);
+    ag::nn::LoraConfig config;
+    config.r = 2;
+    config.dropout = 0.3f;
+    config.use_dora = method != "lora";
+    config.dora_branch_dropout = method == "dora-branch";
+    if (method == "dora-input") config.magnitude_axis = ag::nn::MagnitudeAxis::kInput;
+    auto base = std::make_shared<ag::nn::Linear>(4, 3, true);
+    const auto layer = ag::nn::make_adapter(base, config);
+    ag::fill_uniform(layer->lora_B(), -1.0f, 1.0f, 5);  // B = 0 would hide the branch
+    layer->train();
+    const Tensor x = Tensor::empty({6, 5, 4}), part_x = Tensor::empty({3, 5, 4});
+    ag::fill_uniform(x, -1.0f, 1.0f, 3);
+    std::copy(x.data() + 2 * 20, x.data() + 5 * 20, part_x.data());  // rows 2..4
+    ag::manual_seed(7);  // the same dropout seed for every forward
+    const Tensor whole = layer->forward(x);
+    const float* expected = whole.data() + 2 * 5 * 3;  // the output's rows 2..4
+    ag::manual_seed(7);
+    const Tensor unshifted = layer->forward(part_x);
+    layer->set_dropout_first_row(2);
+    ag::manual_seed(7);
+    const Tensor part = layer->forward(part_x);
+    double unshifted_diff = 0;
+    for (int64_t i = 0; i < part.numel(); ++i) {
+      CHECK(part.data()[i] == doctest::Approx(expected[i]).epsilon(1e-6));
+      unshifted_diff =
+          std::max(unshifted_diff, double(std::abs(unshifted.data()[i] - expected[i])));
+    }
+    CHECK(unshifted_diff > 1e-3);  // without its first row the shard draws rows 0..2's mask
   }
 }
 

@@ -10,6 +10,7 @@
 #include "core/ops.h"
 #include "core/rng.h"
 #include "models/batch_input.h"
+#include "nn/lora.h"
 
 namespace ag::apps {
 
@@ -126,6 +127,8 @@ double Trainer::accumulate_batch(const data::Batch& global, int64_t micro_batche
   const int64_t rows = end - first;
   Tensor loss;
   double value = 0;  // this rank's part of the global batch's mean loss
+  // Adapter dropout continues the whole batch's mask at this rank's first row.
+  nn::set_adapter_dropout_first_row(model_, group_.distributed() && rows > 0 ? first : 0);
   if (rows > 0) {
     set_batch_shard(group_.distributed() ? BatchShard{first, rows} : BatchShard{});
     const data::Batch local = group_.distributed() ? data::slice_rows(global, first, end) : global;

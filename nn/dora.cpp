@@ -1,0 +1,116 @@
+#include "nn/dora.h"
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace ag::nn {
+
+DoraLinear::DoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
+    : DoraLinear(std::move(base), config, MagnitudeAxis::kOutput) {
+  init_magnitude();
+}
+
+DoraLinear::DoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config, MagnitudeAxis axis)
+    : LoraLinear("DoraLinear", std::move(base), config), axis_(axis) {
+  const Linear& b = base_layer();
+  const int64_t size = axis == MagnitudeAxis::kOutput ? b.out_features() : b.in_features();
+  magnitude_ = register_parameter("lora_magnitude_vector", Tensor::empty({size}));
+}
+
+void DoraLinear::init_magnitude() {
+  if (!SkipInit::active()) magnitude_.copy_(weight_norms());  // output unchanged at step 0
+}
+
+Tensor DoraLinear::weight_row_sq_norms() {
+  if (weight_row_sq_norms_.defined()) return weight_row_sq_norms_;
+  const Tensor& w = base_layer().weight;
+  const int64_t out = w.size(0), in = w.size(1);
+  weight_row_sq_norms_ = Tensor::empty({out});
+  for (int64_t i = 0; i < out; ++i) {
+    double s = 0.0;
+    for (int64_t j = 0; j < in; ++j) s += double(w.data()[i * in + j]) * w.data()[i * in + j];
+    weight_row_sq_norms_.data()[i] = float(s);
+  }
+  return weight_row_sq_norms_;
+}
+
+Tensor DoraLinear::weight_norms() {
+  NoGradGuard no_grad;
+  return dora_weight_norms(base_layer().weight, weight_row_sq_norms(), lora_A(), lora_B(),
+                           scaling());
+}
+
+Tensor DoraLinear::forward(const Tensor& x) {
+  if (merged()) return base_layer().forward(x);
+  AdapterDropout drop = dropout_for(x);
+  drop.adapter_only = config().dora_branch_dropout;
+  const Linear& base = base_layer();
+  return dora_linear(x, base.weight, base.bias, lora_A(), lora_B(), magnitude_,
+                     weight_row_sq_norms(), scaling(), drop, config().dora_norm_gradient);
+}
+
+// Calls update(W_ij, (B A)_ij, k) for every element of W (out, in), where k is the index of the
+// magnitude entry the element belongs to: i along the output axis, j along the input axis. The
+// axis is chosen once, through the strides, not per element.
+template <typename Update>
+static void for_each_weight(const Tensor& w, const Tensor& delta, MagnitudeAxis axis,
+                            Update update) {
+  const int64_t out = w.size(0), in = w.size(1);
+  const int64_t row_step = axis == MagnitudeAxis::kOutput ? 1 : 0, column_step = 1 - row_step;
+  float* pw = w.data();
+  const float* d = delta.data();
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j)
+      update(pw[i * in + j], d[i * in + j], i * row_step + j * column_step);
+}
+
+// W_ij ← (W_ij + s·(B A)_ij) · m_k / n_k.
+void DoraLinear::merge() {
+  if (merged()) return;
+  const Tensor delta = delta_weight();
+  merge_norms_ = weight_norms();
+  const float *m = magnitude_.data(), *n = merge_norms_.data(), s = scaling();
+  for_each_weight(base_layer().weight, delta, axis_, [&](float& w, float d, int64_t k) {
+    float v = w + s * d;
+    v *= m[k] / n[k];
+    w = v;
+  });
+  weight_row_sq_norms_ = Tensor();  // W changed
+  set_merged(true);
+}
+
+// The inverse, with the norms saved by merge(): W_ij ← W_ij · n_k / m_k − s·(B A)_ij.
+void DoraLinear::unmerge() {
+  if (!merged()) return;
+  const float *m = magnitude_.data(), *n = merge_norms_.data(), s = scaling();
+  for_each_weight(base_layer().weight, delta_weight(), axis_, [&](float& w, float d, int64_t k) {
+    float v = w;
+    v *= n[k] / m[k];
+    w = v - s * d;
+  });
+  weight_row_sq_norms_ = Tensor();
+  set_merged(false);
+}
+
+InputAxisDoraLinear::InputAxisDoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
+    : DoraLinear(std::move(base), config, MagnitudeAxis::kInput) {
+  init_magnitude();
+}
+
+Tensor InputAxisDoraLinear::weight_norms() {
+  NoGradGuard no_grad;
+  Tensor wp = base_layer().weight.clone(), delta = delta_weight();
+  for (int64_t i = 0; i < wp.numel(); ++i) wp.data()[i] += scaling() * delta.data()[i];
+  return row_l2_norm(transpose2d(wp));
+}
+
+Tensor InputAxisDoraLinear::forward(const Tensor& x) {
+  if (merged()) return base_layer().forward(x);
+  const AdapterDropout drop = dropout_for(x);
+  const Tensor input_scale = div(magnitude(), weight_norms());  // m / n, n a constant
+  const Linear& base = base_layer();
+  return lora_linear(mul(x, input_scale), base.weight, base.bias, lora_A(), lora_B(), scaling(),
+                     drop);
+}
+
+}  // namespace ag::nn
