@@ -103,9 +103,10 @@ def print_report(a, runs, info, raw_path):
       f"{'PASS' if speed >= 2 else 'MISS'}")
     ag_acc, (lo, hi) = ag[0].get("test_acc"), accuracy_cell(pt[0])[1] or (None, None)
     if ag_acc is not None and lo is not None:
-        inside = lo <= ag_acc <= hi
+        verdict = "PASS" if lo <= ag_acc <= hi else \
+            "MISS (above)" if ag_acc > hi else "MISS (below)"
         P(f"- adaptgrad test accuracy {100 * ag_acc:.2f}% within PyTorch's 95% interval "
-          f"[{100 * lo:.1f}, {100 * hi:.1f}]: {'PASS' if inside else 'MISS'}"
+          f"[{100 * lo:.1f}, {100 * hi:.1f}]: {verdict}"
           + (f" (after {a.max_steps} steps, not the recipe's accuracy)" if a.max_steps else ""))
     P()
     P(f"Raw JSON lines: {raw_path}; logs and run folders next to it.")
