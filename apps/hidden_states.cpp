@@ -25,7 +25,7 @@
 
 #include "core/autograd.h"
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "data/bert_tokenizer.h"
 #include "data/text_file.h"
 #include "models/pretrained.h"

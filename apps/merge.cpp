@@ -18,7 +18,7 @@
 #include "apps/common/run_folder.h"
 
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"
 

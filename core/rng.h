@@ -8,16 +8,10 @@
 
 #include <cstdint>
 
+#include "core/splitmix64.h"
 #include "core/tensor.h"
 
 namespace ag {
-
-inline uint64_t splitmix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // 32 random bits for element `index` of the stream `seed`.
 inline uint32_t random_bits(uint64_t seed, uint64_t index) {

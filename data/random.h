@@ -2,36 +2,19 @@
 // A small deterministic random number generator for shuffles and splits.
 //
 // std::shuffle and std::uniform_int_distribution are implementation-defined, so the same seed
-// could give different splits with another standard library. SplitMix64 (Steele, Lea & Flood
-// 2014) and the rejection-free "multiply-shift" bounded draw below are fully specified here:
+// could give different splits with another standard library. SplitMix64 and its
+// "multiply-shift" bounded draw (core/splitmix64.h) and the shuffle below are fully specified:
 // the same seed gives the same order everywhere.
 
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "core/splitmix64.h"
+
 namespace ag::data {
 
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-
-  // A number in [0, bound), bound > 0 (Lemire's multiply-shift; the bias is below 2^-32 for
-  // any bound a dataset can have).
-  uint64_t below(uint64_t bound) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
-  }
-
- private:
-  uint64_t state_;
-};
+using ag::SplitMix64;
 
 // Fisher-Yates shuffle.
 template <typename T>

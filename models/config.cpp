@@ -1,12 +1,11 @@
 #include "models/config.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <type_traits>
 
 #include "core/errors.h"
-#include "core/json_util.h"
+#include "core/io/json_util.h"
+#include "core/io/read_file.h"
 
 namespace ag::models {
 namespace {
@@ -155,11 +154,7 @@ void check_model_size(const EncoderConfig& c, const std::string& where) {
 }
 
 EncoderConfig load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "file", "cannot be opened");
-  std::stringstream text;
-  text << in.rdbuf();
-  return config_from_json_text(text.str(), path);
+  return config_from_json_text(read_file(path), path);
 }
 
 std::string config_to_json_text(const EncoderConfig& c) {

@@ -7,9 +7,9 @@
 #include <ostream>
 #include <set>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
 #include "nn/layers.h"
 
 namespace ag::models {

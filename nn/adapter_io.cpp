@@ -3,16 +3,15 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
-#include <sstream>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/json_util.h"
-#include "core/safetensors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/json_util.h"
+#include "core/io/read_file.h"
+#include "core/io/safetensors.h"
 #include "nn/peft_config_fields.h"
 
 namespace ag::nn {
@@ -106,11 +105,8 @@ LoraConfig read_adapter_config(const std::string& folder) {
   const std::string path = (fs::path(folder) / "adapter_config.json").string();
   if (!fs::exists(path))
     throw FormatError(path, "file", "not found (is " + folder + " a PEFT adapter folder?)");
-  std::ifstream in(path);
-  if (!in) throw FormatError(path, "file", "cannot be opened");
-  std::stringstream text;
-  text << in.rdbuf();
-  const json j = parse_json(text.str(), path);
+  const std::string text = read_file(path);
+  const json j = parse_json(text, path);
   if (!j.is_object()) throw FormatError(path, "top level", "expected a JSON object");
   auto need = [&](const char* key) -> const json& {
     if (!j.contains(key) || j[key].is_null())
@@ -140,7 +136,7 @@ LoraConfig read_adapter_config(const std::string& folder) {
     if (j.value("adaptgrad_magnitude_axis", "output") == "input")
       c.magnitude_axis = MagnitudeAxis::kInput;
     // The patterns keep the file's key order: PEFT uses the first key that matches.
-    const auto ordered = ordered_json::parse(text.str());
+    const auto ordered = ordered_json::parse(text);
     const auto rank_pattern = pattern_object(ordered, "rank_pattern", path);
     for (auto& [key, v] : rank_pattern.items())
       c.rank_pattern.emplace_back(

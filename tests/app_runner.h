@@ -14,7 +14,8 @@
 #include <sstream>
 #include <string>
 
-#include "core/safetensors.h"
+#include "core/io/read_file.h"
+#include "core/io/safetensors.h"
 
 namespace app_runner {
 
@@ -26,10 +27,7 @@ struct Result {
 };
 
 inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ag::read_file(p.string());
 }
 
 inline void write(const fs::path& p, const std::string& text) {

@@ -4,12 +4,16 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "core/tensor.h"
 #include "models/encoder.h"
 
@@ -18,6 +22,35 @@ namespace fixture {
 inline std::string path(const std::string& relative) {
   return std::string(ADAPTGRAD_FIXTURES) + "/" + relative;
 }
+
+// A fresh empty folder under the system's temporary directory, removed with its contents when
+// the TempDir goes out of scope. Its name holds the process id and a counter, so that tests
+// running at the same time never share one.
+struct TempDir {
+  std::filesystem::path path;
+
+  TempDir() {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("adaptgrad_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  // The path of `name` inside the folder.
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  // Writes `contents` to `name` inside the folder (bytes as they are) and returns its path.
+  std::string write(const std::string& name, const std::string& contents) const {
+    std::ofstream(path / name, std::ios::binary) << contents;
+    return file(name);
+  }
+};
 
 class Reference {
  public:

@@ -5,8 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/io/read_file.h"
+#include "core/io/safetensors.h"
 #include "core/ops.h"
-#include "core/safetensors.h"
 #include "fixture.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"
@@ -177,8 +178,7 @@ TEST_CASE("adapter_config.json holds the values as given (0.05, not 0.0500000007
   const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_config_text";
   fs::remove_all(dir);
   ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
-  std::ifstream in(dir / "adapter_config.json");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = ag::read_file((dir / "adapter_config.json").string());
   CHECK(text.find("\"lora_dropout\": 0.05,") != std::string::npos);
   CHECK(text.find("\"v_lin\": 0.1") != std::string::npos);
   ag::nn::LoraConfig read = ag::nn::read_adapter_config(dir.string());

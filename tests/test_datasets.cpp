@@ -22,7 +22,9 @@
 #include "data/demo_task.h"
 #include "data/label_map.h"
 #include "data/polarity_corpus.h"
+#include "data/random.h"
 #include "data/splits.h"
+#include "fixture.h"
 
 namespace fs = std::filesystem;
 using namespace ag::data;
@@ -39,20 +41,7 @@ DataLoaderOptions loader_options(int64_t batch_size, bool shuffle, uint64_t seed
   return options;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("adaptgrad_test_datasets_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& contents) const {
-    std::ofstream(path / name, std::ios::binary) << contents;
-    return (path / name).string();
-  }
-};
+using fixture::TempDir;
 
 Strings texts_of(const Dataset& dataset) {
   Strings texts;
@@ -80,6 +69,22 @@ std::vector<EncodedExample> numbered_examples(int n) {
 }
 
 }  // namespace
+
+TEST_CASE("SplitMix64 gives the numbers of the reference implementation (Vigna's splitmix64.c)") {
+  // The first outputs of splitmix64.c seeded with 0, as published with it.
+  const uint64_t reference[] = {0xe220a8397b1dcdafull, 0x6e789e6aa1b965f4ull, 0x06c45d188009454full,
+                                0xf88bb8a8724c81ecull};
+  SplitMix64 stream(0);
+  for (uint64_t n = 0; n < 4; ++n) {
+    CHECK(stream.next() == reference[n]);
+    // The counter form: number n of the stream seeded with 0 is the hash of n * increment.
+    CHECK(ag::splitmix64(n * ag::kSplitMix64Increment) == reference[n]);
+  }
+  // below(10) scales next() / 2^64 to [0, 10): 0xe220.../2^64 = 0.88..., 0x6e78.../2^64 = 0.43...
+  SplitMix64 again(0);
+  CHECK(again.below(10) == 8);
+  CHECK(again.below(10) == 4);
+}
 
 TEST_CASE("TSV: header, columns by name, integer labels keep their value") {
   const TempDir dir;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/read_file.h"
 #include "fuzz/fuzz_entries.h"
 
 namespace {
@@ -26,12 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFuzzFolder = fs::path(ADAPTGRAD_FIXTURES).parent_path() / "fuzz";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE_MESSAGE(in, "cannot read " << path.string());
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Every regular file under `folder`, sorted (none when it does not exist).
 std::vector<fs::path> files_in(const fs::path& folder) {
@@ -51,7 +46,7 @@ const adaptgrad_fuzz::Target* find_target(const std::string& name) {
 
 // Runs one input through its target.
 void replay(const adaptgrad_fuzz::Target& target, const fs::path& file) {
-  const std::string bytes = read_file(file);
+  const std::string bytes = ag::read_file(file);
   const std::string where = "fuzz_" + std::string(target.name) + " on " + file.string();
   try {
     target.entry(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
@@ -135,7 +130,7 @@ std::string format_error_of(Call call) {
 }
 
 ag::safetensors::File open_regression(const std::string& name) {
-  const std::string bytes = read_file(kFuzzFolder / "regressions" / "safetensors" / name);
+  const std::string bytes = ag::read_file(kFuzzFolder / "regressions" / "safetensors" / name);
   return ag::safetensors::File::open_from_buffer(bytes, name);
 }
 
@@ -188,8 +183,8 @@ TEST_CASE("safetensors resource cap: a 4 TiB tensor in a tiny file is rejected a
 }
 
 TEST_CASE("safetensors: a shape whose element count overflows int64 is rejected even with a 0") {
-  // Found by reading core/safetensors.cpp for fuzz_safetensors: U8 [2^62, 3, 0] holds 0 bytes,
-  // so the byte-range check passed, and TensorInfo::numel() overflowed int64 (UBSan).
+  // Found by reading core/io/safetensors_header.cpp for fuzz_safetensors: U8 [2^62, 3, 0] holds 0
+  // bytes, so the byte-range check passed, and TensorInfo::numel() overflowed int64 (UBSan).
   const std::string message = format_error_of([] { open_regression("numel_overflow_zero_dim"); });
   CHECK(message.find("element count overflows 64 bits") != std::string::npos);
 }
@@ -264,15 +259,16 @@ TEST_CASE(
   // the ids are contiguous.
   const std::string message = load_tokenizer_folder(
       "tokenizer.json",
-      read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file"), false);
+      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file"),
+      false);
   CHECK(message.find("not contiguous: no token has id 1") != std::string::npos);
 }
 
 TEST_CASE("tokenizer.json: the id 2^63-1 is rejected without overflowing") {
   // Same place: max(id) + 1 overflowed int64 (UBSan: signed integer overflow).
   const std::string message = load_tokenizer_folder(
-      "tokenizer.json", read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max"),
-      false);
+      "tokenizer.json",
+      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max"), false);
   CHECK(message.find("not contiguous: no token has id 0") != std::string::npos);
 }
 

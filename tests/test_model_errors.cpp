@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "fixture.h"
 #include "models/config.h"
 #include "models/pretrained.h"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "app_runner.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 
 namespace fs = std::filesystem;
 using namespace app_runner;

@@ -1,4 +1,4 @@
-// Tests for core/safetensors (reader, writer, exact dtype conversions) and core/atomic_file.
+// Tests for core/io/safetensors (reader, writer, exact dtype conversions) and core/io/atomic_file.
 //
 // Bad-input tests build small files by hand: an 8-byte little-endian header length, a JSON
 // header, then the data bytes. Each must be rejected with an ag::FormatError whose message
@@ -18,9 +18,11 @@
 #include <limits>
 #include <sstream>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/read_file.h"
+#include "core/io/safetensors.h"
+#include "fixture.h"
 
 #ifndef ADAPTGRAD_FIXTURES
 #error "compile with -DADAPTGRAD_FIXTURES=\"<repo>/tests/fixtures\""
@@ -69,13 +71,6 @@ std::string rejection_message(const std::string& bytes) {
   return {};
 }
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::vector<std::string> directory_entries(const fs::path& directory) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(directory)) {
@@ -85,22 +80,7 @@ std::vector<std::string> directory_entries(const fs::path& directory) {
   return names;
 }
 
-// A fresh empty directory, removed with its contents at the end of the test.
-struct TempDirectory {
-  fs::path path;
-  TempDirectory() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("adaptgrad_test_safetensors_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using fixture::TempDir;
 
 bool same_float(float a, float b) {
   return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
@@ -292,20 +272,20 @@ TEST_CASE("the writer reproduces Python's file byte for byte") {
   const std::map<std::string, std::string> metadata = {
       {"regenerate", "python tools/reference/make_safetensors_fixture.py"}};
   const std::string written = st::serialize(tensors, metadata);
-  const std::string python = read_whole_file(kPythonFixture);
+  const std::string python = ag::read_file(kPythonFixture);
   REQUIRE(!python.empty());
   CHECK(written.size() == python.size());
   CHECK(written == python);
 
-  TempDirectory dir;
+  TempDir dir;
   st::save(dir.file("same.safetensors"), tensors, metadata);
-  CHECK(read_whole_file(dir.file("same.safetensors")) == python);
+  CHECK(ag::read_file(dir.file("same.safetensors")) == python);
 }
 
 // --- round trips ------------------------------------------------------------------------------
 
 TEST_CASE("round trip: F32 and I64 tensors with metadata") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("model.safetensors");
 
   // Large enough (480 KB) to go through the writer's unbuffered path as well.
@@ -330,14 +310,14 @@ TEST_CASE("round trip: F32 and I64 tensors with metadata") {
   CHECK(file.read_i64("token_ids") == ids);
 
   // The data section starts at a multiple of 8 bytes.
-  const std::string bytes = read_whole_file(path);
+  const std::string bytes = ag::read_file(path);
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
   CHECK(header_length % 8 == 0);
 }
 
 TEST_CASE("round trip: save_f32 convenience, scalars and empty tensors") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("small.safetensors");
   st::save_f32(path, {{"b", {3}, {1.0f, 2.0f, 3.0f}}, {"a", {}, {42.0f}}, {"none", {0}, {}}},
                {{"adaptgrad", "1"}});
@@ -349,12 +329,12 @@ TEST_CASE("round trip: save_f32 convenience, scalars and empty tensors") {
 
   // Without metadata there is no "__metadata__" key at all (as in Python).
   st::save_f32(path, {{"x", {1}, {1.0f}}});
-  CHECK(read_whole_file(path).find("__metadata__") == std::string::npos);
+  CHECK(ag::read_file(path).find("__metadata__") == std::string::npos);
   CHECK(st::File::open(path).metadata().empty());
 }
 
 TEST_CASE("the writer rejects inconsistent input before touching the file") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("out.safetensors");
   const float values[4] = {};
 
@@ -380,7 +360,7 @@ TEST_CASE("the writer rejects inconsistent input before touching the file") {
 }
 
 TEST_CASE("open() of a missing file or a directory is an ag::Error naming the path") {
-  TempDirectory dir;
+  TempDir dir;
   CHECK_THROWS_AS(st::File::open(dir.file("absent.safetensors")), ag::Error);
   try {
     st::File::open(dir.file("absent.safetensors"));
@@ -388,6 +368,21 @@ TEST_CASE("open() of a missing file or a directory is an ag::Error naming the pa
     CHECK_CONTAINS(std::string(e.what()), "absent.safetensors");
   }
   CHECK_THROWS_AS(st::File::open(dir.path.string()), ag::Error);
+}
+
+TEST_CASE("read_file: the exact bytes; a folder or a missing file is an ag::Error naming it") {
+  TempDir dir;
+  // NUL, CR LF, a lone CR, a byte above 0x7F, and more than one 1 MiB read block.
+  std::string bytes("a\0b\r\nc\rd\xff", 9);
+  bytes += std::string((1 << 20) + 3, 'x');
+  const std::string path = dir.write("bytes.bin", bytes);
+  CHECK(ag::read_file(path).size() == 9 + (1 << 20) + 3);
+  CHECK(ag::read_file(path) == bytes);
+  CHECK(ag::read_file(dir.write("empty.txt", "")).empty());
+  CHECK(fixture::error_message([&] { ag::read_file(dir.file("absent.json")); }) ==
+        dir.file("absent.json") + ": file: cannot be opened");
+  CHECK(fixture::error_message([&] { ag::read_file(dir.path.string()); }) ==
+        dir.path.string() + ": file: is a folder, expected a file");
 }
 
 // --- bad input: one test per way a file can be wrong ------------------------------------------
@@ -636,7 +631,7 @@ TEST_CASE("bad input: BOOL byte other than 0 or 1 is reported with its offset") 
 }
 
 TEST_CASE("fuzz: every truncation and every corrupted byte gives FormatError or a valid file") {
-  const std::string original = read_whole_file(kPythonFixture);
+  const std::string original = ag::read_file(kPythonFixture);
   REQUIRE(original.size() > 100);
   // Every proper prefix breaks the size rules somewhere.
   for (size_t size = 0; size < original.size(); ++size) {
@@ -666,12 +661,12 @@ TEST_CASE("fuzz: every truncation and every corrupted byte gives FormatError or 
 // --- atomic file writes -----------------------------------------------------------------------
 
 TEST_CASE("atomic write: creates a file, then replaces it, leaving no temporary file") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("notes.txt");
   ag::write_text_file_atomically(path, "old contents");
-  CHECK(read_whole_file(path) == "old contents");
+  CHECK(ag::read_file(path) == "old contents");
   ag::write_text_file_atomically(path, "new");
-  CHECK(read_whole_file(path) == "new");
+  CHECK(ag::read_file(path) == "new");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"notes.txt"});
 
   // A new file gets the usual permissions (0666 minus the umask), unlike mkstemp's 0600.
@@ -683,7 +678,7 @@ TEST_CASE("atomic write: creates a file, then replaces it, leaving no temporary 
 }
 
 TEST_CASE("atomic write: a writer that throws midway leaves the old file intact") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("model.safetensors");
   ag::write_text_file_atomically(path, "the old, complete file");
 
@@ -693,12 +688,12 @@ TEST_CASE("atomic write: a writer that throws midway leaves the old file intact"
                                                    throw std::runtime_error("interrupted");
                                                  }),
                        "interrupted", std::runtime_error);
-  CHECK(read_whole_file(path) == "the old, complete file");
+  CHECK(ag::read_file(path) == "the old, complete file");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"model.safetensors"});
 }
 
 TEST_CASE("atomic write: missing directory is an ag::Error naming the path") {
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("no/such/dir/file.txt");
   try {
     ag::write_text_file_atomically(path, "x");
@@ -713,7 +708,7 @@ TEST_CASE("atomic write: missing directory is an ag::Error naming the path") {
 TEST_CASE("atomic write: a full disk is reported and the old file survives") {
   // Simulate running out of space with a file-size limit: write() then fails with EFBIG
   // ("File too large") instead of raising SIGXFSZ, which we ignore for the duration.
-  TempDirectory dir;
+  TempDir dir;
   const std::string path = dir.file("big.bin");
   ag::write_text_file_atomically(path, "old");
 
@@ -735,6 +730,6 @@ TEST_CASE("atomic write: a full disk is reported and the old file survives") {
 
   CHECK_CONTAINS(message, path);
   CHECK_CONTAINS(message, "File too large");
-  CHECK(read_whole_file(path) == "old");
+  CHECK(ag::read_file(path) == "old");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"big.bin"});
 }

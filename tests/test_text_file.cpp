@@ -15,6 +15,7 @@
 #include "data/dataset.h"
 #include "data/label_map.h"
 #include "data/text_file.h"
+#include "fixture.h"
 
 namespace fs = std::filesystem;
 using namespace ag::data;
@@ -51,8 +52,8 @@ TEST_CASE("LineReader: every line, blank ones too, checked and numbered") {
 }
 
 TEST_CASE("read_utf8_file and the readers: line cap, folders, one column for two roles") {
-  const fs::path dir = fs::temp_directory_path() / ("adaptgrad_lines_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const fixture::TempDir temp;
+  const fs::path& dir = temp.path;
   std::ofstream(dir / "long.tsv") << "sentence\tlabel\n" << std::string(500, 'a') << "\t1\nb\t0\n";
   CHECK_THROWS_WITH_AS(
       read_utf8_file((dir / "long.tsv").string(), 100),
@@ -71,7 +72,6 @@ TEST_CASE("read_utf8_file and the readers: line cap, folders, one column for two
                         "different ones)")
                            .c_str(),
                        DataError);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("LabelMap::mixed_spellings: numbers with words, or one word in two cases") {

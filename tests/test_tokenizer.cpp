@@ -21,6 +21,7 @@
 #include "data/text_file.h"
 #include "data/unicode_utils.h"
 #include "data/wordpiece.h"
+#include "fixture.h"
 
 namespace fs = std::filesystem;
 using ag::data::BasicTokenizer;
@@ -50,21 +51,7 @@ const nlohmann::json& cases() {
   return json;
 }
 
-// A temporary folder removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("adaptgrad_test_tokenizer_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& contents) const {
-    std::ofstream(path / name, std::ios::binary) << contents;
-    return (path / name).string();
-  }
-};
+using fixture::TempDir;
 
 // A tiny vocabulary for hand-derived WordPiece checks.
 Vocabulary tiny_vocabulary() {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "app_runner.h"
-#include "core/file_digest.h"
+#include "core/io/file_digest.h"
 #include "fixture.h"
 
 namespace fs = std::filesystem;

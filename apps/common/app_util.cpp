@@ -6,14 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <new>
-#include <sstream>
 
-#include "core/atomic_file.h"
 #include "core/blas_startup.h"
 #include "core/errors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/read_file.h"
 
 namespace ag::apps {
 
@@ -77,15 +76,6 @@ void check_input_limits(const CLI::App& app, int64_t max_length, int64_t max_lin
     throw Error("--max-length must be at least 2 ([CLS] and [SEP]), got " +
                 std::to_string(max_length));
   if (max_line_bytes <= 0) throw Error("--max-line-bytes must be positive");
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read error");
-  return ss.str();
 }
 
 void copy_file_atomically(const std::string& from, const std::string& to) {

@@ -28,8 +28,6 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 // given, must leave room for [CLS] and [SEP]; --max-line-bytes must be positive.
 void check_input_limits(const CLI::App& app, int64_t max_length, int64_t max_line_bytes);
 
-// Reads a whole file (throws ag::Error naming it when it cannot).
-std::string read_file(const std::string& path);
 // Copies `from` to `to` atomically (temporary file + rename).
 void copy_file_atomically(const std::string& from, const std::string& to);
 

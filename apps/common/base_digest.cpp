@@ -6,7 +6,8 @@
 
 #include "apps/common/app_util.h"
 #include "core/errors.h"
-#include "core/file_digest.h"
+#include "core/io/file_digest.h"
+#include "core/io/read_file.h"
 
 namespace fs = std::filesystem;
 

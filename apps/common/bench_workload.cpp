@@ -3,25 +3,11 @@
 #include <algorithm>
 
 #include "core/errors.h"
-#include "core/rng.h"
+#include "core/splitmix64.h"
 
 namespace ag::bench {
 
 namespace {
-
-// The stream form of splitmix64 (state += γ; mix(state)); ag::splitmix64(z) mixes z + γ.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    const uint64_t x = splitmix64(state_);
-    state_ += 0x9E3779B97F4A7C15ull;
-    return x;
-  }
-
- private:
-  uint64_t state_;
-};
 
 int64_t gemm(int64_t m, int64_t k, int64_t n) {
   return 2 * m * k * n;

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
 
 namespace fs = std::filesystem;
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 
 namespace ag::apps {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 
 namespace ag::apps {
 

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "apps/common/app_util.h"
-#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/io/atomic_file.h"
 #include "data/basic_tokenizer.h"
 #include "data/demo_task.h"
 #include "data/polarity_corpus.h"

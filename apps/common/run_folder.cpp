@@ -33,7 +33,7 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
   return o == outer.end();
 }
 
-// "<name>.tmp.<digits>", the temporary name of core/atomic_file.h.
+// "<name>.tmp.<digits>", the temporary name of core/io/atomic_file.h.
 bool is_temporary_name(const std::string& name) {
   const size_t at = name.rfind(".tmp.");
   if (at == std::string::npos || at == 0 || at + 5 == name.size()) return false;

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 
 namespace ag::apps {
 namespace {

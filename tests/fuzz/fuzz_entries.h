@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 #include "data/bert_tokenizer.h"
 #include "data/data_error.h"
 #include "data/dataset.h"

@@ -7,10 +7,10 @@
 #include <set>
 #include <sstream>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/safetensors.h"
-#include "core/safetensors_detail.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+#include "core/io/safetensors_detail.h"
 
 namespace ag::safetensors {
 

@@ -1,17 +1,20 @@
-// Internal helpers shared by the safetensors reader (safetensors.cpp) and writer
-// (safetensors_write.cpp): the dtype table, message formatting, checked size arithmetic.
+// Internal helpers shared by the safetensors reader (safetensors.cpp, safetensors_header.cpp,
+// safetensors_dtype.cpp) and writer (safetensors_write.cpp): the dtype table, message
+// formatting, checked size arithmetic.
 #pragma once
 
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/safetensors.h"
+#include "core/errors.h"
+#include "core/io/safetensors.h"
 
 namespace ag::safetensors::detail {
 
@@ -131,6 +134,18 @@ inline uint64_t read_u64_little_endian(const char* p) {
   for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(p[i]);
   return value;
 }
+
+// --- the validated header (safetensors_header.cpp) ---------------------------------------------
+
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<TensorInfo> tensors;  // in the order of their data in the file
+  uint64_t data_start = 0;          // offset of the data section: 8 + header length
+};
+
+// Checks every rule of the format on the file held in `bytes` (`path` names it in errors) and
+// returns its header. Throws ag::FormatError at the first broken rule.
+Header read_header(const std::string& bytes, const std::string& path);
 
 template <typename T>
 T load(const char* p) {

@@ -1,4 +1,4 @@
-#include "core/file_digest.h"
+#include "core/io/file_digest.h"
 
 #include <cstdio>
 #include <fstream>

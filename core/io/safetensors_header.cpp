@@ -1,29 +1,16 @@
-#include "core/safetensors.h"
-
+// Validating a safetensors header: the 8-byte length, the JSON, every tensor entry, and that the
+// tensors tile the data section. The reader (safetensors.cpp) trusts no offset before this.
 #include <algorithm>
-#include <bit>
-#include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <tuple>
 
-#include "core/atomic_file.h"
 #include "core/errors.h"
-#include "core/safetensors_detail.h"
+#include "core/io/safetensors.h"
+#include "core/io/safetensors_detail.h"
 
-namespace ag::safetensors {
-
-// safetensors stores numbers little-endian; this code copies them to memory as they are.
-static_assert(std::endian::native == std::endian::little, "adaptgrad assumes a little-endian CPU");
-
-using nlohmann::json;
-
-using namespace detail;
+namespace ag::safetensors::detail {
 
 namespace {
 
@@ -272,226 +259,32 @@ void check_tensors_tile_data_section(const std::vector<TensorInfo>& tensors, uin
 
 }  // namespace
 
-// --- dtype helpers ----------------------------------------------------------------------------
-
-std::string_view dtype_name(DType dtype) {
-  return describe(dtype).name;
-}
-
-bool parse_dtype(std::string_view name, DType& dtype) {
-  for (const DTypeDescription& d : kDTypes) {
-    if (d.name == name) {
-      dtype = d.dtype;
-      return true;
-    }
-  }
-  return false;
-}
-
-uint64_t dtype_size(DType dtype) {
-  return describe(dtype).size;
-}
-
-bool is_floating_point(DType dtype) {
-  return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
-}
-
-int64_t TensorInfo::numel() const {
-  int64_t n = 1;
-  for (int64_t dim : shape) n *= dim;
-  return n;
-}
-
-// --- exact number conversions -----------------------------------------------------------------
-
-// IEEE half precision: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits.
-// float:               1 sign bit, 8 exponent bits (bias 127), 23 mantissa bits.
-// Every half value is exactly a float value; only the layout changes.
-float f16_bits_to_float(uint16_t bits) {
-  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
-  const uint32_t exponent = (bits >> 10) & 0x1Fu;
-  const uint32_t mantissa = bits & 0x3FFu;
-
-  if (exponent == 0x1F) {
-    // All-ones exponent: infinity (mantissa 0) or NaN (the payload is kept).
-    return std::bit_cast<float>(sign | 0x7F800000u | (mantissa << 13));
-  }
-  if (exponent == 0) {
-    // Zero or subnormal: the value is mantissa * 2^-24, which a float holds exactly (as a
-    // normal number, since float reaches much smaller exponents).
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  // Normal number: re-bias the exponent from 15 to 127 and widen the mantissa.
-  return std::bit_cast<float>(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
-}
-
-// bfloat16 is the top half of a float (same exponent, 7 mantissa bits): shift it back up.
-float bf16_bits_to_float(uint16_t bits) {
-  return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
-}
-
-// double -> float, rounding to nearest even as IEEE does. The only care needed is outside the
-// float range, where a plain cast is undefined behaviour in C++: values that round to a finite
-// number (below FLT_MAX + half an ulp of it) give +-FLT_MAX, larger ones give +-infinity.
-float f64_to_f32_rounded(double value) {
-  const float sign = std::signbit(value) ? -1.0f : 1.0f;
-  if (std::isnan(value)) return std::copysign(std::numeric_limits<float>::quiet_NaN(), sign);
-  const float float_max = std::numeric_limits<float>::max();  // (2 - 2^-23) * 2^127
-  // The gap between float_max and the next power of two is one ulp, 2^104; half of it is 2^103.
-  const double overflow_threshold = double(float_max) + std::ldexp(1.0, 103);
-  const double magnitude = std::fabs(value);
-  if (magnitude >= overflow_threshold) return sign * std::numeric_limits<float>::infinity();
-  if (magnitude > float_max) return sign * float_max;
-  return static_cast<float>(value);
-}
-
-// --- File -------------------------------------------------------------------------------------
-
-File File::open(const std::string& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    throw Error(path, "open", "is a directory, expected a .safetensors file");
-  }
-  const uintmax_t size = std::filesystem::file_size(path, error);
-  if (error) throw Error(path, "open", "cannot read file: " + error.message());
-
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(static_cast<size_t>(size), '\0');
-  if (!in || !in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-    throw Error(path, "read", "could not read all " + std::to_string(size) + " bytes");
-  }
-  return open_from_buffer(std::move(bytes), path);
-}
-
-File File::open_from_buffer(std::string bytes, std::string display_name) {
-  File file;
-  file.path_ = std::move(display_name);
-  file.bytes_ = std::move(bytes);
-  const std::string& path = file.path_;
-
-  const uint64_t header_length = read_header_length(file.bytes_, path);
-  const std::string_view header(file.bytes_.data() + kHeaderLengthBytes, header_length);
-  const json parsed = parse_header_json(header, path);
+Header read_header(const std::string& bytes, const std::string& path) {
+  const uint64_t header_length = read_header_length(bytes, path);
+  const std::string_view header_text(bytes.data() + kHeaderLengthBytes, header_length);
+  const json parsed = parse_header_json(header_text, path);
   if (!parsed.is_object()) {
     throw FormatError(path, "header at byte 8", "expected a JSON object");
   }
 
+  Header header;
   for (const auto& [key, value] : parsed.items()) {
     if (key == "__metadata__") {
-      file.metadata_ = read_metadata(value, path);
+      header.metadata = read_metadata(value, path);
     } else {
-      file.tensors_.push_back(read_tensor_entry(key, value, path));
+      header.tensors.push_back(read_tensor_entry(key, value, path));
     }
   }
 
   // Order by position in the data section (ties: zero-byte tensors first, then by name).
-  std::sort(file.tensors_.begin(), file.tensors_.end(),
+  std::sort(header.tensors.begin(), header.tensors.end(),
             [](const TensorInfo& a, const TensorInfo& b) {
               return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
             });
-  file.data_start_ = kHeaderLengthBytes + header_length;
-  check_tensors_tile_data_section(file.tensors_, file.bytes_.size() - file.data_start_,
-                                  file.data_start_, path);
-
-  for (size_t i = 0; i < file.tensors_.size(); ++i) file.index_[file.tensors_[i].name] = i;
-  return file;
+  header.data_start = kHeaderLengthBytes + header_length;
+  check_tensors_tile_data_section(header.tensors, bytes.size() - header.data_start,
+                                  header.data_start, path);
+  return header;
 }
 
-const TensorInfo& File::info(const std::string& name) const {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
-    throw FormatError(
-        path_, tensor_location(name),
-        "no such tensor; the file has " + std::to_string(tensors_.size()) + " tensors");
-  }
-  return tensors_[it->second];
-}
-
-std::string_view File::raw_bytes(const std::string& name) const {
-  const TensorInfo& tensor = info(name);
-  return std::string_view(bytes_.data() + data_start_ + tensor.begin, tensor.nbytes());
-}
-
-std::vector<float> File::read_f32(const std::string& name) const {
-  const TensorInfo& tensor = info(name);
-  const char* data = bytes_.data() + data_start_ + tensor.begin;
-  const size_t count = static_cast<size_t>(tensor.numel());
-  std::vector<float> values(count);
-  switch (tensor.dtype) {
-    case DType::F32:
-      if (count > 0) std::memcpy(values.data(), data, count * sizeof(float));
-      break;
-    case DType::F16:
-      for (size_t i = 0; i < count; ++i)
-        values[i] = f16_bits_to_float(load<uint16_t>(data + 2 * i));
-      break;
-    case DType::BF16:
-      for (size_t i = 0; i < count; ++i)
-        values[i] = bf16_bits_to_float(load<uint16_t>(data + 2 * i));
-      break;
-    case DType::F64:
-      for (size_t i = 0; i < count; ++i) values[i] = f64_to_f32_rounded(load<double>(data + 8 * i));
-      break;
-    default:
-      throw FormatError(path_, tensor_location(name),
-                        "expected a floating-point dtype (F64, F32, F16 or BF16) to read as "
-                        "float, found " +
-                            std::string(dtype_name(tensor.dtype)));
-  }
-  return values;
-}
-
-std::vector<float> File::read_finite_f32(const std::string& name) const {
-  std::vector<float> values = read_f32(name);
-  for (size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i]))
-      throw FormatError(path_, tensor_location(name),
-                        "holds " + std::string(std::isnan(values[i]) ? "NaN" : "Inf") +
-                            " at element " + std::to_string(i) +
-                            " (weights must be finite numbers)");
-  return values;
-}
-
-std::vector<int64_t> File::read_i64(const std::string& name) const {
-  const TensorInfo& tensor = info(name);
-  const char* data = bytes_.data() + data_start_ + tensor.begin;
-  const size_t count = static_cast<size_t>(tensor.numel());
-  std::vector<int64_t> values(count);
-  switch (tensor.dtype) {
-    case DType::I64:
-      if (count > 0) std::memcpy(values.data(), data, count * sizeof(int64_t));
-      break;
-    case DType::I32:
-      for (size_t i = 0; i < count; ++i) values[i] = load<int32_t>(data + 4 * i);
-      break;
-    case DType::I16:
-      for (size_t i = 0; i < count; ++i) values[i] = load<int16_t>(data + 2 * i);
-      break;
-    case DType::I8:
-      for (size_t i = 0; i < count; ++i)
-        values[i] = static_cast<int64_t>(load<int8_t>(data + i));  // sign-extends
-      break;
-    case DType::U8:
-      for (size_t i = 0; i < count; ++i) values[i] = load<uint8_t>(data + i);
-      break;
-    case DType::BOOL:
-      for (size_t i = 0; i < count; ++i) {
-        const uint8_t byte = load<uint8_t>(data + i);
-        if (byte > 1) {
-          throw FormatError(path_, "byte offset " + std::to_string(data_start_ + tensor.begin + i),
-                            "BOOL tensor " + in_quotes(name) + " holds " + std::to_string(byte) +
-                                "; expected 0 or 1");
-        }
-        values[i] = byte;
-      }
-      break;
-    default:
-      throw FormatError(path_, tensor_location(name),
-                        "expected an integer or BOOL dtype to read as int64, found " +
-                            std::string(dtype_name(tensor.dtype)));
-  }
-  return values;
-}
-
-}  // namespace ag::safetensors
+}  // namespace ag::safetensors::detail
