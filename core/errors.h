@@ -1,5 +1,6 @@
 #pragma once
-// The exception types adaptgrad throws (DESIGN.md §6).
+// The exception types adaptgrad throws. Each message names the file, the key/line/offset and
+// what was expected; an app prints it as one `error:` line and exits non-zero.
 //
 // A library function that is handed bad input throws one of these; an app catches ag::Error,
 // prints e.what() as one line to stderr and exits non-zero. The message should let the user

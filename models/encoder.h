@@ -57,7 +57,7 @@ class SequenceClassifier : public nn::Module {
   virtual std::string base_prefix() const = 0;
   // The classification head's modules, created fresh when a checkpoint has no head.
   virtual std::vector<std::string> head_modules() const = 0;
-  // The linear layers an adapter may wrap, by the seed's switch names (query, key, value,
+  // The linear layers an adapter may wrap, by the LoRA/DoRA tutorial's switch names (query, key, value,
   // projection, mlp, head) mapped to this model's module names.
   virtual std::vector<std::string> module_names_for(const std::string& switch_name) const = 0;
   const EncoderConfig& config() const { return config_; }
@@ -66,7 +66,7 @@ class SequenceClassifier : public nn::Module {
   EncoderConfig config_;
 };
 
-// Maps the seed's switch names (query, key, value, projection, mlp, head) to this model's
+// Maps the LoRA/DoRA tutorial's switch names (query, key, value, projection, mlp, head) to this model's
 // module names and passes any other name (q_lin, attention.output.dense, ...) through.
 std::vector<std::string> resolve_targets(const SequenceClassifier& model,
                                          const std::vector<std::string>& names);

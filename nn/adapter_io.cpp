@@ -53,7 +53,7 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
   for (auto& [name, t] : adapter_tensors(model))
     buffers.push_back({kPrefix + name, safetensors::DType::F32, t.shape(), t.data(),
                        uint64_t(t.numel()) * sizeof(float)});
-  // PEFT's scaling is lora_alpha / r (or / √r); the seed's s = alpha maps to alpha · r.
+  // PEFT's scaling is lora_alpha / r (or / √r); the tutorial's s = alpha maps to alpha · r.
   const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
   if (seed_scaling && !(config.rank_pattern.empty() && config.alpha_pattern.empty()))
     throw Error(

@@ -97,7 +97,7 @@ class Module {
   bool training_ = true;
 };
 
-// --- freezing (the seed's `for p in model.parameters(): p.requires_grad = False`) -------------
+// --- freezing (PyTorch's `for p in model.parameters(): p.requires_grad = False`) -------------
 void freeze(Module& m);
 void unfreeze(Module& m);
 

@@ -78,7 +78,7 @@ TEST_CASE("save_adapter then load_adapter restores every adapter tensor exactly"
   fs::remove_all(dir);
 }
 
-TEST_CASE("the seed's scaling (s = alpha) is saved as PEFT's lora_alpha = alpha * r") {
+TEST_CASE("the tutorial's scaling (s = alpha) is saved as PEFT's lora_alpha = alpha * r") {
   auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
   ag::nn::LoraConfig config;
   config.r = 4;

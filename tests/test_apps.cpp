@@ -30,7 +30,7 @@ static Run run(const std::string& args) {
 
 TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
   // Expected values: PEFT's print_trainable_parameters on the same configurations
-  // (DESIGN.md §1; 67,102,466 = 66,955,010 + 147,456).
+  // (67,102,466 = 66,955,010 + 147,456).
   Run lora = run("count_params --model distilbert-base-uncased --method lora --quiet");
   CHECK(lora.exit_code == 0);
   CHECK(lora.output ==
@@ -45,7 +45,7 @@ TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
         0);  // 590,592 + 1,538
 }
 
-TEST_CASE("count_params lists every parameter with whether it trains, as the seed prints it") {
+TEST_CASE("count_params lists every parameter with whether it trains, as the LoRA/DoRA tutorial prints it") {
   Run r = run("count_params");
   CHECK(r.output.find("distilbert.embeddings.word_embeddings.weight: False\n") !=
         std::string::npos);

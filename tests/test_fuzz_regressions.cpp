@@ -189,7 +189,7 @@ TEST_CASE("safetensors: a shape whose element count overflows int64 is rejected 
   CHECK(message.find("element count overflows 64 bits") != std::string::npos);
 }
 
-// What the readers must do with the inputs above once fixed (DESIGN.md §6: a typed error
+// What the readers must do with the inputs above once fixed (a typed error
 // naming the file and the key). Under g++ without UBSan the float-to-int64 casts are silent,
 // so these check the behaviour directly.
 

@@ -1,4 +1,4 @@
-// Data-parallel training under mpirun (issue 9). Built only with -DADAPTGRAD_MPI=ON and run
+// Data-parallel training under mpirun. Built only with -DADAPTGRAD_MPI=ON and run
 // with Open MPI's mpirun on PATH; two ranks on one machine, one thread each, on the tiny demo
 // model of tests/app_runner.h (dropout 0.1 everywhere, LoRA dropout 0.05).
 //

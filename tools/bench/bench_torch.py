@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch + transformers + PEFT side of the adaptgrad benchmark (issue 7).
+"""PyTorch + transformers + PEFT side of the adaptgrad benchmark.
 
 Measures one training step (or one eval forward for --method infer) of
 DistilBertForSequenceClassification with distilbert-base-uncased shapes and

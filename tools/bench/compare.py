@@ -256,9 +256,9 @@ def main():
             P(f"| {dm} {s} t{t} | " + " | ".join(cells) + " |")
         P()
 
-    # ---------------------------------------------------------------- targets (issue 7)
+    # ---------------------------------------------------------------- targets --------
     if any_ag:
-        P("Targets (issue 7), against the FASTER PyTorch attention variant of each config:")
+        P("Targets, against the FASTER PyTorch attention variant of each config:")
         P()
 
         def best_pt(res):
