@@ -15,7 +15,7 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/evaluate.h"
-#include "apps/common/trained_run.h"
+#include "apps/predict/trained_run.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"

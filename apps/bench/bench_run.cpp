@@ -1,4 +1,4 @@
-#include "apps/common/bench_run.h"
+#include "apps/bench/bench_run.h"
 
 #include <cmath>
 #include <optional>

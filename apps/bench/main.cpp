@@ -19,8 +19,8 @@
 #include <string>
 #include "apps/common/app_util.h"
 
-#include "apps/common/bench_report.h"
-#include "apps/common/bench_run.h"
+#include "apps/bench/bench_report.h"
+#include "apps/bench/bench_run.h"
 #include "core/parallel.h"
 
 namespace {
