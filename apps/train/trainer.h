@@ -21,10 +21,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/train/checkpoint.h"
 #include "apps/common/evaluate.h"
-#include "apps/train/progress.h"
 #include "apps/common/train_config.h"
+#include "apps/train/checkpoint.h"
+#include "apps/train/progress.h"
 #include "apps/train/trainer_hooks.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
