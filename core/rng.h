@@ -29,7 +29,7 @@ uint64_t next_seed();
 uint64_t generator_state();            // for checkpoints
 void set_generator_state(uint64_t s);  // for resume
 
-// Data-parallel training (apps/common/trainer.cpp): this process holds rows
+// Data-parallel training (apps/train/trainer.cpp): this process holds rows
 // [first_row, first_row + rows) of every global batch. The mask of the dropout op on a
 // batch-major tensor then starts at the counter the whole batch would have reached at
 // first_row, so that N processes draw exactly the mask entries one process would: same

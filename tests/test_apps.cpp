@@ -4,7 +4,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <unistd.h>
 
 #include "core/ops.h"
 #include "fixture.h"
@@ -31,14 +34,20 @@ static Run run(const std::string& args) {
 TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
   // Expected values: PEFT's print_trainable_parameters on the same configurations
   // (67,102,466 = 66,955,010 + 147,456).
-  Run lora = run("count_params --model distilbert-base-uncased --method lora --quiet");
+  // --train-head=false: PEFT's plain LoraConfig, adapters only (train's default also trains the
+  // head, 739,586 = 147,456 + 590,592 + 1,538).
+  Run lora =
+      run("count_params --model distilbert-base-uncased --method lora --train-head=false --quiet");
   CHECK(lora.exit_code == 0);
   CHECK(lora.output ==
         "trainable params: 147,456 || all params: 67,102,466 || trainable%: 0.2197\n");
-  Run dora = run("count_params --method dora --quiet");
+  Run dora = run("count_params --method dora --train-head=false --quiet");
   CHECK(dora.output ==
         "trainable params: 156,672 || all params: 67,111,682 || trainable%: 0.2334\n");
-  Run mlp = run("count_params --targets query,value,mlp --quiet");
+  Run mlp = run("count_params --targets query,value,mlp --train-head=false --quiet");
+  Run with_head = run("count_params --quiet");
+  CHECK(with_head.output ==
+        "trainable params: 739,586 || all params: 67,102,466 || trainable%: 1.1022\n");
   CHECK(mlp.output.find("trainable params: 516,096 ||") == 0);
   Run head = run("count_params --method head --quiet");
   CHECK(head.output.find("trainable params: 592,130 || all params: 66,955,010") ==
@@ -54,6 +63,43 @@ TEST_CASE("count_params lists every parameter with whether it trains, as the LoR
   CHECK(
       r.output.find("distilbert.transformer.layer.0.attention.q_lin.base_layer.weight: False\n") !=
       std::string::npos);
+}
+
+// The "trainable params: ..." line of an app's output.
+static std::string trainable_line(const std::string& output) {
+  const size_t at = output.find("trainable params: ");
+  if (at == std::string::npos) return "";
+  return output.substr(at, output.find('\n', at) - at);
+}
+
+TEST_CASE("count_params prints the trainable-parameter line train prints for the same flags") {
+  // A tiny DistilBERT: train initialises it from the config.json file, count_params reads the
+  // shapes from the folder; both get 2 labels (the demo task's and count_params' default).
+  const fs::path dir =
+      fs::temp_directory_path() / ("adaptgrad_count_vs_train_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "model");
+  std::ofstream(dir / "model" / "config.json")
+      << R"({"model_type": "distilbert", "vocab_size": 128, "dim": 32, "n_layers": 2,
+      "n_heads": 4, "hidden_dim": 64, "max_position_embeddings": 64, "pad_token_id": 0})";
+  const std::string train = "train --model " + (dir / "model" / "config.json").string() +
+                            " --demo --demo-size 40 --max-steps 1 --threads 1 --out " +
+                            (dir / "run").string() + " --overwrite --quiet-params ";
+  const std::string count = "count_params --quiet --model " + (dir / "model").string() + " ";
+  for (const char* flags :
+       {"", "--train-head=false", "--method dora --dora-magnitude input --targets query,value,mlp",
+        "--method dora --targets query,head --r 2 --train-head=false",
+        "--method lora --targets query,value,head --r 2", "--method head", "--method full"}) {
+    INFO(std::string(flags));
+    const Run trained = run(train + flags);
+    INFO(trained.output);
+    REQUIRE(trained.exit_code == 0);
+    const Run counted = run(count + flags);
+    REQUIRE(counted.exit_code == 0);
+    CHECK(trainable_line(trained.output) != "");
+    CHECK(trainable_line(counted.output) == trainable_line(trained.output));
+  }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("count_params: bad flags and settings exit non-zero with one line") {

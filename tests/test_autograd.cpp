@@ -79,7 +79,7 @@ TEST_CASE("clone copies, detach shares, reshape is a view") {
 }
 
 TEST_CASE("detach stops the gradient: d/dx sum(x * detach(x)) is x, not 2x") {
-  // DoRA's norm is detached this way (apps/lora_from_scratch.cpp).
+  // DoRA's norm is detached this way (apps/lora_from_scratch/main.cpp).
   Tensor x = Tensor::from_vector({3}, {1, -2, 3});
   x.set_requires_grad(true);
   ag::sum(ag::mul(x, x.detach())).backward();

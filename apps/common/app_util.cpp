@@ -60,13 +60,13 @@ int run_guarded(const std::function<int()>& body) {
   return 1;
 }
 
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << "error: " << e.what() << std::endl;
-    return 1;
+    throw Error(e.what());
   }
   return std::nullopt;
 }

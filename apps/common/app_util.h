@@ -19,10 +19,10 @@ void start_app(char** argv);
 // body's exit code otherwise.
 int run_guarded(const std::function<int()>& body);
 
-// Parses the command line with CLI11. Returns an exit code when the program should stop now:
-// 0 after printing --help, 1 after printing one line "error: ..." for a bad flag; nothing when
-// the arguments are fine.
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+// Parses the command line with CLI11; call it first inside run_guarded. Returns 0 after printing
+// --help (the program should stop now), nothing when the arguments are fine; a bad flag throws
+// ag::Error with CLI11's one-line message, which run_guarded prints as "error: ..." (exit 1).
+std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv);
 
 // The input limits of the apps that read texts (predict, hidden_states): --max-length, when
 // given, must leave room for [CLS] and [SEP]; --max-line-bytes must be positive.

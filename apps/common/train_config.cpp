@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <variant>
 
@@ -152,9 +153,8 @@ std::vector<std::string> split_comma_list(const std::string& text) {
   return out;
 }
 
-void TrainConfig::validate() const {
+void TrainConfig::validate_adapter() const {
   auto fail = [](const std::string& msg) { throw Error(msg); };
-  if (model.empty()) fail("--model is required (a Hugging Face folder or a preset name)");
   if (!one_of(method, {"lora", "dora", "full", "head"}))
     fail("--method must be lora, dora, full or head, got '" + method + "'");
   if (!one_of(scaling, {"alpha-over-r", "rslora", "alpha"}))
@@ -165,6 +165,16 @@ void TrainConfig::validate() const {
     fail("--dora-magnitude must be output or input, got '" + dora_magnitude + "'");
   if (!one_of(dora_dropout, {"peft", "branch"}))
     fail("--dora-dropout must be peft or branch, got '" + dora_dropout + "'");
+  if (uses_adapter() && target_list().empty()) fail("--targets is empty");
+  if (r <= 0) fail("--r must be positive, got " + std::to_string(r));
+  if (!(alpha > 0)) fail("--alpha must be positive");
+  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
+}
+
+void TrainConfig::validate() const {
+  auto fail = [](const std::string& msg) { throw Error(msg); };
+  if (model.empty()) fail("--model is required (a Hugging Face folder or a preset name)");
+  validate_adapter();
   if (!one_of(schedule, {"linear", "cosine", "constant"}))
     fail("--schedule must be linear, cosine or constant, got '" + schedule + "'");
   if (!format.empty() && !one_of(format, {"tsv", "csv", "jsonl", "polarity"}))
@@ -182,10 +192,6 @@ void TrainConfig::validate() const {
         "--val-split");
   if (val_split != defaults.val_split && (train.empty() || !validation.empty()))
     fail("--val-split goes with --train without --validation; with --data or --demo use --split");
-  if (uses_adapter() && target_list().empty()) fail("--targets is empty");
-  if (r <= 0) fail("--r must be positive, got " + std::to_string(r));
-  if (!(alpha > 0)) fail("--alpha must be positive");
-  if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
   if (epochs <= 0) fail("--epochs must be positive");
   if (!(lr > 0 && std::isfinite(lr))) fail("--lr must be positive");
   if (batch_size <= 0) fail("--batch-size must be positive");
@@ -264,21 +270,14 @@ void load_config_file(TrainConfig& config, const std::string& path) {
   apply_json(config, j, path);
 }
 
-void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last flag wins
-  app.add_option("--config", flags.config_file, "JSON file with the same keys as the flags")
-      ->group("Run");
-  app.add_option("--resume", flags.resume_dir,
-                 "continue the run whose folder (or checkpoint folder) this is")
-      ->group("Run");
-  app.add_flag("--overwrite", flags.overwrite,
-               "--out holds an earlier run: remove that run's files first (only those)")
-      ->group("Run");
-  app.add_option("--allow-change", flags.allow_change,
-                 "with --resume: settings that may differ from the checkpoint's, e.g. lr,epochs "
-                 "(recorded in train_config.json)")
-      ->group("Run");
+namespace {
+
+// Binds the fields `wanted` picks to flags of `app` (the last of a repeated flag wins).
+void add_field_options(CLI::App& app, TrainConfig& config,
+                       const std::function<bool(const Field&)>& wanted) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   for (auto& f : fields()) {
+    if (!wanted(f)) continue;
     const std::string flag = std::string("--") + f.name;
     const std::string group = std::string(f.group) == "hidden" ? "" : f.group;
     std::visit(
@@ -294,6 +293,31 @@ void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
         },
         f.member);
   }
+}
+
+}  // namespace
+
+void add_adapter_flags(CLI::App& app, TrainConfig& config) {
+  add_field_options(app, config, [](const Field& f) {
+    return std::string(f.name) == "model" || std::string(f.group) == "Adapter";
+  });
+}
+
+void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // last flag wins
+  app.add_option("--config", flags.config_file, "JSON file with the same keys as the flags")
+      ->group("Run");
+  app.add_option("--resume", flags.resume_dir,
+                 "continue the run whose folder (or checkpoint folder) this is")
+      ->group("Run");
+  app.add_flag("--overwrite", flags.overwrite,
+               "--out holds an earlier run: remove that run's files first (only those)")
+      ->group("Run");
+  app.add_option("--allow-change", flags.allow_change,
+                 "with --resume: settings that may differ from the checkpoint's, e.g. lr,epochs "
+                 "(recorded in train_config.json)")
+      ->group("Run");
+  add_field_options(app, config, [](const Field&) { return true; });
 }
 
 std::string find_flag_value(int argc, char** argv, const std::string& name) {

@@ -76,6 +76,9 @@ struct TrainConfig {
 
   // Checks values and combinations; throws ag::Error with one line naming the flag.
   void validate() const;
+  // The checks of the adapter settings alone (--method ... --dora-dropout), for the apps that
+  // build an adapter from add_adapter_flags() without training it.
+  void validate_adapter() const;
   std::vector<std::string> target_list() const;
   bool uses_adapter() const { return method == "lora" || method == "dora"; }
   // Examples per optimizer micro-batch over all processes (what the training loader yields).
@@ -103,6 +106,12 @@ void load_config_file(TrainConfig& config, const std::string& path);
 // Binds every field to a flag of `app`. CLI11 writes a bound variable only when its flag is
 // given, so flags parsed after load_config_file() override the file.
 void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags);
+
+// Binds --model and the adapter settings (the "Adapter" group: --method, --r, --alpha,
+// --dropout, --targets, --train-head, --scaling, --init, --dora-magnitude, --dora-dropout) with
+// train's names, defaults and help: the one flag group of every app that builds an adapter, so
+// they all build the same one from the same flags.
+void add_adapter_flags(CLI::App& app, TrainConfig& config);
 
 // The value of "--name X" / "--name=X" in argv, before CLI11 parses it (for --config and
 // --resume, which decide the defaults the other flags override).

@@ -52,16 +52,15 @@ int main(int argc, char** argv) {
   app.add_option("--num-labels", num_labels,
                  "Labels of the head when there is no labels.json (default: from the adapter's "
                  "classifier, else the base config)");
-  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return ag::apps::run_guarded([&] {
+    if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     // Checked first, so that a folder without it is reported by its own name.
     ag::nn::read_adapter_config(adapter);
     // Never write over an input; never merge an adapter into a base it was not trained on.
-    ag::apps::check_output_apart_from_inputs({"--out", out},
-                                             {{"--model", model_name},
-                                              {"--adapter", adapter},
-                                              {"--labels", labels_path},
-                                              {"--tokenizer", tokenizer}});
+    ag::apps::check_output_apart_from_inputs({"--out", out}, {{"--model", model_name},
+                                                              {"--adapter", adapter},
+                                                              {"--labels", labels_path},
+                                                              {"--tokenizer", tokenizer}});
     ag::apps::check_base_digest(adapter, model_name);
     if (labels_path.empty() && fs::exists(fs::path(adapter) / "labels.json"))
       labels_path = (fs::path(adapter) / "labels.json").string();
@@ -94,9 +93,6 @@ int main(int argc, char** argv) {
       std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name << ": "
                 << out << " has none (pass --tokenizer FOLDER)\n";
     std::cout << "merged " << adapter << " into " << model_name << ": " << out << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

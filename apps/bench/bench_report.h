@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "apps/common/bench_run.h"
+#include "apps/bench/bench_run.h"
 
 namespace ag::bench {
 

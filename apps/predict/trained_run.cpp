@@ -1,4 +1,4 @@
-#include "apps/common/trained_run.h"
+#include "apps/predict/trained_run.h"
 
 #include <filesystem>
 #include <fstream>

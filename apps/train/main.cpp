@@ -8,7 +8,7 @@
 //   mpirun -np 2 build/bin/train ... (a -DADAPTGRAD_MPI=ON build; data-parallel, rank 0 writes)
 //
 // The steps are the seed's: load, freeze, wrap q/v with adapters, print what trains, train
-// with AdamW, evaluate, save. The pieces live in apps/common/.
+// with AdamW, evaluate, save. The pieces live in apps/train/ and apps/common/.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
@@ -17,16 +17,16 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/base_digest.h"
-#include "apps/common/checkpoint.h"
-#include "apps/common/data_order.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/resume_check.h"
 #include "apps/common/run_data.h"
 #include "apps/common/run_folder.h"
 #include "apps/common/run_outputs.h"
-#include "apps/common/signals.h"
-#include "apps/common/trainer.h"
+#include "apps/train/checkpoint.h"
+#include "apps/train/data_order.h"
+#include "apps/train/signals.h"
+#include "apps/train/trainer.h"
 #include "core/blas_startup.h"
 #include "core/errors.h"
 #include "core/parallel.h"
@@ -278,13 +278,7 @@ int main(int argc, char** argv) {
     }
     const std::string config_file = find_flag_value(argc, argv, "config");
     if (!config_file.empty()) load_config_file(config, config_file);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::Success& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw Error(e.what());  // one line: "error: The following argument was not expected..."
-    }
+    if (auto done = parse_arguments(app, argc, argv)) return *done;
     return train_main(config, flags, world);
   });
   // A failed rank ends the whole job: the others would otherwise wait in a collective forever.

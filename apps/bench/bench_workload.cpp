@@ -1,4 +1,4 @@
-#include "apps/common/bench_workload.h"
+#include "apps/bench/bench_workload.h"
 
 #include <algorithm>
 

@@ -15,7 +15,7 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/evaluate.h"
-#include "apps/common/trained_run.h"
+#include "apps/predict/trained_run.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"
@@ -43,13 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (0: all cores)");
   app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
   return run_guarded([&] {
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::Success& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      throw Error(e.what());
-    }
+    if (auto done = parse_arguments(app, argc, argv)) return *done;
     if (batch_size <= 0) throw Error("--batch-size must be positive");
     check_input_limits(app, o.max_length, max_line_bytes);
     std::ifstream file;

@@ -1,4 +1,4 @@
-#include "apps/common/metrics_log.h"
+#include "apps/train/metrics_log.h"
 
 #include <sstream>
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/common/bench_measure.h"
-#include "apps/common/bench_workload.h"
+#include "apps/bench/bench_measure.h"
+#include "apps/bench/bench_workload.h"
 #include "core/profiler.h"
 #include "models/encoder.h"
 #include "nn/module.h"

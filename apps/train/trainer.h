@@ -21,11 +21,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/common/checkpoint.h"
 #include "apps/common/evaluate.h"
-#include "apps/common/progress.h"
 #include "apps/common/train_config.h"
-#include "apps/common/trainer_hooks.h"
+#include "apps/train/checkpoint.h"
+#include "apps/train/progress.h"
+#include "apps/train/trainer_hooks.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
 #include "nn/distributed.h"

@@ -1,4 +1,4 @@
-#include "apps/common/trainer.h"
+#include "apps/train/trainer.h"
 
 #include <cmath>
 #include <iostream>

@@ -6,9 +6,9 @@
 #include <limits>
 
 #include "apps/common/app_util.h"
-#include "apps/common/signals.h"
-#include "apps/common/svg_plot.h"
-#include "apps/common/trainer.h"
+#include "apps/train/signals.h"
+#include "apps/train/svg_plot.h"
+#include "apps/train/trainer.h"
 #include "core/rng.h"
 
 namespace fs = std::filesystem;

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/common/metrics_log.h"
+#include "apps/train/metrics_log.h"
 #include "core/tensor.h"
 #include "nn/optim.h"
 

@@ -1,4 +1,4 @@
-#include "apps/common/bench_report.h"
+#include "apps/bench/bench_report.h"
 
 #include <algorithm>
 

@@ -1,8 +1,11 @@
-#include "apps/common/bench_run.h"
+#include "apps/bench/bench_run.h"
 
 #include <cmath>
 #include <optional>
+#include <sstream>
 
+#include "apps/common/model_setup.h"
+#include "apps/common/train_config.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/rng.h"
@@ -92,19 +95,18 @@ std::shared_ptr<models::SequenceClassifier> build_bench_model(const BenchOptions
   models::LoadOptions load;
   load.num_labels = kLabels;
   auto model = models::from_pretrained("distilbert-base-uncased", load);
-  if (o.method == "full") {
-    nn::unfreeze(*model);
-    return model;
-  }
-  nn::LoraConfig config;
-  config.r = o.rank;
-  config.alpha = 16.0f;
-  config.dropout = o.dropout;
-  config.targets = {"q_lin", "v_lin"};
-  config.use_dora = o.method == "dora";
-  config.dora_branch_dropout = o.dora_dropout == "branch";
-  config.validate();
-  nn::apply_lora(*model, config);
+  // The adapter as `train --method M --r R --dropout D --targets q_lin,v_lin --train-head=false`
+  // builds it; infer merges a LoRA adapter into the weights.
+  apps::TrainConfig adapter;
+  adapter.method = o.method == "infer" ? "lora" : o.method;
+  adapter.r = o.rank;
+  adapter.dropout = o.dropout;
+  adapter.targets = "q_lin,v_lin";
+  adapter.train_head = false;
+  adapter.dora_dropout = o.dora_dropout;
+  adapter.validate_adapter();
+  std::ostringstream method_log;  // not printed: the JSON line reports the parameter counts
+  apps::apply_method(*model, adapter, method_log);
   if (o.method == "infer") nn::merge_and_unload(*model);
   return model;
 }

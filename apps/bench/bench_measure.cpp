@@ -1,4 +1,4 @@
-#include "apps/common/bench_measure.h"
+#include "apps/bench/bench_measure.h"
 
 #include <cblas.h>
 #include <sys/resource.h>
@@ -79,7 +79,7 @@ std::string head_commit(const std::filesystem::path& git) {
 std::string version_string() {
   std::string version = "adaptgrad 0.1";
   std::error_code ec;
-  // This file is apps/common/bench_measure.cpp; the tree's root is three levels up.
+  // This file is apps/bench/bench_measure.cpp; the tree's root is three levels up.
   const auto root = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
   if (!std::filesystem::is_directory(root / ".git", ec)) return version;
   const std::string hash = head_commit(root / ".git");

@@ -1,4 +1,4 @@
-#include "apps/common/progress.h"
+#include "apps/train/progress.h"
 
 #include <cstdio>
 #include <iostream>

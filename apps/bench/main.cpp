@@ -19,8 +19,8 @@
 #include <string>
 #include "apps/common/app_util.h"
 
-#include "apps/common/bench_report.h"
-#include "apps/common/bench_run.h"
+#include "apps/bench/bench_report.h"
+#include "apps/bench/bench_run.h"
 #include "core/parallel.h"
 
 namespace {
@@ -77,16 +77,13 @@ int main(int argc, char** argv) {
                "infer: run the padded batch as given (default: in length-sorted chunks, as "
                "evaluate and predict do)");
   app.add_flag("--json", json_only, "print only the JSON line (no summary on stderr)");
-  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
-  try {
+  return ag::apps::run_guarded([&] {
+    if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     ag::set_num_threads(o.threads);
     const ag::bench::BenchRun run = ag::bench::run_benchmark(o);
     const auto json = ag::bench::bench_json(o, run);
     std::cout << json.dump() << std::endl;
     if (!json_only) ag::bench::print_summary(stderr, o, run, json);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -144,7 +144,8 @@ double median_ms(int reps, const std::function<void()>& f) {
   return times[times.size() / 2];
 }
 
-int main() {
+int main(int, char** argv) {
+  apps::start_app(argv);
   return apps::run_guarded([] {
     manual_seed(0);
 

@@ -1,4 +1,4 @@
-#include "apps/common/data_order.h"
+#include "apps/train/data_order.h"
 
 #include <ostream>
 

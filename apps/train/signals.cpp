@@ -1,4 +1,4 @@
-#include "apps/common/signals.h"
+#include "apps/train/signals.h"
 
 #include <csignal>
 

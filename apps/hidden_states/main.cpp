@@ -78,9 +78,8 @@ int main(int argc, char** argv) {
   app.add_option("--output", output_path, "safetensors file to write (default: print a summary)");
   app.add_option("--max-length", max_length, "truncate to this many tokens (default: tokenizer's)");
   app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
-  if (auto code = ag::apps::parse_command_line(app, argc, argv)) return *code;
-
   return ag::apps::run_guarded([&] {
+    if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     ag::apps::check_input_limits(app, max_length, max_line_bytes);
     auto tokenizer =
         ag::data::BertTokenizer::from_pretrained(tokenizer_dir.empty() ? model_dir : tokenizer_dir);

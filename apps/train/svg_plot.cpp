@@ -1,4 +1,4 @@
-#include "apps/common/svg_plot.h"
+#include "apps/train/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "apps/common/checkpoint.h"
+#include "apps/train/checkpoint.h"
 
 #include <filesystem>
 
