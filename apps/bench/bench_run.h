@@ -1,4 +1,4 @@
-// Running the benchmark's steps (issue 7): the model as bench_torch.py builds it, one timed
+// Running the benchmark's steps: the model as bench_torch.py builds it, one timed
 // training step or eval forward per batch, and the measurements around them.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The benchmark's workload (issue 7), identical to tools/bench/bench_torch.py: the batch stream
+// The benchmark's workload, identical to tools/bench/bench_torch.py: the batch stream
 // and the model-FLOP formula. See tools/bench/README.md for the definitions.
 #pragma once
 

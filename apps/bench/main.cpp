@@ -1,6 +1,6 @@
 // bench: one training step of DistilBertForSequenceClassification (distilbert-base-uncased
 // shapes, random weights, fp32) with LoRA, DoRA or full fine-tuning, or one eval forward with
-// merged adapters; the adaptgrad side of tools/bench/ (issue 7).
+// merged adapters; the adaptgrad side of tools/bench/.
 //
 //   build/bin/bench --method lora|dora|full|infer --shape fixed|mixed --threads N
 //                   [--warmup 3] [--steps 10] [--dropout 0.05] [--dora-dropout peft|branch]

@@ -63,9 +63,10 @@ const std::vector<Field>& fields() {
        "lora/dora: also train the classification head (PEFT modules_to_save); "
        "--train-head=false trains the adapters only",
        "Adapter"},
-      {"scaling", &C::scaling, "alpha-over-r (PEFT)|rslora|alpha (the seed's code)", "Adapter"},
-      {"init", &C::init, "kaiming (PEFT)|gaussian (the seed)", "Adapter"},
-      {"dora-magnitude", &C::dora_magnitude, "output (paper, PEFT)|input (the seed's variant)",
+      {"scaling", &C::scaling,
+       "alpha-over-r (PEFT)|rslora|alpha (the DoRA-from-scratch tutorial's code)", "Adapter"},
+      {"init", &C::init, "kaiming (PEFT)|gaussian (the tutorial's)", "Adapter"},
+      {"dora-magnitude", &C::dora_magnitude, "output (paper, PEFT)|input (the tutorial's variant)",
        "Adapter"},
       {"dora-dropout", &C::dora_dropout,
        "peft (PEFT's formula: one more full GEMM each way)|branch (dropout on the low-rank "

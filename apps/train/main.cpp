@@ -7,8 +7,8 @@
 //   build/bin/train --resume runs/X                           (after Ctrl-C or a crash)
 //   mpirun -np 2 build/bin/train ... (a -DADAPTGRAD_MPI=ON build; data-parallel, rank 0 writes)
 //
-// The steps are the seed's: load, freeze, wrap q/v with adapters, print what trains, train
-// with AdamW, evaluate, save. The pieces live in apps/train/ and apps/common/.
+// The steps are the LoRA/DoRA tutorial's: load, freeze, wrap q/v with adapters, print what trains,
+// train with AdamW, evaluate, save. The pieces live in apps/train/ and apps/common/.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
