@@ -76,14 +76,7 @@ BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
   embeddings->register_module("LayerNorm", embedding_norm_);
   register_module("embeddings", embeddings);
 
-  auto encoder = std::make_shared<nn::Module>("BertEncoder");
-  auto layers = std::make_shared<nn::Module>("ModuleList");
-  for (int64_t i = 0; i < c.layers; ++i) {
-    layers_.push_back(std::make_shared<BertLayer>(c));
-    layers->register_module(std::to_string(i), layers_.back());
-  }
-  encoder->register_module("layer", layers);
-  register_module("encoder", encoder);
+  layers_ = register_layer_stack<BertLayer>(*this, "encoder", "BertEncoder", c);
   pooler_ = std::make_shared<BertDense>("BertPooler", c.hidden, c);
   register_module("pooler", &pooler_);
 }

@@ -74,60 +74,64 @@ void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
 
 }  // namespace
 
+// The same settings go by different keys in each model type's config.json (transformers'
+// DistilBertConfig and BertConfig).
+struct ConfigKeys {
+  const char *hidden, *layers, *heads, *intermediate, *activation, *hidden_dropout,
+      *attention_dropout;
+};
+constexpr ConfigKeys kDistilBertKeys{"dim",        "n_layers", "n_heads",          "hidden_dim",
+                                     "activation", "dropout",  "attention_dropout"};
+constexpr ConfigKeys kBertKeys{
+    "hidden_size", "num_hidden_layers",   "num_attention_heads",         "intermediate_size",
+    "hidden_act",  "hidden_dropout_prob", "attention_probs_dropout_prob"};
+
 EncoderConfig config_from_json_text(const std::string& text, const std::string& file) {
   const json j = parse_json(text, file);
   if (!j.is_object()) throw FormatError(file, "top level", "expected a JSON object");
   EncoderConfig c;
   c.model_type = get<std::string>(j, "model_type", "", file);
-  if (c.model_type == "distilbert") {
-    c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
-    c.hidden = get<int64_t>(j, "dim", 768, file);
-    c.layers = get<int64_t>(j, "n_layers", 6, file);
-    c.heads = get<int64_t>(j, "n_heads", 12, file);
-    c.intermediate = get<int64_t>(j, "hidden_dim", 3072, file);
-    c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
-    c.sinusoidal_positions = get<bool>(j, "sinusoidal_pos_embds", false, file);
-    c.activation = get<std::string>(j, "activation", "gelu", file);
-    c.hidden_dropout = get<float>(j, "dropout", 0.1f, file);
-    c.attention_dropout = get<float>(j, "attention_dropout", 0.1f, file);
-    c.classifier_dropout = get<float>(j, "seq_classif_dropout", 0.2f, file);
-    c.layer_norm_eps = 1e-12f;  // hard-coded in transformers' DistilBERT
-  } else if (c.model_type == "bert") {
-    c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
-    c.hidden = get<int64_t>(j, "hidden_size", 768, file);
-    c.layers = get<int64_t>(j, "num_hidden_layers", 12, file);
-    c.heads = get<int64_t>(j, "num_attention_heads", 12, file);
-    c.intermediate = get<int64_t>(j, "intermediate_size", 3072, file);
-    c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
+  if (c.model_type != "distilbert" && c.model_type != "bert")
+    throw FormatError(file, "key \"model_type\"",
+                      "expected \"distilbert\" or \"bert\", got \"" + c.model_type + "\"");
+  const bool bert = c.model_type == "bert";
+  const ConfigKeys& k = bert ? kBertKeys : kDistilBertKeys;
+  c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
+  c.hidden = get<int64_t>(j, k.hidden, 768, file);
+  c.layers = get<int64_t>(j, k.layers, bert ? 12 : 6, file);
+  c.heads = get<int64_t>(j, k.heads, 12, file);
+  c.intermediate = get<int64_t>(j, k.intermediate, 3072, file);
+  c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
+  c.activation = get<std::string>(j, k.activation, "gelu", file);
+  c.hidden_dropout = get<float>(j, k.hidden_dropout, 0.1f, file);
+  c.attention_dropout = get<float>(j, k.attention_dropout, 0.1f, file);
+  if (bert) {
     c.type_vocab_size = get<int64_t>(j, "type_vocab_size", 2, file);
-    c.activation = get<std::string>(j, "hidden_act", "gelu", file);
-    c.hidden_dropout = get<float>(j, "hidden_dropout_prob", 0.1f, file);
-    c.attention_dropout = get<float>(j, "attention_probs_dropout_prob", 0.1f, file);
     c.classifier_dropout = get<float>(j, "classifier_dropout", c.hidden_dropout, file);
     c.layer_norm_eps = get<float>(j, "layer_norm_eps", 1e-12f, file);
     check_positive(c.type_vocab_size, "type_vocab_size", file);
   } else {
-    throw FormatError(file, "key \"model_type\"",
-                      "expected \"distilbert\" or \"bert\", got \"" + c.model_type + "\"");
+    c.sinusoidal_positions = get<bool>(j, "sinusoidal_pos_embds", false, file);
+    c.classifier_dropout = get<float>(j, "seq_classif_dropout", 0.2f, file);
+    c.layer_norm_eps = 1e-12f;  // hard-coded in transformers' DistilBERT
   }
   c.initializer_range = get<float>(j, "initializer_range", 0.02f, file);
   c.pad_token_id = get<int64_t>(j, "pad_token_id", 0, file);
   read_labels(j, c, file);
-  const char* dim_key = c.model_type == "bert" ? "hidden_size" : "dim";
   check_positive(c.vocab_size, "vocab_size", file);
-  check_positive(c.hidden, dim_key, file);
-  check_positive(c.layers, c.model_type == "bert" ? "num_hidden_layers" : "n_layers", file);
-  check_positive(c.heads, c.model_type == "bert" ? "num_attention_heads" : "n_heads", file);
-  check_positive(c.intermediate, c.model_type == "bert" ? "intermediate_size" : "hidden_dim", file);
+  check_positive(c.hidden, k.hidden, file);
+  check_positive(c.layers, k.layers, file);
+  check_positive(c.heads, k.heads, file);
+  check_positive(c.intermediate, k.intermediate, file);
   check_positive(c.max_positions, "max_position_embeddings", file);
   if (c.hidden % c.heads != 0)
-    throw FormatError(file, std::string("key \"") + dim_key + "\"",
+    throw FormatError(file, std::string("key \"") + k.hidden + "\"",
                       "must be divisible by the number of heads");
   check_model_size(c, file);
   if (c.activation != "gelu" && c.activation != "relu")
     throw FormatError(file, "activation", "\"" + c.activation + "\" is not supported (gelu, relu)");
-  check_probability(c.hidden_dropout, "dropout", file);
-  check_probability(c.attention_dropout, "attention_dropout", file);
+  check_probability(c.hidden_dropout, k.hidden_dropout, file);
+  check_probability(c.attention_dropout, k.attention_dropout, file);
   check_probability(c.classifier_dropout, "classifier dropout", file);
   return c;
 }

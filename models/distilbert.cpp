@@ -72,14 +72,7 @@ DistilBertModel::DistilBertModel(const EncoderConfig& c) : Module("DistilBertMod
   embeddings->register_module("LayerNorm", embedding_norm_);
   register_module("embeddings", embeddings);
 
-  auto transformer = std::make_shared<nn::Module>("Transformer");
-  auto layers = std::make_shared<nn::Module>("ModuleList");
-  for (int64_t i = 0; i < c.layers; ++i) {
-    blocks_.push_back(std::make_shared<DistilBertBlock>(c));
-    layers->register_module(std::to_string(i), blocks_.back());
-  }
-  transformer->register_module("layer", layers);
-  register_module("transformer", transformer);
+  blocks_ = register_layer_stack<DistilBertBlock>(*this, "transformer", "Transformer", c);
 }
 
 Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only) {

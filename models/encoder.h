@@ -57,8 +57,8 @@ class SequenceClassifier : public nn::Module {
   virtual std::string base_prefix() const = 0;
   // The classification head's modules, created fresh when a checkpoint has no head.
   virtual std::vector<std::string> head_modules() const = 0;
-  // The linear layers an adapter may wrap, by the LoRA/DoRA tutorial's switch names (query, key, value,
-  // projection, mlp, head) mapped to this model's module names.
+  // The linear layers an adapter may wrap, by the LoRA/DoRA tutorial's switch names (query, key,
+  // value, projection, mlp, head) mapped to this model's module names.
   virtual std::vector<std::string> module_names_for(const std::string& switch_name) const = 0;
   const EncoderConfig& config() const { return config_; }
 
@@ -66,8 +66,8 @@ class SequenceClassifier : public nn::Module {
   EncoderConfig config_;
 };
 
-// Maps the LoRA/DoRA tutorial's switch names (query, key, value, projection, mlp, head) to this model's
-// module names and passes any other name (q_lin, attention.output.dense, ...) through.
+// Maps the LoRA/DoRA tutorial's switch names (query, key, value, projection, mlp, head) to this
+// model's module names and passes any other name (q_lin, attention.output.dense, ...) through.
 std::vector<std::string> resolve_targets(const SequenceClassifier& model,
                                          const std::vector<std::string>& names);
 
@@ -76,5 +76,25 @@ std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config)
 
 // Checks ids against the vocabulary and the sequence length against the position table.
 void check_input(const EncoderInput& input, const EncoderConfig& config);
+
+// Builds `config.layers` layers and registers them as `<name>.layer.<i>` of `parent`, inside a
+// container module of type `container_type` holding a ModuleList, as transformers nests them
+// (BertEncoder "encoder", DistilBERT's Transformer "transformer"). Returns the layers in order.
+template <class Layer>
+std::vector<std::shared_ptr<Layer>> register_layer_stack(nn::Module& parent,
+                                                         const std::string& name,
+                                                         const std::string& container_type,
+                                                         const EncoderConfig& config) {
+  auto container = std::make_shared<nn::Module>(container_type);
+  auto list = std::make_shared<nn::Module>("ModuleList");
+  std::vector<std::shared_ptr<Layer>> layers;
+  for (int64_t i = 0; i < config.layers; ++i) {
+    layers.push_back(std::make_shared<Layer>(config));
+    list->register_module(std::to_string(i), layers.back());
+  }
+  container->register_module("layer", list);
+  parent.register_module(name, container);
+  return layers;
+}
 
 }  // namespace ag::models

@@ -36,6 +36,16 @@ std::string format_of(const TrainConfig& c, const std::string& path) {
               "tsv|csv|jsonl|polarity");
 }
 
+// The reader settings that every format's options share, from the flags.
+template <class Options>
+Options with_common_settings(Options o, const TrainConfig& c,
+                             const std::optional<data::LabelMap>& labels) {
+  o.labels = labels;
+  o.skip_bad_rows = c.skip_bad_rows;
+  o.max_line_bytes = c.max_line_bytes;
+  return o;
+}
+
 data::Dataset read_file(const TrainConfig& c, const std::string& path,
                         const std::optional<data::LabelMap>& labels) {
   if (!fs::exists(path)) throw Error(path + ": no such file");
@@ -45,22 +55,17 @@ data::Dataset read_file(const TrainConfig& c, const std::string& path,
   if (format == "polarity") {
     d = data::read_pang_lee_polarity(path, c.skip_bad_rows);
   } else if (format == "jsonl") {
-    data::JsonlReadOptions o;
+    auto o = with_common_settings(data::JsonlReadOptions{}, c, labels);
     if (!c.text_column.empty()) o.text_key = c.text_column;
     o.text_pair_key = c.text_pair_column;
     if (!c.label_column.empty()) o.label_key = c.label_column;
-    o.labels = labels;
-    o.skip_bad_rows = c.skip_bad_rows;
-    o.max_line_bytes = c.max_line_bytes;
     d = data::read_jsonl(path, o);
   } else {
-    auto o = format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv();
+    auto o = with_common_settings(
+        format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv(), c, labels);
     o.text_column = !c.text_column.empty() ? c.text_column : format == "tsv" ? "sentence" : "text";
     o.text_pair_column = c.text_pair_column;
     if (!c.label_column.empty()) o.label_column = c.label_column;
-    o.labels = labels;
-    o.skip_bad_rows = c.skip_bad_rows;
-    o.max_line_bytes = c.max_line_bytes;
     d = data::read_table(path, o);
   }
   if (d.bad_rows_skipped > 0)
