@@ -175,27 +175,22 @@ std::string config_to_json_text(const EncoderConfig& c) {
   j["pad_token_id"] = c.pad_token_id;
   j["id2label"] = id2label;
   j["label2id"] = label2id;
-  if (c.model_type == "distilbert") {
+  const bool bert = c.model_type == "bert";
+  const ConfigKeys& k = bert ? kBertKeys : kDistilBertKeys;
+  j[k.hidden] = c.hidden;
+  j[k.layers] = c.layers;
+  j[k.heads] = c.heads;
+  j[k.intermediate] = c.intermediate;
+  j[k.activation] = c.activation;
+  j[k.hidden_dropout] = c.hidden_dropout;
+  j[k.attention_dropout] = c.attention_dropout;
+  if (!bert) {
     j["architectures"] = {"DistilBertForSequenceClassification"};
-    j["dim"] = c.hidden;
-    j["n_layers"] = c.layers;
-    j["n_heads"] = c.heads;
-    j["hidden_dim"] = c.intermediate;
     j["sinusoidal_pos_embds"] = c.sinusoidal_positions;
-    j["activation"] = c.activation;
-    j["dropout"] = c.hidden_dropout;
-    j["attention_dropout"] = c.attention_dropout;
     j["seq_classif_dropout"] = c.classifier_dropout;
   } else {
     j["architectures"] = {"BertForSequenceClassification"};
-    j["hidden_size"] = c.hidden;
-    j["num_hidden_layers"] = c.layers;
-    j["num_attention_heads"] = c.heads;
-    j["intermediate_size"] = c.intermediate;
     j["type_vocab_size"] = c.type_vocab_size;
-    j["hidden_act"] = c.activation;
-    j["hidden_dropout_prob"] = c.hidden_dropout;
-    j["attention_probs_dropout_prob"] = c.attention_dropout;
     j["classifier_dropout"] = c.classifier_dropout;
     j["layer_norm_eps"] = c.layer_norm_eps;
   }
