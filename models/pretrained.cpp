@@ -111,9 +111,13 @@ void check_fits_in_memory(const EncoderConfig& config, const std::string& name) 
 
 std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
                                                     const LoadOptions& options) {
+  // A folder is a checkpoint; a preset name or a config.json file is shapes only (random init,
+  // as transformers' from_config).
   const bool preset = is_preset(name) && !fs::is_directory(name);
-  EncoderConfig config =
-      preset ? preset_config(name) : load_config((fs::path(name) / "config.json").string());
+  const bool config_file = !preset && fs::is_regular_file(name);
+  EncoderConfig config = preset        ? preset_config(name)
+                         : config_file ? load_config(name)
+                                       : load_config((fs::path(name) / "config.json").string());
   if (options.num_labels) {
     const int64_t labels = *options.num_labels;
     if (labels <= 0 || labels > (int64_t(1) << 24))
@@ -125,7 +129,7 @@ std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
       config.id2label.push_back("LABEL_" + std::to_string(i));
   }
   std::shared_ptr<SequenceClassifier> model;
-  if (preset || options.skip_weights) {
+  if (preset || config_file || options.skip_weights) {
     std::optional<nn::SkipInit> skip;
     if (options.skip_weights) skip.emplace();
     model = make_classifier(config);

@@ -21,7 +21,8 @@ struct LoadOptions {
 // the middle of allocating them.
 void check_fits_in_memory(const EncoderConfig& config, const std::string& name);
 
-// `name` is a folder with config.json and model.safetensors, or a preset name (random weights).
+// `name` is a folder with config.json and model.safetensors, or a config.json file or a preset
+// name (shapes only: random weights, as transformers' from_config).
 std::shared_ptr<SequenceClassifier> from_pretrained(const std::string& name,
                                                     const LoadOptions& options = {});
 

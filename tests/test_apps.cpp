@@ -54,7 +54,9 @@ TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
         0);  // 590,592 + 1,538
 }
 
-TEST_CASE("count_params lists every parameter with whether it trains, as the LoRA/DoRA tutorial prints it") {
+TEST_CASE(
+    "count_params lists every parameter with whether it trains, as the LoRA/DoRA tutorial prints "
+    "it") {
   Run r = run("count_params");
   CHECK(r.output.find("distilbert.embeddings.word_embeddings.weight: False\n") !=
         std::string::npos);
@@ -73,8 +75,9 @@ static std::string trainable_line(const std::string& output) {
 }
 
 TEST_CASE("count_params prints the trainable-parameter line train prints for the same flags") {
-  // A tiny DistilBERT: train initialises it from the config.json file, count_params reads the
-  // shapes from the folder; both get 2 labels (the demo task's and count_params' default).
+  // A tiny DistilBERT: --model is its config.json file for both apps (random init, shapes
+  // only), and the folder holding it for count_params too; 2 labels (the demo task's and
+  // count_params' default).
   const fs::path dir =
       fs::temp_directory_path() / ("adaptgrad_count_vs_train_" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -86,6 +89,8 @@ TEST_CASE("count_params prints the trainable-parameter line train prints for the
                             " --demo --demo-size 40 --max-steps 1 --threads 1 --out " +
                             (dir / "run").string() + " --overwrite --quiet-params ";
   const std::string count = "count_params --quiet --model " + (dir / "model").string() + " ";
+  const std::string count_file =
+      "count_params --quiet --model " + (dir / "model" / "config.json").string() + " ";
   for (const char* flags :
        {"", "--train-head=false", "--method dora --dora-magnitude input --targets query,value,mlp",
         "--method dora --targets query,head --r 2 --train-head=false",
@@ -96,8 +101,11 @@ TEST_CASE("count_params prints the trainable-parameter line train prints for the
     REQUIRE(trained.exit_code == 0);
     const Run counted = run(count + flags);
     REQUIRE(counted.exit_code == 0);
+    const Run counted_file = run(count_file + flags);
+    REQUIRE(counted_file.exit_code == 0);
     CHECK(trainable_line(trained.output) != "");
     CHECK(trainable_line(counted.output) == trainable_line(trained.output));
+    CHECK(trainable_line(counted_file.output) == trainable_line(trained.output));
   }
   fs::remove_all(dir);
 }

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
   ag::apps::add_adapter_flags(app, config);
   app.get_option("--model")->description(
-      "Hugging Face folder or preset (distilbert-base-uncased, bert-base-uncased)");
+      "Hugging Face folder, a config.json file or a preset (distilbert-base-uncased, "
+      "bert-base-uncased)");
   app.add_option("--num-labels", num_labels, "Labels of the classification head");
   app.add_flag("--quiet", quiet, "Only print the count line");
   return ag::apps::run_guarded([&] {
