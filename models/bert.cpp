@@ -63,10 +63,8 @@ Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
 
 BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
   auto embeddings = std::make_shared<nn::Module>("BertEmbeddings");
-  word_embeddings_ =
-      std::make_shared<nn::Embedding>(c.vocab_size, c.hidden, c.initializer_range, c.pad_token_id);
-  position_embeddings_ =
-      std::make_shared<nn::Embedding>(c.max_positions, c.hidden, c.initializer_range);
+  word_embeddings_ = make_word_embeddings(c);
+  position_embeddings_ = make_position_embeddings(c);
   token_type_embeddings_ =
       std::make_shared<nn::Embedding>(c.type_vocab_size, c.hidden, c.initializer_range);
   embedding_norm_ = std::make_shared<nn::LayerNorm>(c.hidden, c.layer_norm_eps);

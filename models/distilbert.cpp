@@ -58,10 +58,8 @@ void fill_sinusoidal_positions(const Tensor& table) {
 
 DistilBertModel::DistilBertModel(const EncoderConfig& c) : Module("DistilBertModel"), config_(c) {
   auto embeddings = std::make_shared<nn::Module>("Embeddings");
-  word_embeddings_ =
-      std::make_shared<nn::Embedding>(c.vocab_size, c.hidden, c.initializer_range, c.pad_token_id);
-  position_embeddings_ =
-      std::make_shared<nn::Embedding>(c.max_positions, c.hidden, c.initializer_range);
+  word_embeddings_ = make_word_embeddings(c);
+  position_embeddings_ = make_position_embeddings(c);
   if (c.sinusoidal_positions) {
     if (!nn::SkipInit::active()) fill_sinusoidal_positions(position_embeddings_->weight);
     position_embeddings_->weight.set_requires_grad(false);  // fixed, as in transformers

@@ -34,6 +34,15 @@ Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c,
   return m.output_norm.forward(f, h);
 }
 
+std::shared_ptr<nn::Embedding> make_word_embeddings(const EncoderConfig& c) {
+  return std::make_shared<nn::Embedding>(c.vocab_size, c.hidden, c.initializer_range,
+                                         c.pad_token_id);
+}
+
+std::shared_ptr<nn::Embedding> make_position_embeddings(const EncoderConfig& c) {
+  return std::make_shared<nn::Embedding>(c.max_positions, c.hidden, c.initializer_range);
+}
+
 std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config) {
   if (config.model_type == "distilbert")
     return std::make_shared<DistilBertForSequenceClassification>(config);

@@ -77,6 +77,12 @@ std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config)
 // Checks ids against the vocabulary and the sequence length against the position table.
 void check_input(const EncoderInput& input, const EncoderConfig& config);
 
+// The word table (its padding row zero) and the learned position table both encoders start
+// with, initialised as transformers does. Create them in this order: the generator's draws
+// follow it.
+std::shared_ptr<nn::Embedding> make_word_embeddings(const EncoderConfig& config);
+std::shared_ptr<nn::Embedding> make_position_embeddings(const EncoderConfig& config);
+
 // Builds `config.layers` layers and registers them as `<name>.layer.<i>` of `parent`, inside a
 // container module of type `container_type` holding a ModuleList, as transformers nests them
 // (BertEncoder "encoder", DistilBERT's Transformer "transformer"). Returns the layers in order.
