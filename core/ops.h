@@ -63,7 +63,7 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask = Tensor());
 // --- dropout (ops_dropout.cpp) ------------------------------------------------------------------
 // Inverted dropout: keeps each element with probability 1 − p and scales it by 1 / (1 − p).
 // The mask is a pure function of (seed, element index) — a counter-based RNG — so backward
-// regenerates it instead of storing it. The seed is drawn from the global generator.
+// regenerates it instead of storing it. The random seed is drawn from the global generator.
 Tensor dropout(const Tensor& x, float p, bool training);
 Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed);
 

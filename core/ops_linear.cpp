@@ -1,9 +1,9 @@
 // Matrix products through cblas_sgemm. Row-major throughout; transposes are cblas flags and
 // leading dimensions, never copies.
+#include "core/ops_linear.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
-#include "core/ops_linear.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 

@@ -11,11 +11,11 @@
 //   dA += dtᵀ x'           (r, in)     x' regenerated from x and the dropout seed
 //   dx += dy W + drop(dt A)            (drop() is the same mask again)
 //   dW += dyᵀ x, db += Σ dy            only if the base layer trains (normally frozen)
+#include "core/ops_lora.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/ops_linear.h"
-#include "core/ops_lora.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 // Splitting one labelled dataset into train / validation / test, stratified by label.
 //
-// Within each label the examples are shuffled with the seed and the first
+// Within each label the examples are shuffled with the random seed and the first
 // round(fraction * count) go to validation, the next round(fraction * count) to test, the rest
 // to train. So every split keeps the label proportions of the whole (up to rounding), and the
 // same seed gives the same split on every machine (see data/random.h). Each split keeps the

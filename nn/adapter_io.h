@@ -13,9 +13,9 @@
 namespace ag::nn {
 
 // Writes the adapter of `model` (wrapped by apply_lora with `config`) into `folder`.
-// The LoRA/DoRA tutorial's scaling (s = alpha) is written as PEFT's lora_alpha = alpha · r, which PEFT turns
-// back into the same s; its per-input-column magnitude has no PEFT equivalent and is marked
-// with an "adaptgrad_magnitude_axis" key.
+// The LoRA/DoRA tutorial's scaling (s = alpha) is written as PEFT's lora_alpha = alpha · r, which
+// PEFT turns back into the same s; its per-input-column magnitude has no PEFT equivalent and is
+// marked with an "adaptgrad_magnitude_axis" key.
 void save_adapter(const Module& model, const LoraConfig& config, const std::string& folder,
                   const std::string& base_model_name_or_path, const std::string& task_type = "");
 

@@ -88,8 +88,8 @@ inline Result run(const std::string& program, const std::string& args) {
 // Starts build/bin/<program> with `args` in the background (output discarded); returns its
 // PID, to be passed to wait_for().
 inline pid_t spawn(const std::string& program, const std::string& args) {
-  const std::string command =
-      "ADAPTGRAD_BLAS_CHECK=0 exec " + (bin_dir() / program).string() + " " + args + " >/dev/null 2>&1 </dev/null";
+  const std::string command = "ADAPTGRAD_BLAS_CHECK=0 exec " + (bin_dir() / program).string() +
+                              " " + args + " >/dev/null 2>&1 </dev/null";
   const pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
