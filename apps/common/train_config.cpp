@@ -87,7 +87,10 @@ const std::vector<Field>& fields() {
       {"clip", &C::clip, "clip gradients to this global L2 norm (0: off)", "Training"},
       {"grad-accum", &C::grad_accum, "batches per optimizer step", "Training"},
       {"seed", &C::seed, "seed for the split, data order, initialisation and dropout", "Training"},
-      {"threads", &C::threads, "threads (0: all cores)", "Training"},
+      {"threads", &C::threads,
+       "threads (0: one per core other processes leave free, re-checked during training; "
+       "OMP_NUM_THREADS when set)",
+       "Training"},
       {"max-steps", &C::max_steps, "stop after this many optimizer steps (0: no cap)", "Training"},
       {"eval-every", &C::eval_every, "validate every N steps (0: after each epoch)", "Training"},
       {"log-every", &C::log_every, "log every N steps (0: about 20 lines per epoch)", "Training"},

@@ -15,6 +15,7 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/evaluate.h"
+#include "apps/common/run_threads.h"
 #include "apps/predict/trained_run.h"
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-length", o.max_length, "truncate to this many tokens (default: the run's)");
   app.add_option("--input", input, "texts, one per line (default: stdin)");
   app.add_option("--batch-size", batch_size, "texts per forward pass");
-  app.add_option("--threads", threads, "threads (0: all cores)");
+  app.add_option("--threads", threads,
+                 "threads (0: one per core other processes leave free; OMP_NUM_THREADS when set)");
   app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
   return run_guarded([&] {
     if (auto done = parse_arguments(app, argc, argv)) return *done;
@@ -48,8 +50,9 @@ int main(int argc, char** argv) {
     check_input_limits(app, o.max_length, max_line_bytes);
     std::ifstream file;
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
-    set_num_threads(int(threads));
+    RunThreads thread_count(threads, 1);
     TrainedRun run = load_trained_run(o, &std::cerr);
+    thread_count.settle();  // one thread per free core; said nowhere: stdout is the answers
     data::LineReader lines(input.empty() ? std::cin : file, input.empty() ? "stdin" : input,
                            max_line_bytes);
     std::vector<std::string> texts;

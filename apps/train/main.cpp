@@ -23,6 +23,7 @@
 #include "apps/common/run_data.h"
 #include "apps/common/run_folder.h"
 #include "apps/common/run_outputs.h"
+#include "apps/common/run_threads.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/data_order.h"
 #include "apps/train/signals.h"
@@ -85,9 +86,8 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   if (!flags.allow_change.empty() && resume_dir.empty())
     throw Error("--allow-change goes with --resume");
   make_paths_absolute(c);
-  // Under mpirun the ranks of one machine share its cores: all cores / ranks each by default.
-  set_num_threads(c.threads > 0 ? int(c.threads)
-                                : std::max(1, hardware_threads() / world.local_size()));
+  // Under mpirun the ranks of one machine share its cores: all cores / ranks each at most.
+  RunThreads threads(c.threads, world.local_size());
   manual_seed(uint64_t(c.seed));
   if (c.out.empty()) c.out = default_out(c);
   check_output_apart_from_inputs({"--out", c.out}, train_inputs(c));
@@ -97,8 +97,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
     lock.emplace(c.out);
     prepare_run_folder(c.out, !resume_dir.empty(), flags.overwrite, std::cout);
   }
-  std::cout << "run folder: " << c.out << " (threads: " << get_num_threads() << ")\n";
-  std::cout << "BLAS: " << blas_runtime_line(get_num_threads()) << "\n";
+  std::cout << "run folder: " << c.out << "\n";
   if (world.distributed()) {
     if (c.global_batch_size == 0) c.global_batch_size = c.batch_size * world.size();
     if (c.global_batch_size < world.size())
@@ -156,8 +155,10 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
     config_json = check_resume_settings(config_json, read_checkpoint_config(c.out),
                                         split_comma_list(flags.allow_change),
                                         read_checkpoint_step(c.out), checkpoint_file(c.out));
+  // Loading took a while: long enough to see how busy the machine is.
+  std::cout << threads.settle() << "\nBLAS: " << blas_runtime_line(get_num_threads()) << "\n";
   Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
-                  config_json, world);
+                  config_json, world, threads);
   if (!resume_dir.empty()) trainer.resume();  // checks the data before the run is rewritten
   if (main_rank) {
     write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
@@ -241,7 +242,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
                                              double(run.train.size()) / st.train_seconds
                                        : 0.0;
   summary["peak_rss_mib"] = peak_rss_mib();
-  summary["threads"] = get_num_threads();
+  summary.update(threads.summary());
   summary["blas"] = blas_runtime_json(get_num_threads());
   summary["processes"] = world.size();
   summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();

@@ -17,7 +17,7 @@ namespace ag::apps {
 Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
                  data::DataLoader& train_loader, const data::DataLoader& val_loader,
                  int64_t num_labels, std::string out_dir, uint64_t data_fingerprint,
-                 nlohmann::json config_json, nn::ProcessGroup& group)
+                 nlohmann::json config_json, nn::ProcessGroup& group, RunThreads& threads)
     : config_(config),
       model_(model),
       train_loader_(train_loader),
@@ -26,6 +26,7 @@ Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
       out_dir_(std::move(out_dir)),
       config_json_(std::move(config_json)),
       group_(group),
+      threads_(threads),
       faults_(config) {
   groups_ = make_param_groups(model_, float(config.weight_decay), trainable_.names);
   for (auto& g : groups_)
@@ -62,7 +63,7 @@ std::pair<int64_t, int64_t> Trainer::share_of(int64_t n) const {
 
 // One optimizer step per iteration: forward and loss, backward, the gradients summed over the
 // ranks and clipped, AdamW's step. What else a run does after a step (progress, metrics,
-// evaluation, checkpoints, stop signals, the tests' fault hooks) is a named call below it.
+// threads, evaluation, checkpoints, stop signals, the tests' fault hooks) is a named call below it.
 TrainOutcome Trainer::run() {
   start_session();
   while (state_.step < total_steps_) {
@@ -81,6 +82,7 @@ TrainOutcome Trainer::run() {
     optimizer_->step();
 
     record_step(loss, lr, norm);
+    maybe_adapt_threads();
     const bool epoch_end = state_.batch >= train_loader_.num_batches();
     maybe_evaluate(epoch_end);
     if (epoch_end) start_next_epoch();

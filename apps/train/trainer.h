@@ -5,8 +5,8 @@
 //     opt.lr = base_lr · lr_multiplier(step, warmup, total); opt.zero_grad()
 //     for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
 //     allreduce the gradients; clip_grad_norm(trainable, clip); opt.step()
-//     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, evaluation when due
-//     (model.eval() + NoGradGuard), Ctrl-C, checkpoints, the tests' fault hooks
+//     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, the thread count,
+//     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, the tests' faults
 //
 // Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
 // GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/common/evaluate.h"
+#include "apps/common/run_threads.h"
 #include "apps/common/train_config.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/progress.h"
@@ -40,7 +41,7 @@ class Trainer {
   Trainer(const TrainConfig& config, models::SequenceClassifier& model,
           data::DataLoader& train_loader, const data::DataLoader& val_loader, int64_t num_labels,
           std::string out_dir, uint64_t data_fingerprint, nlohmann::json config_json,
-          nn::ProcessGroup& group);
+          nn::ProcessGroup& group, RunThreads& threads);
 
   // Continues from <out_dir>/checkpoint (same settings and data, checked).
   void resume();
@@ -88,6 +89,8 @@ class Trainer {
   // --- after the step (trainer_hooks.cpp) ---------------------------------------------------
   // Counters, loss curve, training time, progress bar and the metrics' train line.
   void record_step(const StepLoss& loss, float lr, float grad_norm);
+  // Follows the cores other processes leave free (apps/common/run_threads.h).
+  void maybe_adapt_threads();
   void maybe_evaluate(bool epoch_end);  // every --eval-every steps, else at each epoch's end
   void evaluate_now(double epoch_position);
   void start_next_epoch();
@@ -107,6 +110,7 @@ class Trainer {
   std::string out_dir_;
   nlohmann::json config_json_;
   nn::ProcessGroup& group_;
+  RunThreads& threads_;
   TrainableSet trainable_;
   std::vector<nn::ParamGroup> groups_;
   std::unique_ptr<nn::AdamW> optimizer_;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include "apps/common/app_util.h"
 #include "apps/train/signals.h"
@@ -54,6 +55,13 @@ void Trainer::record_step(const StepLoss& loss, float lr, float grad_norm) {
                         {"loss", loss.mean},
                         {"lr", lr},
                         {"grad_norm", grad_norm}});
+}
+
+void Trainer::maybe_adapt_threads() {
+  if (const std::optional<std::string> line = threads_.adapt(state_.step)) {
+    progress_->clear();
+    std::cout << *line << std::endl;
+  }
 }
 
 void Trainer::exclude_from_training_time() {
