@@ -26,6 +26,14 @@ double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// A positive number of microseconds from text such as "150000\n"; nullopt otherwise.
+std::optional<double> positive_microseconds(const std::string& text) {
+  std::istringstream in(text);
+  double value = 0;
+  if (!(in >> value) || !(value > 0)) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 int64_t busy_ticks_of_cores(const std::string& proc_stat, const std::vector<int>& cores) {
@@ -76,6 +84,75 @@ std::vector<int> allowed_cores() {
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &mask)) cores.push_back(c);
   return cores;
+}
+
+std::optional<double> cpu_limit_from_cpu_max(const std::string& cpu_max) {
+  std::istringstream in(cpu_max);
+  std::string quota, period;
+  if (!(in >> quota >> period) || quota == "max") return std::nullopt;
+  const auto q = positive_microseconds(quota), p = positive_microseconds(period);
+  if (!q || !p) return std::nullopt;
+  return *q / *p;
+}
+
+std::optional<double> cpu_limit_from_cfs(const std::string& quota_us,
+                                         const std::string& period_us) {
+  const auto q = positive_microseconds(quota_us), p = positive_microseconds(period_us);
+  if (!q || !p) return std::nullopt;  // a quota of -1 means none
+  return *q / *p;
+}
+
+std::optional<std::string> cpu_cgroup_path(const std::string& proc_self_cgroup, bool v2) {
+  // Lines "hierarchy-id:controllers:path"; v2's single line is "0::path".
+  std::istringstream lines(proc_self_cgroup);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    const std::string path = line.substr(second + 1);
+    if (v2 && line.compare(0, first, "0") == 0 && controllers.empty()) return path;
+    if (!v2) {
+      std::istringstream names(controllers);
+      for (std::string name; std::getline(names, name, ',');)
+        if (name == "cpu") return path;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<double> cgroup_cpu_limit() {
+  return cgroup_cpu_limit(read_proc_file("/proc/self/cgroup"), "/sys/fs/cgroup");
+}
+
+std::optional<double> cgroup_cpu_limit(const std::string& groups, const std::string& root) {
+  std::optional<double> limit;
+  struct Mount {
+    std::string dir;
+    bool v2;
+  };
+  for (const Mount& m :
+       {Mount{root, true}, Mount{root + "/cpu", false}, Mount{root + "/cpu,cpuacct", false}}) {
+    const std::string& mount = m.dir;
+    if (m.v2 && read_proc_file((mount + "/cgroup.controllers").c_str()).empty()) continue;
+    const std::optional<std::string> path = cpu_cgroup_path(groups, m.v2);
+    if (!path || path->empty() || (*path)[0] != '/') continue;
+    // From the group up to the mount's root. In a container the mount's root is the
+    // container's own group while /proc/self/cgroup may name the host's path: the missing
+    // directories read as "no limit" and the walk goes on upward.
+    for (std::string group = *path;;) {
+      const std::string dir = mount + (group == "/" ? "" : group);
+      const std::optional<double> here =
+          m.v2 ? cpu_limit_from_cpu_max(read_proc_file((dir + "/cpu.max").c_str()))
+               : cpu_limit_from_cfs(read_proc_file((dir + "/cpu.cfs_quota_us").c_str()),
+                                    read_proc_file((dir + "/cpu.cfs_period_us").c_str()));
+      if (here && (!limit || *here < *limit)) limit = here;
+      if (group == "/") break;
+      const size_t slash = group.rfind('/');
+      group = slash == 0 ? "/" : group.substr(0, slash);
+    }
+  }
+  return limit;
 }
 
 std::optional<CpuTimes> read_cpu_times(const std::vector<int>& cores) {

@@ -33,6 +33,24 @@ int64_t process_ticks(const std::string& proc_pid_stat);
 // The cores this process may run on (its affinity mask), in increasing order.
 std::vector<int> allowed_cores();
 
+// A container's CPU limit ("docker run --cpus 2", a Kubernetes CPU limit) lets the process see
+// every core of the host but run only quota/period cores' worth of time per period: more
+// threads than that are throttled in turn. Read from the control group's files:
+//   cgroup v2: <group>/cpu.max = "150000 100000" (quota and period, µs) or "max 100000";
+//   cgroup v1: <group>/cpu.cfs_quota_us = "150000" (-1: none), cpu.cfs_period_us = "100000".
+// Each parser returns quota / period in cores, nullopt for "no limit" or text it cannot read.
+std::optional<double> cpu_limit_from_cpu_max(const std::string& cpu_max);
+std::optional<double> cpu_limit_from_cfs(const std::string& quota_us, const std::string& period_us);
+// The group of the "cpu" controller in /proc/self/cgroup text: "/docker/abc" from
+// "0::/docker/abc" (v2, when no v1 line names cpu) or "4:cpu,cpuacct:/docker/abc" (v1).
+std::optional<std::string> cpu_cgroup_path(const std::string& proc_self_cgroup, bool v2);
+// This process's CPU limit in cores: the smallest over its group and the group's ancestors, as
+// mounted under /sys/fs/cgroup (v2, or v1's cpu controller); nullopt when there is none.
+std::optional<double> cgroup_cpu_limit();
+// The same for the groups of `proc_self_cgroup` text, read under `root` instead.
+std::optional<double> cgroup_cpu_limit(const std::string& proc_self_cgroup,
+                                       const std::string& root);
+
 // Reads /proc/stat and /proc/self/stat for `cores`; nullopt where they cannot be read (not
 // Linux, /proc not mounted): the caller then keeps its thread count.
 std::optional<CpuTimes> read_cpu_times(const std::vector<int>& cores);

@@ -3,7 +3,11 @@
 // core/thread_governor.h). test_train_threads runs it end to end against a real busy process.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <deque>
+#include <filesystem>
+#include <fstream>
 
 #include "core/cpu_load.h"
 #include "core/errors.h"
@@ -162,4 +166,59 @@ TEST_CASE("this machine's counters read, and our own busy time is not counted as
   CHECK(after->self_ticks - before->self_ticks >= 30);
   CHECK(after->cores_busy_ticks - before->cores_busy_ticks >= 25);  // our ticks are in there
   CHECK(after->seconds > before->seconds);
+}
+
+TEST_CASE("a container's CPU limit: cgroup v2 cpu.max and v1 cfs quota, in cores") {
+  CHECK(*cpu_limit_from_cpu_max("150000 100000\n") == doctest::Approx(1.5));
+  CHECK(*cpu_limit_from_cpu_max("200000 100000") == doctest::Approx(2.0));
+  CHECK_FALSE(cpu_limit_from_cpu_max("max 100000\n"));  // no limit
+  CHECK_FALSE(cpu_limit_from_cpu_max(""));              // no such file
+  CHECK_FALSE(cpu_limit_from_cpu_max("garbage"));
+  CHECK(*cpu_limit_from_cfs("50000\n", "100000\n") == doctest::Approx(0.5));
+  CHECK_FALSE(cpu_limit_from_cfs("-1\n", "100000\n"));  // no limit
+  CHECK_FALSE(cpu_limit_from_cfs("100000\n", "0\n"));
+}
+
+TEST_CASE("the cpu controller's group in /proc/self/cgroup") {
+  const std::string v1 =  // a v1 (hybrid) host: the cpu controller shares a line with cpuacct
+      "12:pids:/user.slice\n4:cpu,cpuacct:/docker/abc123\n3:cpuset:/docker/abc123\n"
+      "0::/user.slice/session-1.scope\n";
+  CHECK(*cpu_cgroup_path(v1, false) == "/docker/abc123");
+  CHECK(*cpu_cgroup_path(v1, true) == "/user.slice/session-1.scope");
+  CHECK(*cpu_cgroup_path("0::/\n", true) == "/");
+  CHECK_FALSE(cpu_cgroup_path("0::/\n", false));
+  CHECK_FALSE(cpu_cgroup_path("5:cpuacct:/x\n", false));  // cpuacct is not cpu
+}
+
+// Writes `text` to root/relative, creating the folders.
+static void write_file(const std::filesystem::path& root, const std::string& relative,
+                       const std::string& text) {
+  std::filesystem::create_directories((root / relative).parent_path());
+  std::ofstream(root / relative) << text;
+}
+
+TEST_CASE("a container's CPU limit: the smallest over the group and its ancestors") {
+  const auto root = std::filesystem::temp_directory_path() /
+                    ("adaptgrad_cgroup_test_" + std::to_string(getpid()));
+  std::filesystem::remove_all(root);
+  SUBCASE("cgroup v2: the parent's limit binds a child that has none") {
+    write_file(root, "cgroup.controllers", "cpu memory\n");
+    write_file(root, "kubepods/cpu.max", "150000 100000\n");
+    write_file(root, "kubepods/pod1/cpu.max", "max 100000\n");
+    write_file(root, "kubepods/pod1/app/cpu.max", "300000 100000\n");
+    CHECK(*cgroup_cpu_limit("0::/kubepods/pod1/app\n", root.string()) == doctest::Approx(1.5));
+    CHECK_FALSE(cgroup_cpu_limit("0::/other\n", root.string()));  // no file: no limit
+  }
+  SUBCASE("cgroup v1 in a container: the host's path is missing, the mount's root binds") {
+    write_file(root, "cpu/cpu.cfs_quota_us", "200000\n");
+    write_file(root, "cpu/cpu.cfs_period_us", "100000\n");
+    CHECK(*cgroup_cpu_limit("4:cpu,cpuacct:/docker/abc123\n0::/\n", root.string()) ==
+          doctest::Approx(2.0));
+  }
+  SUBCASE("cgroup v1 without a quota") {
+    write_file(root, "cpu/cpu.cfs_quota_us", "-1\n");
+    write_file(root, "cpu/cpu.cfs_period_us", "100000\n");
+    CHECK_FALSE(cgroup_cpu_limit("1:cpu:/\n", root.string()));
+  }
+  std::filesystem::remove_all(root);
 }

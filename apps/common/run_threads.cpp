@@ -6,13 +6,14 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/cpu_load.h"
 #include "core/parallel.h"
 
 namespace ag::apps {
 
 namespace {
 
-// "1.0": other processes' load, in cores, to one decimal.
+// "1.0": a number of cores (a load, a limit) to one decimal.
 std::string cores_text(double load) {
   const double tenths = std::round(load * 10.0) / 10.0;
   std::string s = std::to_string(tenths);
@@ -30,9 +31,15 @@ RunThreads::RunThreads(int64_t requested, int processes) {
     source_ = "OMP_NUM_THREADS";
     set_num_threads(omp_get_max_threads());  // libgomp parsed it; OpenBLAS follows
   } else {
-    // This process's share of the cores: all of them, or 1/processes under mpirun.
+    // This process's share of the cores it may use: all of them, or 1/processes under mpirun;
+    // under a container's CPU limit, as many as the limit (rounded up).
     source_ = "idle cores";
-    const int share = std::max(1, hardware_threads() / std::max(1, processes));
+    int usable = hardware_threads();
+    if (const std::optional<double> limit = cgroup_cpu_limit()) {
+      cpu_limit_ = *limit;
+      usable = std::clamp(int(std::ceil(*limit - 1e-9)), 1, usable);
+    }
+    const int share = std::max(1, usable / std::max(1, processes));
     set_num_threads(share);
     governor_.emplace(ThreadGovernor::for_this_process(share));
   }
@@ -48,8 +55,9 @@ std::string RunThreads::settle() {
   at_start_ = d->threads;
   const std::string cores = std::to_string(governor_->cores());
   return "threads: " + std::to_string(d->threads) + " of " + cores +
-         " cores (other processes are using " + cores_text(d->others_load) +
-         " of them; --threads N fixes the count)";
+         " cores (other processes are using " + cores_text(d->others_load) + " of them" +
+         (cpu_limit_ ? "; CPU limit " + cores_text(*cpu_limit_) + " cores" : "") +
+         "; --threads N fixes the count)";
 }
 
 std::optional<std::string> RunThreads::adapt(int64_t step) {
@@ -65,10 +73,12 @@ std::optional<std::string> RunThreads::adapt(int64_t step) {
 }
 
 nlohmann::json RunThreads::summary() const {
-  return {{"threads", get_num_threads()},
-          {"threads_source", source_},
-          {"threads_at_start", at_start_},
-          {"thread_changes", changes_}};
+  nlohmann::json s = {{"threads", get_num_threads()},
+                      {"threads_source", source_},
+                      {"threads_at_start", at_start_},
+                      {"thread_changes", changes_}};
+  if (cpu_limit_) s["cpu_limit_cores"] = *cpu_limit_;
+  return s;
 }
 
 }  // namespace ag::apps

@@ -14,7 +14,7 @@ epoch (training steps only), examples/s, peak RSS, validation and test accuracy 
 
 Recipes (the README's): quickstart = tools/quickstart.sh (all-MiniLM-L6-v2, sentence polarity,
 LoRA r 8 alpha 16 dropout 0.05 on query,value + head, 3 epochs, lr 2e-3, batch 16, max length
-64, split 0.8/0.1/0.1 seed 42); sst2-lora / sst2-dora = tools/run_sst2_comparison.sh (1 epoch
+64, split 0.8/0.1/0.1, seed 42 unless --seed); sst2-lora / sst2-dora = tools/run_sst2_comparison.sh (1 epoch
 of SST-2 train.tsv with 5% held out, batch 32, lr 2e-3, evaluation every 500 steps, dev.tsv as
 the test set).
 """
@@ -32,17 +32,18 @@ from race_report import machine_info, print_report
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ADAPTER = ["--r", "8", "--alpha", "16", "--dropout", "0.05", "--targets", "query,value",
-           "--max-length", "64", "--seed", "42", "--lr", "2e-3"]
+           "--max-length", "64", "--lr", "2e-3"]
 
 
-def recipe_args(recipe, data):
+def recipe_args(recipe, data, seed=42):
+    adapter = ADAPTER + ["--seed", str(seed)]
     if recipe == "quickstart":
         return ["--data", data, "--format", "polarity", "--split", "0.8,0.1,0.1",
-                "--method", "lora", "--epochs", "3", "--batch-size", "16"] + ADAPTER
+                "--method", "lora", "--epochs", "3", "--batch-size", "16"] + adapter
     method = recipe.split("-")[1]
     return ["--train", os.path.join(data, "train.tsv"), "--test", os.path.join(data, "dev.tsv"),
             "--val-split", "0.05", "--method", method, "--epochs", "1", "--batch-size", "32",
-            "--eval-every", "500"] + ADAPTER
+            "--eval-every", "500"] + adapter
 
 
 def default_model():
@@ -59,6 +60,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=0, help="cap on optimizer steps (0: all)")
+    p.add_argument("--seed", type=int, default=42,
+                   help="the recipe's seed (split, order, initialisation, dropout; both sides)")
     p.add_argument("--model", default=default_model(),
                    help="all-MiniLM-L6-v2 folder (default: the one tools/quickstart.sh unpacked)")
     p.add_argument("--data", help="quickstart: the polarity CSV (default: tools/quickstart.sh's);"
@@ -99,7 +102,7 @@ def run_logged(cmd, log_path):
 
 
 def run_adaptgrad(a, folder):
-    cmd = [a.train_bin, "--model", a.model] + recipe_args(a.recipe, a.data) + [
+    cmd = [a.train_bin, "--model", a.model] + recipe_args(a.recipe, a.data, a.seed) + [
         "--threads", str(a.threads), "--max-steps", str(a.max_steps), "--quiet-params",
         "--save-data-order", "--out", folder]
     summary = os.path.join(folder, "summary.json")
