@@ -4,27 +4,31 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/io/read_file.h"
 
 namespace ag {
 
 namespace {
 
-// The whole of a /proc file (their reported size is 0, so read until the end); "" on failure.
-std::string read_proc_file(const char* path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+// The whole of a kernel file (/proc, /sys/fs/cgroup), or "" when it cannot be read.
+std::string read_or_empty(const std::string& path) {
+  try {
+    return read_file(path);
+  } catch (const Error&) {
+    return "";
+  }
 }
+
+}  // namespace
 
 double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+namespace {
 
 // A positive number of microseconds from text such as "150000\n"; nullopt otherwise.
 std::optional<double> positive_microseconds(const std::string& text) {
@@ -122,7 +126,7 @@ std::optional<std::string> cpu_cgroup_path(const std::string& proc_self_cgroup, 
 }
 
 std::optional<double> cgroup_cpu_limit() {
-  return cgroup_cpu_limit(read_proc_file("/proc/self/cgroup"), "/sys/fs/cgroup");
+  return cgroup_cpu_limit(read_or_empty("/proc/self/cgroup"), "/sys/fs/cgroup");
 }
 
 std::optional<double> cgroup_cpu_limit(const std::string& groups, const std::string& root) {
@@ -134,7 +138,7 @@ std::optional<double> cgroup_cpu_limit(const std::string& groups, const std::str
   for (const Mount& m :
        {Mount{root, true}, Mount{root + "/cpu", false}, Mount{root + "/cpu,cpuacct", false}}) {
     const std::string& mount = m.dir;
-    if (m.v2 && read_proc_file((mount + "/cgroup.controllers").c_str()).empty()) continue;
+    if (m.v2 && read_or_empty(mount + "/cgroup.controllers").empty()) continue;
     const std::optional<std::string> path = cpu_cgroup_path(groups, m.v2);
     if (!path || path->empty() || (*path)[0] != '/') continue;
     // From the group up to the mount's root. In a container the mount's root is the
@@ -143,9 +147,9 @@ std::optional<double> cgroup_cpu_limit(const std::string& groups, const std::str
     for (std::string group = *path;;) {
       const std::string dir = mount + (group == "/" ? "" : group);
       const std::optional<double> here =
-          m.v2 ? cpu_limit_from_cpu_max(read_proc_file((dir + "/cpu.max").c_str()))
-               : cpu_limit_from_cfs(read_proc_file((dir + "/cpu.cfs_quota_us").c_str()),
-                                    read_proc_file((dir + "/cpu.cfs_period_us").c_str()));
+          m.v2 ? cpu_limit_from_cpu_max(read_or_empty(dir + "/cpu.max"))
+               : cpu_limit_from_cfs(read_or_empty(dir + "/cpu.cfs_quota_us"),
+                                    read_or_empty(dir + "/cpu.cfs_period_us"));
       if (here && (!limit || *here < *limit)) limit = here;
       if (group == "/") break;
       const size_t slash = group.rfind('/');
@@ -156,8 +160,8 @@ std::optional<double> cgroup_cpu_limit(const std::string& groups, const std::str
 }
 
 std::optional<CpuTimes> read_cpu_times(const std::vector<int>& cores) {
-  const std::string stat = read_proc_file("/proc/stat");
-  const std::string self = read_proc_file("/proc/self/stat");
+  const std::string stat = read_or_empty("/proc/stat");
+  const std::string self = read_or_empty("/proc/self/stat");
   if (stat.empty() || self.empty() || cores.empty()) return std::nullopt;
   try {
     return CpuTimes{busy_ticks_of_cores(stat, cores), process_ticks(self), monotonic_seconds()};

@@ -21,8 +21,11 @@ namespace ag {
 struct CpuTimes {
   int64_t cores_busy_ticks = 0;  // busy ticks summed over the cores this process may run on
   int64_t self_ticks = 0;        // this process's user + system ticks, all its threads
-  double seconds = 0;            // a monotonic clock
+  double seconds = 0;            // monotonic_seconds() when read
 };
+
+// Seconds since an arbitrary origin, from the steady clock.
+double monotonic_seconds();
 
 // The busy ticks (user, nice, system, irq, softirq, steal) of the "cpuN" lines of /proc/stat
 // text whose N is in `cores`. Throws ag::Error when a listed core has no line.

@@ -1,7 +1,7 @@
 // Inverted dropout with a counter-based mask: element i is kept iff
 // random_uniform(seed, i) >= p, and kept values are scaled by 1 / (1 − p). The mask is never
-// stored: backward recomputes it from its random seed (one hash per element, cheaper than the memory
-// traffic of a saved mask).
+// stored: backward recomputes it from its random seed (one hash per element, cheaper than the
+// memory traffic of a saved mask).
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"

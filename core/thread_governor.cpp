@@ -14,11 +14,12 @@ int threads_for_load(int max_threads, int cores, double others_load) {
   return std::clamp(cores - taken, 1, std::max(1, max_threads));
 }
 
-ThreadGovernor::ThreadGovernor(int max_threads, int cores, Reader read, double ticks_per_second,
-                               double window_seconds)
+ThreadGovernor::ThreadGovernor(int max_threads, int cores, Reader read, Clock clock,
+                               double ticks_per_second, double window_seconds)
     : max_threads_(std::max(1, max_threads)),
       cores_(std::max(1, cores)),
       read_(std::move(read)),
+      clock_(std::move(clock)),
       ticks_per_second_(ticks_per_second),
       window_seconds_(window_seconds),
       last_(read_()) {}
@@ -27,7 +28,7 @@ ThreadGovernor ThreadGovernor::for_this_process(int max_threads) {
   const std::vector<int> cores = allowed_cores();
   const long ticks = sysconf(_SC_CLK_TCK);
   return ThreadGovernor(
-      max_threads, int(cores.size()), [cores] { return read_cpu_times(cores); },
+      max_threads, int(cores.size()), [cores] { return read_cpu_times(cores); }, monotonic_seconds,
       ticks > 0 ? double(ticks) : 100.0);
 }
 
@@ -46,7 +47,7 @@ std::optional<ThreadDecision> ThreadGovernor::decide_now(double min_seconds) {
 }
 
 std::optional<ThreadDecision> ThreadGovernor::poll(int current) {
-  if (!last_) return std::nullopt;
+  if (!last_ || clock_() - last_->seconds < window_seconds_) return std::nullopt;
   const std::optional<CpuTimes> now = read_();
   if (!now || now->seconds - last_->seconds < window_seconds_) return std::nullopt;
   const double load = other_processes_load(*last_, *now, ticks_per_second_);

@@ -36,10 +36,12 @@ struct ThreadDecision {
 class ThreadGovernor {
  public:
   using Reader = std::function<std::optional<CpuTimes>()>;
+  using Clock = std::function<double()>;
 
   // max_threads: the most this process may run (its share of the cores); cores: how many cores
-  // it may run on; read: the counters (core/cpu_load.h), nullopt when unavailable.
-  ThreadGovernor(int max_threads, int cores, Reader read, double ticks_per_second,
+  // it may run on; read: the counters (core/cpu_load.h), nullopt when unavailable; clock: the
+  // time the counters' `seconds` follow, so that poll() reads them only once per window.
+  ThreadGovernor(int max_threads, int cores, Reader read, Clock clock, double ticks_per_second,
                  double window_seconds = 2.0);
   // The governor of this process: its affinity mask, /proc, and sysconf's clock ticks.
   static ThreadGovernor for_this_process(int max_threads);
@@ -49,7 +51,8 @@ class ThreadGovernor {
   std::optional<ThreadDecision> decide_now(double min_seconds = 0.25);
   // Between steps: a new thread count when `window_seconds` have passed since the last reading
   // and this reading and the one before both asked for the same count, different from
-  // `current`; nullopt otherwise. Cheap enough to call after every step.
+  // `current`; nullopt otherwise. Within a window it only looks at the clock, so it is cheap
+  // enough to call after every step.
   std::optional<ThreadDecision> poll(int current);
 
   int cores() const { return cores_; }
@@ -57,6 +60,7 @@ class ThreadGovernor {
  private:
   int max_threads_, cores_;
   Reader read_;
+  Clock clock_;
   double ticks_per_second_, window_seconds_;
   std::optional<CpuTimes> last_;
   int pending_threads_ = 0;  // the change the previous reading asked for (0: none)

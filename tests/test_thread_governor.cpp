@@ -72,69 +72,85 @@ TEST_CASE("the rule: a core is taken once others use 0.4 of it; at least 1 threa
   }
 }
 
-// A governor over scripted readings: each (seconds, others' cores, our cores) advances the
-// counters of a 2-core machine at 100 ticks/s by that much.
+// A governor over a scripted 2-core machine at 100 ticks/s: each moment (`then`) advances the
+// clock by `seconds` and the counters by others' and our cores' worth over that time. Each
+// clock() call moves to the next moment, and a reading taken then returns its counters; the
+// constructor and decide_now() read without looking at the clock, and move on too.
 struct ScriptedMachine {
+  struct Moment {
+    double seconds;
+    std::optional<CpuTimes> counters;  // nullopt: they cannot be read then
+  };
   CpuTimes now{0, 0, 0.0};
-  std::deque<std::optional<CpuTimes>> readings;
+  std::deque<Moment> moments;
+  std::optional<Moment> current;  // the moment the clock moved to, until it is read
+  int reads = 0;
 
   ScriptedMachine& then(double seconds, double others, double ours) {
     now.seconds += seconds;
     now.cores_busy_ticks += int64_t((others + ours) * seconds * 100.0);
     now.self_ticks += int64_t(ours * seconds * 100.0);
-    readings.push_back(now);
+    moments.push_back({now.seconds, now});
     return *this;
   }
-  ScriptedMachine& unreadable() {
-    readings.push_back(std::nullopt);
+  ScriptedMachine& unreadable(double seconds) {
+    now.seconds += seconds;
+    moments.push_back({now.seconds, std::nullopt});
     return *this;
+  }
+  Moment next_moment() {
+    REQUIRE_FALSE(moments.empty());
+    const Moment m = moments.front();
+    moments.pop_front();
+    return m;
   }
   ThreadGovernor governor(int max_threads = 2) {
     return ThreadGovernor(
         max_threads, 2,
-        [this]() -> std::optional<CpuTimes> {
-          REQUIRE_FALSE(readings.empty());
-          auto r = readings.front();
-          readings.pop_front();
-          return r;
+        [this] {
+          ++reads;
+          const Moment m = current ? *current : next_moment();
+          current.reset();
+          return m.counters;
+        },
+        [this] {
+          current = next_moment();
+          return current->seconds;
         },
         100.0, 2.0);
   }
 };
 
 TEST_CASE("governor at start-up: the load since it was made decides") {
-  ScriptedMachine quiet;
-  quiet.then(0, 0, 0).then(0.5, 0.0, 1.0);
-  ThreadGovernor g1 = quiet.governor();
-  auto d1 = g1.decide_now();
-  REQUIRE(d1);
-  CHECK(d1->threads == 2);
-  CHECK(d1->others_load == doctest::Approx(0.0));
-
-  ScriptedMachine busy;  // another process keeps one core busy while the model loads
-  busy.then(0, 0, 0).then(0.5, 1.0, 1.0);
-  ThreadGovernor g2 = busy.governor();
-  auto d2 = g2.decide_now();
-  REQUIRE(d2);
-  CHECK(d2->threads == 1);
-  CHECK(d2->others_load == doctest::Approx(1.0));
-
+  struct Case {
+    double others;
+    int threads;
+  };
+  // Quiet, then another process keeping one core busy while the model loads.
+  for (const Case c : {Case{0.0, 2}, Case{1.0, 1}}) {
+    ScriptedMachine m;
+    m.then(0, 0, 0).then(0.5, c.others, 1.0);
+    const std::optional<ThreadDecision> d = m.governor().decide_now();
+    REQUIRE(d);
+    CHECK(d->threads == c.threads);
+    CHECK(d->others_load == doctest::Approx(c.others));
+  }
   ScriptedMachine no_proc;  // no /proc: no decision, the caller keeps its count
-  no_proc.unreadable();
+  no_proc.unreadable(0);
   CHECK_FALSE(no_proc.governor().decide_now());
 }
 
 TEST_CASE("governor between steps: a change needs two windows in a row that agree") {
   ScriptedMachine m;
   m.then(0, 0, 0)
-      .then(1.0, 1.0, 2.0)   // less than a window: no reading taken
+      .then(1.0, 1.0, 2.0)   // less than a window: the counters are not read
       .then(1.5, 1.0, 2.0)   // window 1 (2.5 s): others 1.0 -> asks for 1 thread
       .then(2.0, 0.0, 2.0)   // window 2: quiet again -> the request lapses
       .then(2.0, 0.7, 1.3)   // window 3: asks for 1 (others get 0.7 of a shared core)
       .then(2.0, 1.0, 1.0)   // window 4: asks for 1 again -> change to 1
       .then(2.0, 1.0, 1.0)   // window 5: 1 is what runs: nothing
       .then(2.0, 0.0, 1.0)   // window 6: the other process ended -> asks for 2
-      .unreadable()          // /proc vanished for a moment: nothing
+      .unreadable(2.0)       // /proc vanished for a moment: nothing
       .then(2.0, 0.1, 2.0);  // window 7: asks for 2 again -> change to 2
   ThreadGovernor g = m.governor();
   int threads = 2;
@@ -145,7 +161,8 @@ TEST_CASE("governor between steps: a change needs two windows in a row that agre
       changes.push_back({i, threads});
     }
   CHECK(changes == std::vector<std::pair<int, int>>{{5, 1}, {9, 2}});
-  CHECK(m.readings.empty());
+  CHECK(m.moments.empty());
+  CHECK(m.reads == 1 + 8);  // the constructor's, then every poll but the first (within a window)
 }
 
 TEST_CASE("governor: the most threads it gives is the process's share") {

