@@ -106,7 +106,7 @@ DoraSaved dora_prepare(const Tensor& x, const Tensor& w, const Tensor& a, const 
 // out (M, out) = v Wᵀ + s · t Bᵀ: one full GEMM and one thin one accumulated into it.
 Tensor adapted_product(const DoraSaved& S, const Tensor& v, const Shape& shape) {
   Tensor out = Tensor::empty(shape);
-  gemm(false, true, S.M, S.out, S.in, 1.0f, v.data(), S.w.data(), 0.0f, out.data());
+  gemm_x_wt(v.data(), S.M, S.w, 0.0f, out.data());
   gemm(false, true, S.M, S.out, S.r, S.s, S.t.data(), S.bm.data(), 1.0f, out.data());
   return out;
 }
@@ -248,7 +248,7 @@ Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
   DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, {}, norm_gradient, x);
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
-    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
     gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
   });
   return y;
@@ -265,7 +265,7 @@ Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor
   DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, adapter_input(x, drop));
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
-    gemm(false, false, S.M, S.in, S.out, 1.0f, g.dl.data(), S.w.data(), dx.beta(), dx.data);
+    gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
     Tensor dxd = Tensor::empty({S.M, S.in});
     gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
     add_dropped(S, dxd, dx);
@@ -294,9 +294,9 @@ Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& 
                 Tensor dz = Tensor::empty({M, out});
                 for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
                 Tensor dxd = Tensor::empty({M, in});
-                gemm(false, false, M, in, out, 1.0f, dz.data(), S.w.data(), 0.0f, dxd.data());
+                gemm_dy_w(dz.data(), M, S.w, 0.0f, dxd.data());
                 gemm(false, false, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
-                gemm(false, false, M, in, out, 1.0f, dy, S.w.data(), dx.beta(), dx.data);
+                gemm_dy_w(dy, M, S.w, dx.beta(), dx.data);
                 add_dropped(S, dxd, dx);
               });
   return y;

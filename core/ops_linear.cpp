@@ -1,5 +1,6 @@
 // Matrix products through cblas_sgemm. Row-major throughout; transposes are cblas flags and
-// leading dimensions, never copies.
+// leading dimensions, never copies. A weight that carries a bf16 copy (core/bf16_gemm.h) has its
+// two products, x Wᵀ and dy W, run in bf16 through oneDNN instead (gemm_x_wt, gemm_dy_w).
 #include "core/ops_linear.h"
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -29,7 +30,7 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   Shape shape = x.shape();
   shape.back() = out;
   Tensor y = Tensor::empty(shape);
-  gemm(false, true, M, out, in, 1.0f, x.data(), w.data(), 0.0f, y.data());
+  gemm_x_wt(x.data(), M, w, 0.0f, y.data());
   if (b.defined()) {
     float* py = y.data();
     const float* pb = b.data();
@@ -41,14 +42,14 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
 }
 
 // Backward of y = x Wᵀ + b given dy (M, out); the node's inputs are (x, W, b):
-//   dx (M, in)   += dy W        (sgemm NN)   — x and W saved only when the other needs it
+//   dx (M, in)   += dy W        (sgemm NN, or bf16) — x and W saved only when the other needs it
 //   dW (out, in) += dyᵀ x       (sgemm TN)   — only when W requires a gradient
 //   db (out)     += Σ_rows dy
-static void linear_backward(Node& n, const float* x, const float* w, int64_t M, int64_t in,
+static void linear_backward(Node& n, const float* x, const Tensor& w, int64_t M, int64_t in,
                             int64_t out, const float* dy) {
   if (n.needs_grad(LinearSlot::kX)) {
     GradBuffer dx = n.grad_for(LinearSlot::kX);
-    gemm(false, false, M, in, out, 1.0f, dy, w, dx.beta(), dx.data);
+    gemm_dy_w(dy, M, w, dx.beta(), dx.data);
   }
   if (n.needs_grad(LinearSlot::kWeight)) {
     GradBuffer dw = n.grad_for(LinearSlot::kWeight);
@@ -72,7 +73,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor saved_w = node->needs_grad(LinearSlot::kX) ? weight : Tensor();
     const int64_t in = weight.size(1), out = weight.size(0), M = x.numel() / in;
     node->backward_fn = [saved_x, saved_w, M, in, out](Node& n) {
-      linear_backward(n, data_or_null(saved_x), data_or_null(saved_w), M, in, out, n.grad.data());
+      linear_backward(n, data_or_null(saved_x), saved_w, M, in, out, n.grad.data());
     };
   }
   return y;
@@ -93,7 +94,7 @@ Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       // dh = dy ⊙ gelu'(h), then the linear backward with dh in place of dy.
       Tensor dh = Tensor::empty(h.shape());
       gelu_backward(h.data(), n.grad.data(), dh.data(), h.numel());
-      linear_backward(n, data_or_null(saved_x), data_or_null(saved_w), M, in, out, dh.data());
+      linear_backward(n, data_or_null(saved_x), saved_w, M, in, out, dh.data());
     };
   }
   return y;

@@ -74,7 +74,7 @@ Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
       }
       if (n.needs_grad(LoraSlot::kX)) {
         GradBuffer dx = n.grad_for(LoraSlot::kX);
-        gemm(false, false, M, in, out, 1.0f, dy, w.data(), dx.beta(), dx.data);
+        gemm_dy_w(dy, M, w, dx.beta(), dx.data);
         if (!drop.active()) {
           gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
         } else {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/autograd.h"
+#include "core/bf16_gemm.h"
 #include "core/fast_math.h"
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -30,6 +31,23 @@ inline void gemm_ld(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  const float* B, float beta, float* C) {
   gemm_ld(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+}
+
+// The two products of a linear layer with its weight W (out, in), in the weight's precision:
+// bf16 through oneDNN when W carries a bf16 copy (core/bf16_gemm.h), else fp32 sgemm.
+// y (M, out) = x (M, in) Wᵀ + beta · y                       (forward)
+inline void gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, float* y) {
+  if (const Bf16Matrix* w16 = w.bf16_copy())
+    bf16_gemm_x_wt(x, M, *w16, beta, y);
+  else
+    gemm(false, true, M, w.size(0), w.size(1), 1.0f, x, w.data(), beta, y);
+}
+// dx (M, in) = dy (M, out) W + beta · dx                     (input gradient)
+inline void gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx) {
+  if (const Bf16Matrix* w16 = w.bf16_copy())
+    bf16_gemm_dy_w(dy, M, *w16, beta, dx);
+  else
+    gemm(false, false, M, w.size(1), w.size(0), 1.0f, dy, w.data(), beta, dx);
 }
 
 // db (C) (+)= Σ_rows x, for x (R, C). Threads split the columns, so no reduction is needed.

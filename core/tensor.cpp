@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/bf16_gemm.h"
 #include "core/errors.h"
 
 namespace ag {
@@ -103,10 +104,12 @@ void Tensor::copy_(const Tensor& other) const {
     throw ShapeError("copy_: cannot copy " + to_string(other.shape()) + " into " +
                      to_string(shape()));
   std::memmove(data(), other.data(), sizeof(float) * numel());
+  refresh_bf16_copy(*this);
 }
 
 void Tensor::fill_(float value) const {
   std::fill_n(data(), numel(), value);
+  refresh_bf16_copy(*this);
 }
 
 bool Tensor::requires_grad() const {

@@ -32,6 +32,7 @@ struct Storage {
 };
 
 struct Node;
+struct Bf16Matrix;  // core/bf16_gemm.h
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -41,6 +42,8 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // dL/dthis, accumulated by backward() on leaves
   std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
+  // A weight's bf16 copy, multiplied in its place by the linear-layer ops (core/bf16_gemm.h).
+  std::shared_ptr<Bf16Matrix> bf16;
 };
 
 class Tensor {
@@ -90,6 +93,8 @@ class Tensor {
   const Tensor& set_name(const std::string& name) const;
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
   bool same_storage(const Tensor& other) const;
+  // The bf16 copy the linear-layer ops multiply instead of this weight, or null (fp32).
+  const Bf16Matrix* bf16_copy() const { return impl_ ? impl_->bf16.get() : nullptr; }
 
  private:
   std::shared_ptr<TensorImpl> impl_;

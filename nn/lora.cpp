@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/autograd.h"
+#include "core/bf16_gemm.h"
 #include "core/errors.h"
 #include "core/rng.h"
 #include "nn/dora.h"
@@ -121,14 +122,19 @@ void LoraLinear::merge() {
   if (merged_) return;
   Tensor w = base_->weight, delta = delta_weight();
   for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] += scaling_ * delta.data()[i];
-  merged_ = true;
+  set_merged(true);
 }
 
 void LoraLinear::unmerge() {
   if (!merged_) return;
   Tensor w = base_->weight, delta = delta_weight();
   for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] -= scaling_ * delta.data()[i];
-  merged_ = false;
+  set_merged(false);
+}
+
+void LoraLinear::set_merged(bool merged) {
+  merged_ = merged;
+  refresh_bf16_copy(base_->weight);
 }
 
 std::shared_ptr<LoraLinear> make_adapter(std::shared_ptr<Linear> base, const LoraConfig& config) {

@@ -100,7 +100,8 @@ class LoraLinear : public Module {
   // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask).
   AdapterDropout dropout_for(const Tensor& x) const;
   Tensor delta_weight() const;  // B A (out, in), not scaled
-  void set_merged(bool merged) { merged_ = merged; }
+  // Records the merge state after W changed in place, and refreshes W's bf16 copy if it has one.
+  void set_merged(bool merged);
   float scaling() const { return scaling_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/bf16_gemm.h"
 #include "core/errors.h"
 #include "core/parallel.h"
 #include "core/profiler.h"
@@ -46,6 +47,7 @@ void AdamW::step() {
         pv[i] = b2 * pv[i] + (1.0f - b2) * pg[i] * pg[i];
         pp[i] -= step_size * pm[i] / (std::sqrt(pv[i]) / bias2_sqrt + eps);
       }
+      refresh_bf16_copy(p);  // bf16 training: the fp32 master changed, re-round its copy
     }
   }
 }

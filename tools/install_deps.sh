@@ -5,7 +5,7 @@
 # Needs root (or sudo). Does nothing when everything is already there.
 set -euo pipefail
 packages=(cmake g++ make libopenblas-openmp-dev doctest-dev nlohmann-json3-dev libcli11-dev
-          libutf8proc-dev)
+          libutf8proc-dev libdnnl-dev)
 [ "${1:-}" = "--mpi" ] && packages+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do

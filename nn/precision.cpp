@@ -1,0 +1,54 @@
+#include "nn/precision.h"
+
+#include "core/bf16_gemm.h"
+#include "core/cpu_features.h"
+#include "core/errors.h"
+#include "nn/layers.h"
+
+namespace ag::nn {
+
+const char* precision_name(Precision p) {
+  return p == Precision::kBf16 ? "bf16" : "fp32";
+}
+
+PrecisionChoice resolve_precision(const std::string& asked) {
+  if (asked != "fp32" && asked != "bf16" && asked != "auto")
+    throw Error("--precision: '" + asked + "' is not fp32, bf16 or auto");
+  if (asked == "fp32") return {Precision::kFp32, "fp32 (asked)"};
+  const CpuFeatures cpu = detect_cpu_features();
+  const std::string hardware = bf16_hardware(cpu);
+  if (!bf16_gemm_built()) {
+    if (asked == "bf16")
+      throw Error("--precision bf16: this build has no oneDNN (install libdnnl-dev, rebuild)");
+    return {Precision::kFp32, "fp32 (auto: this build has no oneDNN for bf16)"};
+  }
+  if (asked == "bf16")
+    return {Precision::kBf16, hardware == "none"
+                                  ? "bf16 (asked; this CPU has no bf16 hardware: emulated, slow)"
+                                  : "bf16 (asked; " + hardware + ")"};
+  if (bf16_pays_on(cpu)) return {Precision::kBf16, "bf16 (auto: " + hardware + ")"};
+  return {Precision::kFp32, hardware == "none"
+                                ? "fp32 (auto: no bf16 hardware)"
+                                : "fp32 (auto: " + hardware + " without AMX runs bf16 slower)"};
+}
+
+static bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+int64_t use_bf16_weights(Module& model) {
+  int64_t count = 0;
+  for (auto& [name, module] : model.named_modules()) {
+    auto* linear = dynamic_cast<Linear*>(module);
+    if (linear == nullptr || ends_with(name, "lora_A") || ends_with(name, "lora_B")) continue;
+    attach_bf16_copy(linear->weight);
+    ++count;
+  }
+  return count;
+}
+
+void set_precision(Module& model, Precision p) {
+  if (p == Precision::kBf16) use_bf16_weights(model);
+}
+
+}  // namespace ag::nn

@@ -1,0 +1,38 @@
+// The precision of a model's matrix products: fp32, or bf16 for the linear layers' weights
+// (frozen ones above all) on CPUs that multiply bf16 natively.
+//
+// Mixed precision as PyTorch's torch.autocast("cpu", dtype=torch.bfloat16) runs it, minus its
+// per-step casts: each linear layer's weight gets a bf16 copy once (core/bf16_gemm.h), and the
+// products x Wᵀ and dy W read it. The fp32 weight stays the master copy: the optimizer updates it
+// and refreshes the bf16 copy after each step (full fine-tuning), merge and save read it.
+// LoRA/DoRA's A, B and magnitudes, every gradient, the optimizer state and the non-GEMM ops stay
+// fp32.
+#pragma once
+
+#include <string>
+
+#include "nn/module.h"
+
+namespace ag::nn {
+
+enum class Precision { kFp32, kBf16 };
+
+struct PrecisionChoice {
+  Precision precision = Precision::kFp32;
+  std::string reason;  // one line: what runs and why ("bf16 (AMX-BF16, oneDNN 2.6.3)")
+};
+
+// "fp32", "bf16" or "auto" -> what this build and CPU run. auto picks bf16 only where it pays
+// (ag::bf16_pays_on: AMX-BF16, or AVX512_BF16 on AMD), else fp32. bf16 asked of a build without
+// oneDNN is an error; asked of a CPU without bf16 hardware it runs (emulated, slowly) and the
+// reason says so. Any other word is an error naming the flag.
+PrecisionChoice resolve_precision(const std::string& asked);
+const char* precision_name(Precision p);
+
+// Gives every Linear weight of `model` a bf16 copy, except the adapters' own lora_A and lora_B
+// (adapters train in fp32). Returns how many weights now carry one.
+int64_t use_bf16_weights(Module& model);
+// Applies `p` to the model: use_bf16_weights for kBf16, nothing for kFp32.
+void set_precision(Module& model, Precision p);
+
+}  // namespace ag::nn
