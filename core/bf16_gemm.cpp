@@ -46,32 +46,12 @@ float bf16_to_float(bf16_bits b) {
   return f;
 }
 
-static bf16_bits* allocate_bf16(int64_t n) {
-  const size_t bytes = (size_t(n) * sizeof(bf16_bits) + 63) / 64 * 64;
-  auto* p = static_cast<bf16_bits*>(std::aligned_alloc(64, bytes == 0 ? 64 : bytes));
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-Bf16Matrix::Bf16Matrix(int64_t r, int64_t c)
-    : rows(r), cols(c), values(allocate_bf16(r * c), std::free) {}
-
 bool bf16_pays_on(const CpuFeatures& cpu) {
   return cpu.amx || (cpu.is_amd() && cpu.avx512_bf16);
 }
 
 std::string bf16_hardware(const CpuFeatures& cpu) {
   return cpu.amx ? "AMX-BF16" : cpu.avx512_bf16 ? "AVX512_BF16" : "none";
-}
-
-void attach_bf16_copy(const Tensor& w) {
-  if (!bf16_gemm_built())
-    throw Error("bf16 needs oneDNN, and this build has none (install libdnnl-dev and rebuild)");
-  if (w.dim() != 2)
-    throw ShapeError("attach_bf16_copy: needs a 2-D weight, got " + to_string(w.shape()));
-  auto& copy = w.impl()->bf16;
-  if (!copy) copy = std::make_shared<Bf16Matrix>(w.size(0), w.size(1));
-  float_to_bf16(w.data(), copy->values.get(), w.numel());
 }
 
 void refresh_bf16_copy(const Tensor& w) {
@@ -99,26 +79,84 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-// One cached product C (M, N) (+)= A (M, K) B (K, N): A bf16 row-major, C fp32 row-major, and
-// B the weight, row-major (K, N) or, when `b_transposed`, read from a row-major (N, K) array.
+// Primitives and layouts are built on first use and kept: one small map per kind, guarded by one
+// lock (ops run on the main thread; the lock only keeps the maps safe if that ever changes).
+std::mutex& cache_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// The layout oneDNN's matmul wants for a (K, N) bf16 weight. It depends on K, N and the CPU,
+// not on the number of rows (checked for 1 to 4096 rows), so one copy serves every batch.
+memory::desc blocked_weight_desc(int64_t K, int64_t N) {
+  static std::map<std::pair<int64_t, int64_t>, memory::desc> layouts;
+  std::lock_guard<std::mutex> lock(cache_mutex());
+  auto it = layouts.find({K, N});
+  if (it != layouts.end()) return it->second;
+  constexpr int64_t kRowsForLayout = 128;
+  dnnl::matmul::primitive_desc pd(
+      dnnl::matmul::desc(memory::desc({kRowsForLayout, K}, Type::bf16, Tag::ab),
+                         memory::desc({K, N}, Type::bf16, Tag::any),
+                         memory::desc({kRowsForLayout, N}, Type::f32, Tag::ab)),
+      cpu_engine());
+  return layouts.emplace(std::make_pair(K, N), pd.weights_desc()).first->second;
+}
+
+}  // namespace
+
+struct Bf16Matrix::Blocked {
+  memory::desc desc;
+  std::unique_ptr<uint8_t[], void (*)(void*)> values{nullptr, std::free};
+};
+
+namespace {
+
+// The weight W (rows, cols) fp32 row-major, rounded to bf16 (nearest even) into the blocked
+// layout of a (K, N) matmul weight: Wᵀ when `transposed` (K = cols, N = rows), else W.
+void fill_blocked(const float* w, int64_t rows, int64_t cols, bool transposed,
+                  Bf16Matrix::Blocked& out) {
+  const int64_t K = transposed ? cols : rows, N = transposed ? rows : cols;
+  if (!out.values) {
+    out.desc = blocked_weight_desc(K, N);
+    const size_t bytes = (out.desc.get_size() + 63) / 64 * 64;
+    out.values.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
+    if (!out.values) throw std::bad_alloc();
+  }
+  // Row-major W (rows, cols) is Wᵀ (cols, rows) read column-major: format "ba".
+  memory::desc plain({K, N}, Type::f32, transposed ? Tag::ba : Tag::ab);
+  dnnl::engine& engine = cpu_engine();
+  memory src(plain, engine, const_cast<float*>(w)), dst(out.desc, engine, out.values.get());
+  dnnl::stream stream(engine);
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+}
+
+std::unique_ptr<Bf16Matrix::Blocked> make_blocked(const float* w, int64_t rows, int64_t cols,
+                                                  bool transposed) {
+  auto blocked = std::make_unique<Bf16Matrix::Blocked>();
+  fill_blocked(w, rows, cols, transposed, *blocked);
+  return blocked;
+}
+
+// One cached product C (M, N) (+)= A (M, K) B (K, N): A bf16 row-major, B the weight in its
+// blocked layout, C fp32 row-major.
 struct ProductKey {
   int64_t M, K, N;
-  bool b_transposed, accumulate;
+  bool accumulate;
   int threads;  // oneDNN splits the work for a thread count fixed at creation
   bool operator<(const ProductKey& o) const {
-    return std::tie(M, K, N, b_transposed, accumulate, threads) <
-           std::tie(o.M, o.K, o.N, o.b_transposed, o.accumulate, o.threads);
+    return std::tie(M, K, N, accumulate, threads) <
+           std::tie(o.M, o.K, o.N, o.accumulate, o.threads);
   }
 };
 
 struct Product {
   dnnl::matmul primitive;
-  memory::desc a, b, c;
+  memory::desc a, c;
 };
 
-Product make_product(const ProductKey& key) {
+Product make_product(const ProductKey& key, const memory::desc& weight) {
   memory::desc a({key.M, key.K}, Type::bf16, Tag::ab);
-  memory::desc b({key.K, key.N}, Type::bf16, key.b_transposed ? Tag::ba : Tag::ab);
   memory::desc c({key.M, key.N}, Type::f32, Tag::ab);
   dnnl::primitive_attr attr;
   if (key.accumulate) {  // C = A B + C: oneDNN's "sum" post-op
@@ -126,20 +164,19 @@ Product make_product(const ProductKey& key) {
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
-  return Product{dnnl::matmul(pd), a, b, c};
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, cpu_engine());
+  return Product{dnnl::matmul(pd), a, c};
 }
 
 // The primitive for `key`, built on first use. Bounded: a run with hundreds of distinct batch
 // shapes starts a fresh cache instead of growing without end.
-const Product& cached_product(const ProductKey& key) {
-  static std::mutex mutex;
+const Product& cached_product(const ProductKey& key, const memory::desc& weight) {
   static std::map<ProductKey, Product> cache;
-  std::lock_guard<std::mutex> lock(mutex);
+  std::lock_guard<std::mutex> lock(cache_mutex());
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   if (cache.size() >= 256) cache.clear();
-  return cache.emplace(key, make_product(key)).first->second;
+  return cache.emplace(key, make_product(key, weight)).first->second;
 }
 
 // The activations converted to bf16 for one product; reused from call to call.
@@ -147,37 +184,60 @@ bf16_bits* activation_buffer(int64_t n) {
   static thread_local std::unique_ptr<bf16_bits[], void (*)(void*)> buffer(nullptr, std::free);
   static thread_local int64_t capacity = 0;
   if (n > capacity) {
-    buffer.reset(allocate_bf16(n));
+    const size_t bytes = (size_t(n) * sizeof(bf16_bits) + 63) / 64 * 64;
+    buffer.reset(static_cast<bf16_bits*>(std::aligned_alloc(64, bytes)));
+    if (!buffer) throw std::bad_alloc();
     capacity = n;
   }
   return buffer.get();
 }
 
-// C (M, N) = A (M, K) op(W) + beta · C with A fp32, converted here.
-void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Matrix& w,
-                  bool w_transposed, float beta, float* c) {
+// C (M, N) = A (M, K) B + beta · C with A fp32 (rounded here) and B a blocked bf16 weight.
+void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Matrix::Blocked& b,
+                  float beta, float* c) {
   if (M == 0 || N == 0) return;
   if (beta != 0.0f && beta != 1.0f) throw Error("bf16 product: beta must be 0 or 1");
   bf16_bits* a16 = activation_buffer(M * K);
   float_to_bf16(a, a16, M * K);
-  const ProductKey key{M, K, N, w_transposed, beta != 0.0f, omp_get_max_threads()};
-  const Product& p = cached_product(key);
+  const Product& p = cached_product({M, K, N, beta != 0.0f, omp_get_max_threads()}, b.desc);
   dnnl::engine& engine = cpu_engine();
-  memory am(p.a, engine, a16), bm(p.b, engine, w.values.get()), cm(p.c, engine, c);
+  memory am(p.a, engine, a16), bm(b.desc, engine, b.values.get()), cm(p.c, engine, c);
   dnnl::stream stream(engine);
   p.primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
   stream.wait();
 }
 
-}  // namespace
-
-// W is (out, in) row-major; the forward needs Wᵀ (in, out), which is W read column-major.
-void bf16_gemm_x_wt(const float* x, int64_t M, const Bf16Matrix& w, float beta, float* y) {
-  bf16_product(x, M, w.cols, w.rows, w, true, beta, y);
+Bf16Matrix& copy_of(const Tensor& w) {
+  Bf16Matrix* copy = w.impl()->bf16.get();
+  if (copy == nullptr) throw Error("bf16 product: the weight has no bf16 copy");
+  return *copy;
 }
 
-void bf16_gemm_dy_w(const float* dy, int64_t M, const Bf16Matrix& w, float beta, float* dx) {
-  bf16_product(dy, M, w.rows, w.cols, w, false, beta, dx);
+}  // namespace
+
+Bf16Matrix::Bf16Matrix(int64_t r, int64_t c) : rows(r), cols(c) {}
+Bf16Matrix::~Bf16Matrix() = default;
+
+void attach_bf16_copy(const Tensor& w) {
+  if (w.dim() != 2)
+    throw ShapeError("attach_bf16_copy: needs a 2-D weight, got " + to_string(w.shape()));
+  auto& copy = w.impl()->bf16;
+  if (!copy) copy = std::make_shared<Bf16Matrix>(w.size(0), w.size(1));
+  if (!copy->forward) copy->forward = std::make_unique<Bf16Matrix::Blocked>();
+  fill_blocked(w.data(), copy->rows, copy->cols, true, *copy->forward);
+  if (copy->backward) fill_blocked(w.data(), copy->rows, copy->cols, false, *copy->backward);
+}
+
+// W is (out, in) row-major; the forward multiplies by Wᵀ (in, out).
+void bf16_gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, float* y) {
+  Bf16Matrix& copy = copy_of(w);
+  bf16_product(x, M, copy.cols, copy.rows, *copy.forward, beta, y);
+}
+
+void bf16_gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx) {
+  Bf16Matrix& copy = copy_of(w);
+  if (!copy.backward) copy.backward = make_blocked(w.data(), copy.rows, copy.cols, false);
+  bf16_product(dy, M, copy.rows, copy.cols, *copy.backward, beta, dx);
 }
 
 #else  // built without oneDNN: no weight ever carries a bf16 copy (attach_bf16_copy refuses)
@@ -186,10 +246,17 @@ bool bf16_gemm_built() {
   return false;
 }
 
-void bf16_gemm_x_wt(const float*, int64_t, const Bf16Matrix&, float, float*) {
+struct Bf16Matrix::Blocked {};
+Bf16Matrix::Bf16Matrix(int64_t r, int64_t c) : rows(r), cols(c) {}
+Bf16Matrix::~Bf16Matrix() = default;
+
+void attach_bf16_copy(const Tensor&) {
+  throw Error("bf16 needs oneDNN, and this build has none (install libdnnl-dev and rebuild)");
+}
+void bf16_gemm_x_wt(const float*, int64_t, const Tensor&, float, float*) {
   throw Error("bf16_gemm_x_wt: this build has no oneDNN");
 }
-void bf16_gemm_dy_w(const float*, int64_t, const Bf16Matrix&, float, float*) {
+void bf16_gemm_dy_w(const float*, int64_t, const Tensor&, float, float*) {
   throw Error("bf16_gemm_dy_w: this build has no oneDNN");
 }
 

@@ -30,12 +30,18 @@ using bf16_bits = uint16_t;
 void float_to_bf16(const float* in, bf16_bits* out, int64_t n);
 float bf16_to_float(bf16_bits b);
 
-// A weight W (out, in) rounded to bf16, row-major, 64-byte aligned. One copy serves both
-// products: oneDNN reads it as Wᵀ (in, out) for the forward and as W for the input gradient.
+// A weight W (out, in) rounded to bf16, in the blocked layouts oneDNN's matmul reads fastest
+// (its kernels' tiles, chosen once by oneDNN for the shape): one for the forward's Wᵀ, made
+// when the copy is attached, and one for the input gradient's W, made on the first backward
+// (inference never needs it). Reordering into them costs about one product; it is paid once,
+// not per step: the weight is frozen, or refreshed once per optimizer step.
 struct Bf16Matrix {
   Bf16Matrix(int64_t rows, int64_t cols);
+  ~Bf16Matrix();
   int64_t rows, cols;
-  std::unique_ptr<bf16_bits[], void (*)(void*)> values;
+  struct Blocked;                     // a layout and the values in it (bf16_gemm.cpp)
+  std::unique_ptr<Blocked> forward;   // Wᵀ (in, out), for y = x Wᵀ
+  std::unique_ptr<Blocked> backward;  // W (out, in), for dx = dy W; null until first needed
 };
 
 // Gives `w` (a 2-D weight) a bf16 copy of its current values, or refreshes the one it has
@@ -46,10 +52,11 @@ void refresh_bf16_copy(const Tensor& w);
 void drop_bf16_copy(const Tensor& w);
 
 // --- the two products of a linear layer (each a oneDNN matmul, cached per shape) ----------------
-// y (M, out) = x (M, in) Wᵀ + beta · y, x converted to bf16 on the way in.
-void bf16_gemm_x_wt(const float* x, int64_t M, const Bf16Matrix& w, float beta, float* y);
-// dx (M, in) = dy (M, out) W + beta · dx, dy converted to bf16 on the way in.
-void bf16_gemm_dy_w(const float* dy, int64_t M, const Bf16Matrix& w, float beta, float* dx);
+// w must carry a bf16 copy. The activations are rounded to bf16 on the way in (float_to_bf16).
+// y (M, out) = x (M, in) Wᵀ + beta · y, beta 0 or 1.
+void bf16_gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, float* y);
+// dx (M, in) = dy (M, out) W + beta · dx, beta 0 or 1.
+void bf16_gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx);
 
 // --- where bf16 pays
 // ------------------------------------------------------------------------------ Whether this build

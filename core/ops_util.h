@@ -37,15 +37,15 @@ inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
 // bf16 through oneDNN when W carries a bf16 copy (core/bf16_gemm.h), else fp32 sgemm.
 // y (M, out) = x (M, in) Wᵀ + beta · y                       (forward)
 inline void gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, float* y) {
-  if (const Bf16Matrix* w16 = w.bf16_copy())
-    bf16_gemm_x_wt(x, M, *w16, beta, y);
+  if (w.bf16_copy())
+    bf16_gemm_x_wt(x, M, w, beta, y);
   else
     gemm(false, true, M, w.size(0), w.size(1), 1.0f, x, w.data(), beta, y);
 }
 // dx (M, in) = dy (M, out) W + beta · dx                     (input gradient)
 inline void gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx) {
-  if (const Bf16Matrix* w16 = w.bf16_copy())
-    bf16_gemm_dy_w(dy, M, *w16, beta, dx);
+  if (w.bf16_copy())
+    bf16_gemm_dy_w(dy, M, w, beta, dx);
   else
     gemm(false, false, M, w.size(1), w.size(0), 1.0f, dy, w.data(), beta, dx);
 }

@@ -1,4 +1,5 @@
 #include "models/pretrained.h"
+#include "core/bf16_gemm.h"
 
 #include <unistd.h>
 
@@ -64,6 +65,7 @@ void load_weights(SequenceClassifier& model, const std::string& path, std::ostre
                        to_string(param.shape()) + " for " + name);
     std::vector<float> values = file.read_finite_f32(key);
     std::copy(values.begin(), values.end(), param.data());
+    refresh_bf16_copy(param);
     used.insert(key);
   }
   if (!missing.empty()) {

@@ -1,4 +1,5 @@
 #include "nn/adapter_io.h"
+#include "core/bf16_gemm.h"
 
 #include <charconv>
 #include <cmath>
@@ -190,6 +191,7 @@ LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* 
                        ", the model expects " + to_string(it->second.shape()));
     std::vector<float> values = file.read_finite_f32(info.name);
     std::copy(values.begin(), values.end(), it->second.data());
+    refresh_bf16_copy(it->second);
     it->second.set_requires_grad(true);  // a saved head module (PEFT's modules_to_save)
     loaded.insert(name);
   }

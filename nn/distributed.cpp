@@ -1,4 +1,5 @@
 #include "nn/distributed.h"
+#include "core/bf16_gemm.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -101,6 +102,7 @@ void ProcessGroup::broadcast(const std::vector<Tensor>& tensors) {
   if (size_ > 1)
     for (auto& t : tensors)
       check(MPI_Bcast(t.data(), int(t.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD), "Bcast");
+  refresh_bf16_copy(t);
 #else
   (void)tensors;
 #endif

@@ -165,15 +165,17 @@ TEST_CASE("use_bf16_weights: every Linear weight but the adapters', refreshed by
     const bool weight = name.size() > 7 && name.substr(name.size() - 7) == ".weight";
     CHECK_MESSAGE((p.bf16_copy() != nullptr) == (weight && !adapter), name);
   }
-  // A trained weight: after a step its copy holds the new values rounded.
-  Tensor x = gradcheck::random_tensor({3, 8}, 12);
+  // A trained weight: after a step its copy holds the new values rounded, in both layouts
+  // (the backward one exists once a backward ran).
+  Tensor x = gradcheck::random_tensor({3, 8}, 12).set_requires_grad(true);
   ag::nn::AdamW opt(root.trainable_parameters(), {.lr = 0.1f});
   ag::sum(head->forward(x)).backward();
   opt.step();
-  std::vector<ag::bf16_bits> expected(head->weight.numel());
-  ag::float_to_bf16(head->weight.data(), expected.data(), head->weight.numel());
-  const ag::Bf16Matrix* copy = head->weight.bf16_copy();
-  CHECK(std::equal(expected.begin(), expected.end(), copy->values.get()));
+  Tensor w32 = head->weight.clone();  // fp32, no copy
+  check_against_rounded(ag::linear(x.detach(), head->weight), rounded_x_wt(x.detach(), w32), 8);
+  Tensor x2 = x.detach().clone().set_requires_grad(true), dy = gradcheck::random_tensor({3, 2}, 13);
+  ag::linear(x2, head->weight).backward(dy);
+  check_against_rounded(x2.grad(), rounded_x_wt(dy, ag::transpose2d(w32)), 2);
 }
 
 TEST_CASE("resolve_precision: auto picks bf16 only where it pays; bad words are refused") {

@@ -224,7 +224,9 @@ TEST_CASE("merge: the merged folder has the run's tokenizer and label names, and
 
   write(scratch() / "merge_texts.txt",
         "the plot was truly wonderful .\nthe cast was awful .\na dull film\n");
-  const std::string input = " --threads 1 --input " + (scratch() / "merge_texts.txt").string();
+  // fp32: merging is exact there; in bf16 the merged weight rounds differently (test_bf16).
+  const std::string input =
+      " --threads 1 --precision fp32 --input " + (scratch() / "merge_texts.txt").string();
   const Result a = run("predict", "--run " + run_dir.string() + input);
   const Result b = run("predict", "--run " + merged.string() + " --labels " +
                                       (run_dir / "labels.json").string() + input);

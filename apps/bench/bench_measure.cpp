@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/bf16_gemm.h"
 #include "core/errors.h"
 
 namespace ag::bench {
@@ -30,15 +31,20 @@ double peak_rss_mib() {
   return double(usage.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
-SgemmSpeed measure_sgemm() {
-  constexpr int M = 4096, K = 768, N = 768;
-  std::vector<float> a(size_t(M) * K), b(size_t(K) * N), c(size_t(M) * N);
+namespace {
+
+constexpr int kM = 4096, kK = 768, kN = 768;
+
+void fill_operands(std::vector<float>& a, std::vector<float>& b) {
+  a.resize(size_t(kM) * kK);
+  b.resize(size_t(kK) * kN);
   for (size_t i = 0; i < a.size(); ++i) a[i] = float(int(i * 7919 % 2001) - 1000) * 1e-3f;
   for (size_t i = 0; i < b.size(); ++i) b[i] = float(int(i * 104729 % 2001) - 1000) * 1e-3f;
-  auto run = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a.data(), K, b.data(), N,
-                0.0f, c.data(), N);
-  };
+}
+
+// 2 warm-up runs, then the median and the best of 10 timed runs of a (kM, kK) x (kK, kN) product.
+template <class Run>
+SgemmSpeed time_product(Run run) {
   for (int i = 0; i < 2; ++i) run();
   std::vector<double> seconds;
   for (int i = 0; i < 10; ++i) {
@@ -46,9 +52,31 @@ SgemmSpeed measure_sgemm() {
     run();
     seconds.push_back(now_seconds() - t0);
   }
-  const double flop = 2.0 * M * K * N;
+  const double flop = 2.0 * kM * kK * kN;
   return {flop / median(seconds) / 1e9,
           flop / *std::min_element(seconds.begin(), seconds.end()) / 1e9};
+}
+
+}  // namespace
+
+SgemmSpeed measure_sgemm() {
+  std::vector<float> a, b, c(size_t(kM) * kN);
+  fill_operands(a, b);
+  return time_product([&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kM, kN, kK, 1.0f, a.data(), kK, b.data(),
+                kN, 0.0f, c.data(), kN);
+  });
+}
+
+SgemmSpeed measure_bf16_gemm() {
+  std::vector<float> a, b, c(size_t(kM) * kN);
+  fill_operands(a, b);
+  // The weight as a linear layer holds it: W (out = kN, in = kK) = bᵀ.
+  Tensor w = Tensor::empty({kN, kK});
+  for (int i = 0; i < kK; ++i)
+    for (int j = 0; j < kN; ++j) w.data()[j * kK + i] = b[size_t(i) * kN + j];
+  attach_bf16_copy(w);
+  return time_product([&] { bf16_gemm_x_wt(a.data(), kM, w, 0.0f, c.data()); });
 }
 
 namespace {

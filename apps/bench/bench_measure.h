@@ -25,6 +25,9 @@ struct SgemmSpeed {
   double median_gflops = 0, max_gflops = 0;
 };
 SgemmSpeed measure_sgemm();
+// The same product with bf16 operands through oneDNN (core/bf16_gemm.h), the weight's bf16
+// copy made once, the activations converted in every run as a linear layer does.
+SgemmSpeed measure_bf16_gemm();
 
 // "adaptgrad 0.1" plus "+g<commit>" when the source tree's .git can be read (no git is run).
 std::string version_string();

@@ -82,6 +82,13 @@ nlohmann::ordered_json bench_json(const BenchOptions& o, const BenchRun& run) {
   j["sgemm_gflops"] = round_to(run.sgemm.median_gflops, 2);
   j["flops_ratio"] = round_to(model_gflops / run.sgemm.median_gflops, 4);
   j["peak_rss_mib"] = round_to(run.peak_rss_mib, 1);
+  j["precision"] = nn::precision_name(run.precision.precision);
+  const bool bf16 = run.precision.precision == nn::Precision::kBf16;
+  j["bf16_gemm_gflops"] =
+      bf16 ? nlohmann::ordered_json(round_to(run.bf16_gemm.median_gflops, 2)) : nullptr;
+  j["flops_ratio_bf16_gemm"] =
+      bf16 ? nlohmann::ordered_json(round_to(model_gflops / run.bf16_gemm.median_gflops, 4))
+           : nullptr;
   j["torch"] = nullptr;
   j["transformers"] = nullptr;
   j["peft"] = nullptr;
@@ -123,6 +130,7 @@ void print_summary(std::FILE* out, const BenchOptions& o, const BenchRun& run,
                o.shape.c_str(), o.threads, blas_uses_openmp() ? "OpenMP" : "not OpenMP",
                j["version"].get<std::string>().c_str());
   std::fprintf(out, "  BLAS: %s\n", blas_runtime_line(get_num_threads()).c_str());
+  std::fprintf(out, "  precision: %s\n", run.precision.reason.c_str());
   std::fprintf(out, "  trainable params %lld of %lld; warm-up %lld, timed %lld steps\n",
                j["trainable_params"].get<long long>(), j["total_params"].get<long long>(),
                (long long)o.warmup, (long long)o.steps);
@@ -136,6 +144,9 @@ void print_summary(std::FILE* out, const BenchOptions& o, const BenchRun& run,
                double(j["model_gflop_per_step"]), double(j["model_gflops"]),
                100.0 * double(j["flops_ratio"]), double(j["sgemm_gflops"]),
                double(j["sgemm_gflops_max"]));
+  if (!j["bf16_gemm_gflops"].is_null())
+    std::fprintf(out, "  bf16 matmul (oneDNN, same shape) %.1f GFLOP/s: model at %.0f%% of it\n",
+                 double(j["bf16_gemm_gflops"]), 100.0 * double(j["flops_ratio_bf16_gemm"]));
   std::fprintf(out, "  peak RSS %.0f MiB (%.0f MiB before the steps)\n", double(j["peak_rss_mib"]),
                double(j["rss_before_steps_mib"]));
   if (!o.profile) return;

@@ -108,6 +108,7 @@ std::shared_ptr<models::SequenceClassifier> build_bench_model(const BenchOptions
   std::ostringstream method_log;  // not printed: the JSON line reports the parameter counts
   apps::apply_method(*model, adapter, method_log);
   if (o.method == "infer") nn::merge_and_unload(*model);
+  nn::set_precision(*model, nn::resolve_precision(o.precision).precision);
   return model;
 }
 
@@ -121,6 +122,8 @@ BenchRun run_benchmark(const BenchOptions& o) {
   run.records = run_steps(o, *model, batches);
   run.peak_rss_mib = peak_rss_mib();  // before the sgemm reference, as bench_torch.py
   run.sgemm = measure_sgemm();
+  run.precision = nn::resolve_precision(o.precision);
+  if (run.precision.precision == nn::Precision::kBf16) run.bf16_gemm = measure_bf16_gemm();
   run.timed_batches.assign(std::make_move_iterator(batches.begin() + o.warmup),
                            std::make_move_iterator(batches.end()));
   return run;

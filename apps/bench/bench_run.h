@@ -13,6 +13,7 @@
 #include "core/profiler.h"
 #include "models/encoder.h"
 #include "nn/module.h"
+#include "nn/precision.h"
 
 namespace ag::bench {
 
@@ -23,8 +24,9 @@ struct BenchOptions {
   float dropout = 0.05f, lr = 5e-4f;
   std::string dora_dropout = "peft";  // peft|branch (nn::LoraConfig::dora_branch_dropout)
   uint64_t seed = 1234, weight_seed = 0;
-  bool profile = false;  // turn on core's per-op-family timers
-  bool padded = false;   // infer: the padded batch as given, not in length-sorted chunks
+  bool profile = false;            // turn on core's per-op-family timers
+  bool padded = false;             // infer: the padded batch as given, not in length-sorted chunks
+  std::string precision = "fp32";  // fp32|bf16|auto (nn/precision.h)
 };
 
 constexpr int kFamilies = int(OpFamily::kCount);
@@ -49,6 +51,8 @@ struct BenchRun {
   nn::ParameterCount params;
   double rss_start_mib = 0, rss_before_steps_mib = 0, peak_rss_mib = 0;
   SgemmSpeed sgemm;
+  SgemmSpeed bf16_gemm;  // the same product in bf16 (zero when the step ran in fp32)
+  nn::PrecisionChoice precision;
 };
 
 // distilbert-base-uncased (random weights, 2 labels) with PEFT-style adapters on q_lin and v_lin

@@ -5,7 +5,8 @@
 //   build/bin/bench --method lora|dora|full|infer --shape fixed|mixed --threads N
 //                   [--warmup 3] [--steps 10] [--dropout 0.05] [--dora-dropout peft|branch]
 //                   [--rank 8] [--lr 5e-4]
-//                   [--seed 1234] [--weight-seed 0] [--profile] [--padded] [--json]
+//                   [--seed 1234] [--weight-seed 0] [--precision fp32|bf16|auto]
+//                   [--profile] [--padded] [--json]
 //
 // Prints one JSON line on stdout with the keys of tools/bench/bench_torch.py (side "adaptgrad")
 // and a readable summary on stderr (--json: the JSON line only). The batches, the FLOP formula
@@ -71,6 +72,11 @@ int main(int argc, char** argv) {
   app.add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the batch stream")->capture_default_str();
   app.add_option("--weight-seed", o.weight_seed, "seed of the random weights and dropout")
+      ->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "fp32, bf16 (linear layers' weights in bf16 through oneDNN) or auto (bf16 "
+                 "where the CPU has AMX-BF16, or AVX512_BF16 on AMD)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->capture_default_str();
   app.add_flag("--profile", o.profile, "time per phase and per op family");
   app.add_flag("--padded", o.padded,

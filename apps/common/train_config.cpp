@@ -91,6 +91,11 @@ const std::vector<Field>& fields() {
        "threads (0: one per core other processes leave free, re-checked during training; "
        "OMP_NUM_THREADS when set)",
        "Training"},
+      {"precision", &C::precision,
+       "fp32|bf16|auto: matrix products of the linear layers' weights in bf16 (fp32 master "
+       "weights, adapters, gradients and optimizer); auto: bf16 where the CPU has AMX-BF16 or is "
+       "an AMD with AVX512_BF16, else fp32",
+       "Training"},
       {"max-steps", &C::max_steps, "stop after this many optimizer steps (0: no cap)", "Training"},
       {"eval-every", &C::eval_every, "validate every N steps (0: after each epoch)", "Training"},
       {"log-every", &C::log_every, "log every N steps (0: about 20 lines per epoch)", "Training"},
@@ -206,6 +211,8 @@ void TrainConfig::validate() const {
   if (!(clip >= 0)) fail("--clip must be >= 0");
   if (grad_accum <= 0) fail("--grad-accum must be positive");
   if (threads < 0) fail("--threads must be >= 0");
+  if (precision != "fp32" && precision != "bf16" && precision != "auto")
+    fail("--precision must be fp32, bf16 or auto, got '" + precision + "'");
   if (max_steps < 0 || eval_every < 0 || log_every < 0 || checkpoint_every < 0)
     fail("--max-steps, --eval-every, --log-every and --checkpoint-every must be >= 0");
   if (!(val_split > 0 && val_split < 1)) fail("--val-split must be in (0, 1)");

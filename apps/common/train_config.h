@@ -58,6 +58,8 @@ struct TrainConfig {
   int64_t grad_accum = 1;
   int64_t seed = 42;
   int64_t threads = 0;  // 0: all cores
+  // fp32|bf16|auto: the linear layers' weights in bf16 (nn/precision.h); auto: where it pays
+  std::string precision = "auto";
   int64_t max_steps = 0;
   int64_t eval_every = 0;        // 0: after every epoch
   int64_t log_every = 0;         // 0: about 20 lines per epoch

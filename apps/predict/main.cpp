@@ -23,6 +23,7 @@
 #include "data/text_file.h"
 #include "models/batch_input.h"
 #include "models/length_chunks.h"
+#include "nn/precision.h"
 
 using namespace ag;
 using namespace ag::apps;
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   TrainedRunOptions o;
   std::string input;
   int64_t batch_size = 32, threads = 0, max_line_bytes = data::kDefaultMaxLineBytes;
+  std::string precision = "auto";
   app.add_option("--run", o.run, "a train run folder (--out of train)");
   app.add_option("--model", o.model, "base model folder (default: the run's)");
   app.add_option("--adapter", o.adapter, "adapter folder (default: the run folder)");
@@ -44,6 +46,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads,
                  "threads (0: one per core other processes leave free; OMP_NUM_THREADS when set)");
   app.add_option("--max-line-bytes", max_line_bytes, "longest input line accepted, in bytes");
+  app.add_option("--precision", precision,
+                 "fp32|bf16|auto: the linear layers' products in bf16 (auto: where the CPU has "
+                 "AMX-BF16 or is an AMD with AVX512_BF16)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
+      ->capture_default_str();
   return run_guarded([&] {
     if (auto done = parse_arguments(app, argc, argv)) return *done;
     if (batch_size <= 0) throw Error("--batch-size must be positive");
@@ -52,6 +59,7 @@ int main(int argc, char** argv) {
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
     RunThreads thread_count(threads, 1);
     TrainedRun run = load_trained_run(o, &std::cerr);
+    nn::set_precision(*run.model, nn::resolve_precision(precision).precision);
     thread_count.settle();  // one thread per free core; said nowhere: stdout is the answers
     data::LineReader lines(input.empty() ? std::cin : file, input.empty() ? "stdin" : input,
                            max_line_bytes);

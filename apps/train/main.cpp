@@ -35,6 +35,7 @@
 #include "models/pretrained.h"
 #include "nn/distributed.h"
 #include "nn/module.h"
+#include "nn/precision.h"
 
 namespace fs = std::filesystem;
 using namespace ag;
@@ -142,6 +143,8 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
       main_rank && (!random_init || c.uses_adapter()) ? base_weights_digest(base_path) : "";
 
   const auto lora = apply_method(*model, c, std::cout);
+  const nn::PrecisionChoice precision = nn::resolve_precision(c.precision);
+  nn::set_precision(*model, precision.precision);
   if (!c.quiet_params)
     for (auto& [name, p] : model->named_parameters())
       std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
@@ -156,7 +159,8 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
                                         split_comma_list(flags.allow_change),
                                         read_checkpoint_step(c.out), checkpoint_file(c.out));
   // Loading took a while: long enough to see how busy the machine is.
-  std::cout << threads.settle() << "\nBLAS: " << blas_runtime_line(get_num_threads()) << "\n";
+  std::cout << threads.settle() << "\nBLAS: " << blas_runtime_line(get_num_threads())
+            << "\nprecision: " << precision.reason << "\n";
   Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
                   config_json, world, threads);
   if (!resume_dir.empty()) trainer.resume();  // checks the data before the run is rewritten
@@ -244,6 +248,8 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   summary["peak_rss_mib"] = peak_rss_mib();
   summary.update(threads.summary());
   summary["blas"] = blas_runtime_json(get_num_threads());
+  summary["precision"] = nn::precision_name(precision.precision);
+  summary["precision_reason"] = precision.reason;
   summary["processes"] = world.size();
   summary["allreduce_bytes_per_step"] = trainer.allreduce_bytes_per_step();
   summary["allreduce_seconds"] = trainer.allreduce_seconds();
