@@ -80,6 +80,29 @@ TEST_CASE("float_to_bf16 rounds to nearest even and keeps NaN and infinity") {
   CHECK(ag::bf16_to_float(0x3F82) == 1.015625f);       // 1 + 2⁻⁶
 }
 
+TEST_CASE(
+    "float_to_bf16 over an array (the vector instruction where the CPU has it) = one by one") {
+  // Random bit patterns of normal numbers, and values exactly halfway between two bf16 numbers
+  // (low 16 bits 0x8000), where rounding to even decides; n = 1000 leaves a tail of 8.
+  std::vector<float> values(1000);
+  uint64_t state = 99;
+  for (size_t i = 0; i < values.size(); ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t bits = uint32_t(state >> 32);
+    const uint32_t exponent = (bits >> 23) & 0xFF;
+    if (exponent == 0 || exponent == 0xFF) bits ^= 0x40000000u;  // keep it normal and finite
+    if (i % 3 == 0) bits = (bits & 0xFFFF0000u) | 0x8000u;
+    std::memcpy(&values[i], &bits, sizeof bits);
+  }
+  std::vector<ag::bf16_bits> together(values.size());
+  ag::float_to_bf16(values.data(), together.data(), int64_t(values.size()));
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], sizeof bits);
+    CHECK_MESSAGE(together[i] == round_bits(bits), i);
+  }
+}
+
 TEST_CASE("linear with a bf16 weight: the product of the bf16-rounded operands") {
   REQUIRE(ag::bf16_gemm_built());
   const int64_t M = 37, K = 300, N = 45;
