@@ -138,19 +138,21 @@ struct Bf16Matrix::Blocked {
 
 namespace {
 
-// The weight W (rows, cols) fp32 row-major, rounded to bf16 (nearest even) into the blocked
-// layout of a (K, N) matmul weight: Wᵀ when `transposed` (K = cols, N = rows), else W.
-void fill_blocked(const float* w, int64_t rows, int64_t cols, bool transposed,
-                  Bf16Matrix::Blocked& out) {
-  const int64_t K = transposed ? cols : rows, N = transposed ? rows : cols;
-  if (!out.values) {
-    out.desc = blocked_weight_desc(K, N);
-    const size_t bytes = (out.desc.get_size() + 63) / 64 * 64;
-    out.values.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
-    if (!out.values) throw std::bad_alloc();
-  }
-  // Row-major W (rows, cols) is Wᵀ (cols, rows) read column-major: format "ba".
-  memory::desc plain({K, N}, Type::f32, transposed ? Tag::ba : Tag::ab);
+// Gives `out` a 64-byte aligned buffer for `desc` (once: the layout of a weight never changes).
+void allocate(Bf16Matrix::Blocked& out, const memory::desc& desc) {
+  if (out.values) return;
+  out.desc = desc;
+  const size_t bytes = (desc.get_size() + 63) / 64 * 64;
+  out.values.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
+  if (!out.values) throw std::bad_alloc();
+}
+
+// The weight W (rows, cols) fp32 row-major, rounded to bf16 (nearest even, as oneDNN's reorder
+// does) into the blocked layout of the forward's (K, N) = (cols, rows) matmul weight Wᵀ.
+// Row-major W (rows, cols) is Wᵀ (cols, rows) read column-major: format "ba".
+void fill_forward(const float* w, int64_t rows, int64_t cols, Bf16Matrix::Blocked& out) {
+  allocate(out, blocked_weight_desc(cols, rows));
+  memory::desc plain({cols, rows}, Type::f32, Tag::ba);
   dnnl::engine& engine = cpu_engine();
   memory src(plain, engine, const_cast<float*>(w)), dst(out.desc, engine, out.values.get());
   dnnl::stream stream(engine);
@@ -158,11 +160,22 @@ void fill_blocked(const float* w, int64_t rows, int64_t cols, bool transposed,
   stream.wait();
 }
 
-std::unique_ptr<Bf16Matrix::Blocked> make_blocked(const float* w, int64_t rows, int64_t cols,
-                                                  bool transposed) {
-  auto blocked = std::make_unique<Bf16Matrix::Blocked>();
-  fill_blocked(w, rows, cols, transposed, *blocked);
-  return blocked;
+// The backward layout from the forward one, bf16 to bf16 (no second rounding, no fp32 needed):
+// the forward copy holds the logical (in, out) matrix Wᵀ; unpacked to plain bf16 it is W
+// row-major, which read as the logical (out, in) matrix packs into the backward layout.
+void fill_backward_from_forward(const Bf16Matrix& copy, Bf16Matrix::Blocked& out) {
+  const int64_t in = copy.cols, rows = copy.rows;
+  allocate(out, blocked_weight_desc(rows, in));
+  std::vector<bf16_bits> plain(size_t(rows * in));
+  dnnl::engine& engine = cpu_engine();
+  dnnl::stream stream(engine);
+  memory blocked_t(copy.forward->desc, engine, copy.forward->values.get());
+  memory plain_t(memory::desc({in, rows}, Type::bf16, Tag::ba), engine, plain.data());
+  dnnl::reorder(blocked_t, plain_t).execute(stream, blocked_t, plain_t);
+  memory plain_w(memory::desc({rows, in}, Type::bf16, Tag::ab), engine, plain.data());
+  memory blocked_w(out.desc, engine, out.values.get());
+  dnnl::reorder(plain_w, blocked_w).execute(stream, plain_w, blocked_w);
+  stream.wait();
 }
 
 // One cached product C (M, N) (+)= A (M, K) B (K, N): A bf16 row-major, B the weight in its
@@ -251,8 +264,14 @@ void attach_bf16_copy(const Tensor& w) {
   auto& copy = w.impl()->bf16;
   if (!copy) copy = std::make_shared<Bf16Matrix>(w.size(0), w.size(1));
   if (!copy->forward) copy->forward = std::make_unique<Bf16Matrix::Blocked>();
-  fill_blocked(w.data(), copy->rows, copy->cols, true, *copy->forward);
-  if (copy->backward) fill_blocked(w.data(), copy->rows, copy->cols, false, *copy->backward);
+  fill_forward(w.data(), copy->rows, copy->cols, *copy->forward);
+  if (copy->backward) fill_backward_from_forward(*copy, *copy->backward);
+}
+
+void release_fp32_values(const Tensor& w) {
+  copy_of(w);                                   // throws if there is no copy to keep
+  w.impl()->storage->reuse_when_freed = false;  // to the system, not the block cache
+  w.impl()->storage.reset();
 }
 
 // W is (out, in) row-major; the forward multiplies by Wᵀ (in, out).
@@ -263,7 +282,10 @@ void bf16_gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, floa
 
 void bf16_gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx) {
   Bf16Matrix& copy = copy_of(w);
-  if (!copy.backward) copy.backward = make_blocked(w.data(), copy.rows, copy.cols, false);
+  if (!copy.backward) {
+    copy.backward = std::make_unique<Bf16Matrix::Blocked>();
+    fill_backward_from_forward(copy, *copy.backward);
+  }
   bf16_product(dy, M, copy.rows, copy.cols, *copy.backward, beta, dx);
 }
 
@@ -279,6 +301,9 @@ Bf16Matrix::~Bf16Matrix() = default;
 
 void attach_bf16_copy(const Tensor&) {
   throw Error("bf16 needs oneDNN, and this build has none (install libdnnl-dev and rebuild)");
+}
+void release_fp32_values(const Tensor&) {
+  throw Error("release_fp32_values: this build has no oneDNN");
 }
 void bf16_gemm_x_wt(const float*, int64_t, const Tensor&, float, float*) {
   throw Error("bf16_gemm_x_wt: this build has no oneDNN");

@@ -41,7 +41,8 @@ struct Bf16Matrix {
   int64_t rows, cols;
   struct Blocked;                     // a layout and the values in it (bf16_gemm.cpp)
   std::unique_ptr<Blocked> forward;   // Wᵀ (in, out), for y = x Wᵀ
-  std::unique_ptr<Blocked> backward;  // W (out, in), for dx = dy W; null until first needed
+  std::unique_ptr<Blocked> backward;  // W (out, in), for dx = dy W: made from `forward` (the
+                                      // same bf16 values) on the first backward
 };
 
 // Gives `w` (a 2-D weight) a bf16 copy of its current values, or refreshes the one it has
@@ -50,6 +51,10 @@ void attach_bf16_copy(const Tensor& w);
 // Refreshes w's bf16 copy if it has one (a no-op for fp32 weights).
 void refresh_bf16_copy(const Tensor& w);
 void drop_bf16_copy(const Tensor& w);
+// Frees w's fp32 values and keeps only its bf16 copy, which must exist: a frozen weight of a
+// bf16 run is read by nothing else, and the fp32 values are two thirds of its memory. Afterwards
+// the products keep working from the copy, and w.data() throws an error naming w.
+void release_fp32_values(const Tensor& w);
 
 // --- the two products of a linear layer (each a oneDNN matmul, cached per shape) ----------------
 // w must carry a bf16 copy. The activations are rounded to bf16 on the way in (float_to_bf16).

@@ -39,8 +39,8 @@ Tensor dora_weight_norms(const Tensor& w, const Tensor& w_sq, const Tensor& a, c
     throw ShapeError("dora_weight_norms: cached row norms " + to_string(w_sq.shape()) +
                      " do not match W " + to_string(w.shape()));
   Tensor P = Tensor::empty({out, r}), G = Tensor::empty({r, r}), n = Tensor::empty({out});
-  gemm(false, true, out, r, in, 1.0f, w.data(), a.data(), 0.0f, P.data());  // P = W Aᵀ
-  gemm(false, true, r, r, in, 1.0f, a.data(), a.data(), 0.0f, G.data());    // G = A Aᵀ
+  gemm_w_at(w, a.data(), r, P.data());                                    // P = W Aᵀ
+  gemm(false, true, r, r, in, 1.0f, a.data(), a.data(), 0.0f, G.data());  // G = A Aᵀ
   const float *pb = bm.data(), *pp = P.data(), *pg = G.data(), *pw = w_sq.data();
   float* pn = n.data();
   for (int64_t i = 0; i < out; ++i) {
@@ -150,7 +150,7 @@ void norm_backward(const DoraSaved& S, const Tensor& dyc, GradBuffer* dA, GradBu
     for (int64_t j = 0; j < r; ++j) kB.data()[i * r + j] = k[i] * pb[i * r + j];
   if (dB) {
     Tensor P = Tensor::empty({out, r}), G = Tensor::empty({r, r});
-    gemm(false, true, out, r, in, 1.0f, S.w.data(), S.a.data(), 0.0f, P.data());
+    gemm_w_at(S.w, S.a.data(), r, P.data());
     gemm(false, true, r, r, in, 1.0f, S.a.data(), S.a.data(), 0.0f, G.data());
     // dB += s · diag(k) P + s² · diag(k) B G = s · diag(k) P + s² · kB G
     for (int64_t i = 0; i < out; ++i)
@@ -160,7 +160,7 @@ void norm_backward(const DoraSaved& S, const Tensor& dyc, GradBuffer* dA, GradBu
   if (dA) {
     Tensor H = Tensor::empty({r, r});  // (k ⊙ B)ᵀ B
     gemm(true, false, r, r, out, 1.0f, kB.data(), pb, 0.0f, H.data());
-    gemm(true, false, r, in, out, s, kB.data(), S.w.data(), 1.0f, dA->data);
+    gemm_kt_w_add(kB.data(), r, S.w, s, dA->data);
     gemm(false, false, r, in, r, s * s, H.data(), S.a.data(), 1.0f, dA->data);
   }
 }

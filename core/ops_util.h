@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/bf16_gemm.h"
@@ -48,6 +49,28 @@ inline void gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, f
     bf16_gemm_dy_w(dy, M, w, beta, dx);
   else
     gemm(false, false, M, w.size(1), w.size(0), 1.0f, dy, w.data(), beta, dx);
+}
+
+// P (out, r) = W Aᵀ for A (r, in), in W's precision. In bf16 it is the forward product with A's
+// r rows as the input, Pᵀ = A Wᵀ (r, out), transposed back (r is small: a few rows).
+inline void gemm_w_at(const Tensor& w, const float* a, int64_t r, float* p) {
+  const int64_t out = w.size(0), in = w.size(1);
+  if (!w.bf16_copy()) return gemm(false, true, out, r, in, 1.0f, w.data(), a, 0.0f, p);
+  std::vector<float> pt(size_t(r * out));
+  bf16_gemm_x_wt(a, r, w, 0.0f, pt.data());
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t k = 0; k < r; ++k) p[i * r + k] = pt[size_t(k * out + i)];
+}
+
+// C (r, in) += alpha · Kᵀ W for K (out, r), in W's precision. In bf16 it is the input-gradient
+// product with alpha · Kᵀ (r, out) as the output gradient.
+inline void gemm_kt_w_add(const float* k, int64_t r, const Tensor& w, float alpha, float* c) {
+  const int64_t out = w.size(0), in = w.size(1);
+  if (!w.bf16_copy()) return gemm(true, false, r, in, out, alpha, k, w.data(), 1.0f, c);
+  std::vector<float> kt(size_t(r * out));
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < r; ++j) kt[size_t(j * out + i)] = alpha * k[i * r + j];
+  bf16_gemm_dy_w(kt.data(), r, w, 1.0f, c);
 }
 
 // db (C) (+)= Σ_rows x, for x (R, C). Threads split the columns, so no reduction is needed.

@@ -67,7 +67,7 @@ Storage::~Storage() {
   const int64_t capacity = capacity_for(size);
   const int64_t bytes = capacity * int64_t(sizeof(float));
   BlockCache& c = cache();
-  {
+  if (reuse_when_freed) {
     std::lock_guard<std::mutex> lock(c.mutex);
     if (c.cached_bytes + bytes <= kMaxCachedBytes) {
       c.free_blocks.emplace(capacity, data);

@@ -72,6 +72,10 @@ int64_t Tensor::size(int64_t d) const {
 
 float* Tensor::data() const {
   if (!impl_) throw Error("use of an undefined tensor");
+  if (!impl_->storage)
+    throw Error("tensor " + (impl_->name.empty() ? std::string("(unnamed)") : impl_->name) +
+                " keeps only its bf16 copy (a frozen weight of a bf16 run): its fp32 values " +
+                "were released; use --precision fp32 for this");
   return impl_->storage->data + impl_->offset;
 }
 

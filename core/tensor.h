@@ -29,6 +29,9 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
   float* data;
   int64_t size;
+  // False for a block that must go back to the system when freed instead of into the cache (a
+  // weight's fp32 values released for good: nothing will ask for that size again).
+  bool reuse_when_freed = true;
 };
 
 struct Node;

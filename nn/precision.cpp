@@ -1,8 +1,11 @@
 #include "nn/precision.h"
 
+#include <set>
+
 #include "core/bf16_gemm.h"
 #include "core/cpu_features.h"
 #include "core/errors.h"
+#include "nn/dora.h"
 #include "nn/layers.h"
 
 namespace ag::nn {
@@ -36,19 +39,26 @@ static bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-int64_t use_bf16_weights(Module& model) {
+int64_t use_bf16_weights(Module& model, FrozenFp32 frozen) {
+  std::set<const Linear*> keep_fp32;  // the bases of input-axis DoRA layers
+  for (auto& [name, module] : model.named_modules())
+    if (auto* dora = dynamic_cast<InputAxisDoraLinear*>(module))
+      keep_fp32.insert(&dora->base_layer());
   int64_t count = 0;
   for (auto& [name, module] : model.named_modules()) {
     auto* linear = dynamic_cast<Linear*>(module);
     if (linear == nullptr || ends_with(name, "lora_A") || ends_with(name, "lora_B")) continue;
     attach_bf16_copy(linear->weight);
+    if (frozen == FrozenFp32::kRelease && !linear->weight.requires_grad() &&
+        !keep_fp32.count(linear))
+      release_fp32_values(linear->weight);
     ++count;
   }
   return count;
 }
 
-void set_precision(Module& model, Precision p) {
-  if (p == Precision::kBf16) use_bf16_weights(model);
+void set_precision(Module& model, Precision p, FrozenFp32 frozen) {
+  if (p == Precision::kBf16) use_bf16_weights(model, frozen);
 }
 
 }  // namespace ag::nn

@@ -29,10 +29,19 @@ struct PrecisionChoice {
 PrecisionChoice resolve_precision(const std::string& asked);
 const char* precision_name(Precision p);
 
+// What becomes of a frozen weight's fp32 values once it has its bf16 copy.
+enum class FrozenFp32 {
+  kRelease,  // freed (release_fp32_values): nothing of an adapter run reads them again, and the
+             // base model takes half the memory it took in fp32
+  kKeep,     // kept: the run saves the whole model at the end (--method head), or merges
+};
+
 // Gives every Linear weight of `model` a bf16 copy, except the adapters' own lora_A and lora_B
-// (adapters train in fp32). Returns how many weights now carry one.
-int64_t use_bf16_weights(Module& model);
+// (adapters train in fp32). Trained weights keep their fp32 values as the master copy, which
+// AdamW updates; frozen ones as `frozen` says, except the base of the tutorial's input-axis
+// DoRA, which forms W + s·B A in fp32 at every step. Returns how many weights carry a copy.
+int64_t use_bf16_weights(Module& model, FrozenFp32 frozen = FrozenFp32::kRelease);
 // Applies `p` to the model: use_bf16_weights for kBf16, nothing for kFp32.
-void set_precision(Module& model, Precision p);
+void set_precision(Module& model, Precision p, FrozenFp32 frozen = FrozenFp32::kRelease);
 
 }  // namespace ag::nn

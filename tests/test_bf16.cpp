@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/bf16_gemm.h"
+#include "core/errors.h"
 #include "core/ops.h"
 #include "gradcheck.h"
 #include "nn/lora.h"
@@ -171,6 +172,37 @@ TEST_CASE("lora_linear with a bf16 base: adapter gradients identical to fp32, y 
   CHECK(dx16.to_vector() != dx32.to_vector());
 }
 
+TEST_CASE("releasing a frozen weight's fp32 values changes no bit of LoRA and DoRA") {
+  REQUIRE(ag::bf16_gemm_built());
+  const int64_t M = 9, IN = 40, OUT = 24, R = 4;
+  // One fused op per adapter kind; W released or not, every output and gradient must match.
+  auto run = [&](bool release, int kind) {
+    Tensor x = gradcheck::random_tensor({M, IN}, 21).set_requires_grad(true);
+    Tensor w = gradcheck::random_tensor({OUT, IN}, 22), b = gradcheck::random_tensor({OUT}, 23);
+    Tensor w_sq = Tensor::empty({OUT});
+    for (int64_t i = 0; i < OUT; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < IN; ++j) s += double(w.data()[i * IN + j]) * w.data()[i * IN + j];
+      w_sq.data()[i] = float(s);
+    }
+    ag::attach_bf16_copy(w);
+    if (release) ag::release_fp32_values(w);
+    Tensor a = gradcheck::random_tensor({R, IN}, 24).set_requires_grad(true);
+    Tensor bm = gradcheck::random_tensor({OUT, R}, 25).set_requires_grad(true);
+    Tensor m = gradcheck::random_tensor({OUT}, 26, 1.0f, 2.0f).set_requires_grad(true);
+    ag::AdapterDropout drop{.p = 0.25f, .seed = 7};
+    Tensor y = kind == 0   ? ag::lora_linear(x, w, b, a, bm, 2.0f, drop)
+               : kind == 1 ? ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, drop, true)
+                           : ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, {}, false);
+    y.backward(gradcheck::random_tensor({M, OUT}, 27));
+    std::vector<std::vector<float>> all = {y.to_vector(), x.grad().to_vector(),
+                                           a.grad().to_vector(), bm.grad().to_vector()};
+    if (kind > 0) all.push_back(m.grad().to_vector());
+    return all;
+  };
+  for (int kind : {0, 1, 2}) CHECK_MESSAGE(run(false, kind) == run(true, kind), kind);
+}
+
 TEST_CASE("use_bf16_weights: every Linear weight but the adapters', refreshed by AdamW") {
   REQUIRE(ag::bf16_gemm_built());
   ag::nn::Module root("Root");
@@ -188,6 +220,10 @@ TEST_CASE("use_bf16_weights: every Linear weight but the adapters', refreshed by
     const bool weight = name.size() > 7 && name.substr(name.size() - 7) == ".weight";
     CHECK_MESSAGE((p.bf16_copy() != nullptr) == (weight && !adapter), name);
   }
+  // The frozen base let its fp32 values go; the trained head keeps its master copy.
+  CHECK_THROWS_WITH_AS(keep->weight.data(), doctest::Contains("keeps only its bf16 copy"),
+                       ag::Error);
+  CHECK_NOTHROW(head->weight.data());
   // A trained weight: after a step its copy holds the new values rounded, in both layouts
   // (the backward one exists once a backward ran).
   Tensor x = gradcheck::random_tensor({3, 8}, 12).set_requires_grad(true);
