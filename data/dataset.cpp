@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "data/data_error.h"
 #include "data/delimited_text.h"
@@ -58,6 +59,12 @@ class BadRows {
 void add_rows(std::vector<RawRow> rows, bool labelled, const std::optional<LabelMap>& known,
               BadRows& bad_rows, Dataset& dataset) {
   if (labelled) {
+    // A label that cannot be a label name (a TAB or a line break in it) is a bad row.
+    std::erase_if(rows, [&](const RawRow& row) {
+      const auto problem = LabelMap::invalid_name(row.label);
+      if (problem) bad_rows.report(row.line, *problem);
+      return problem.has_value();
+    });
     if (known) {
       dataset.labels = *known;
     } else {
@@ -105,6 +112,28 @@ void check_distinct_columns(const std::string& path, const std::string& what,
   same(text, "text", text_pair, "text-pair");
 }
 
+// Parses one JSONL line. nlohmann::json keeps the last value of a key given twice
+// ({"label": 1, "label": 0}); Python's json module does too, but which one the writer meant is
+// anyone's guess, so the first repeated key (in any object of the line) goes to `repeated_key`.
+nlohmann::json parse_json_line(const std::string& content, std::string& repeated_key) {
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  const auto watch_keys = [&](int /*depth*/, nlohmann::json::parse_event_t event,
+                              nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      keys_of_open_objects.emplace_back();
+    } else if (event == Event::object_end) {
+      keys_of_open_objects.pop_back();
+    } else if (event == Event::key) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!keys_of_open_objects.back().insert(key).second && repeated_key.empty())
+        repeated_key = key;
+    }
+    return true;
+  };
+  return nlohmann::json::parse(content, watch_keys);
+}
+
 }  // namespace
 
 Dataset read_table(const std::string& path, const TableReadOptions& options) {
@@ -137,6 +166,13 @@ Dataset read_table(const std::string& path, const TableReadOptions& options) {
         available += (available.empty() ? "" : ", ") + column;
       throw DataError(path + ":1: no column \"" + name + "\" (the columns are: " + available + ")");
     }
+    // Two columns of one name: which one is meant? (Python's csv.DictReader takes the last,
+    // pandas renames the second "label.1": no answer is obviously right.)
+    const auto again = std::find(it + 1, columns.end(), name);
+    if (again != columns.end())
+      throw DataError(path + ":1: column \"" + name + "\" appears twice in the header (columns " +
+                      std::to_string(it - columns.begin() + 1) + " and " +
+                      std::to_string(again - columns.begin() + 1) + ")");
     return static_cast<std::size_t>(it - columns.begin());
   };
   const std::size_t text_index = column_index(options.text_column);
@@ -194,10 +230,15 @@ Dataset read_jsonl(const std::string& path, const JsonlReadOptions& options) {
     if (content.empty()) continue;
 
     nlohmann::json object;
+    std::string repeated_key;
     try {
-      object = nlohmann::json::parse(content);
+      object = parse_json_line(content, repeated_key);
     } catch (const nlohmann::json::exception& e) {
       bad_rows.report(line, std::string("not valid JSON: ") + e.what());
+      continue;
+    }
+    if (!repeated_key.empty()) {
+      bad_rows.report(line, "key \"" + repeated_key + "\" appears twice in the object");
       continue;
     }
     if (!object.is_object()) {
