@@ -114,21 +114,18 @@ void check_distinct_columns(const std::string& path, const std::string& what,
 
 // Parses one JSONL line. nlohmann::json keeps the last value of a key given twice
 // ({"label": 1, "label": 0}); Python's json module does too, but which one the writer meant is
-// anyone's guess, so the first repeated key (in any object of the line) goes to `repeated_key`.
+// anyone's guess, so a key of the row given twice goes to `repeated_key` (nested objects are not
+// read, and not checked).
 nlohmann::json parse_json_line(const std::string& content, std::string& repeated_key) {
-  std::vector<std::set<std::string>> keys_of_open_objects;
-  const auto watch_keys = [&](int /*depth*/, nlohmann::json::parse_event_t event,
-                              nlohmann::json& parsed) {
+  int open_objects = 0;
+  std::set<std::string> row_keys;
+  const auto watch_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
-    if (event == Event::object_start) {
-      keys_of_open_objects.emplace_back();
-    } else if (event == Event::object_end) {
-      keys_of_open_objects.pop_back();
-    } else if (event == Event::key) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!keys_of_open_objects.back().insert(key).second && repeated_key.empty())
-        repeated_key = key;
-    }
+    if (event == Event::object_start) ++open_objects;
+    if (event == Event::object_end) --open_objects;
+    if (event == Event::key && open_objects == 1 && repeated_key.empty() &&
+        !row_keys.insert(parsed.get<std::string>()).second)
+      repeated_key = parsed.get<std::string>();
     return true;
   };
   return nlohmann::json::parse(content, watch_keys);

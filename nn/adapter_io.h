@@ -25,7 +25,9 @@ LoraConfig read_adapter_config(const std::string& folder);
 
 // Applies the adapter described in `folder` to `model` (apply_lora) and loads its tensors.
 // Every tensor in the file must match a parameter of the adapted model by name and shape, and
-// every trainable parameter (adapter tensors, modules_to_save) must be in the file.
+// every trainable parameter (adapter tensors, modules_to_save) must be in the file. The weight
+// each adapted layer makes (W + s·B A, DoRA's m/n ⊙ (W + s·B A)) must be finite: finite tensors
+// can overflow float32 there.
 LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* notices = nullptr);
 
 }  // namespace ag::nn

@@ -77,6 +77,7 @@ Tensor DoraLinear::merged_weight(const Tensor& norms) {
 }
 
 Tensor DoraLinear::merged_weight() {
+  if (merged()) return base_layer().weight.clone();
   return merged_weight(weight_norms());
 }
 

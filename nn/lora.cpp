@@ -118,6 +118,7 @@ Tensor LoraLinear::forward(const Tensor& x) {
 }
 
 Tensor LoraLinear::merged_weight() {
+  if (merged_) return base_->weight.clone();
   Tensor w = base_->weight.clone(), delta = delta_weight();
   for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] += scaling_ * delta.data()[i];
   return w;

@@ -506,4 +506,8 @@ TEST_CASE("ambiguous columns and keys: a repeated CSV header column, a repeated 
   JsonlReadOptions skip;
   skip.skip_bad_rows = true;
   CHECK(read_jsonl(jsonl, skip).bad_rows_skipped == 1);
+  // A key repeated inside a nested object is not one the reader uses.
+  const std::string nested = dir.write(
+      "nested.jsonl", "{\"text\": \"a\", \"meta\": {\"x\": 1, \"x\": 2}, \"label\": 1}\n");
+  CHECK(read_jsonl(nested, {}).size() == 1);
 }

@@ -43,7 +43,7 @@ static bool stdin_is_closed() {
 }
 
 // Whether every value of a logits row is a number: a model whose finite weights overflow
-// float32 gives NaN, which softmax and argmax would turn into one fixed answer for every input.
+// float32 gives Inf or NaN, which softmax and argmax would turn into one fixed answer for all.
 static bool all_finite(const float* row, int64_t n) {
   return std::all_of(row, row + n, [](float v) { return std::isfinite(v); });
 }
