@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "data/data_error.h"
 #include "data/delimited_text.h"
@@ -58,6 +59,12 @@ class BadRows {
 void add_rows(std::vector<RawRow> rows, bool labelled, const std::optional<LabelMap>& known,
               BadRows& bad_rows, Dataset& dataset) {
   if (labelled) {
+    // A label that cannot be a label name (a TAB or a line break in it) is a bad row.
+    std::erase_if(rows, [&](const RawRow& row) {
+      const auto problem = LabelMap::invalid_name(row.label);
+      if (problem) bad_rows.report(row.line, *problem);
+      return problem.has_value();
+    });
     if (known) {
       dataset.labels = *known;
     } else {
@@ -105,6 +112,25 @@ void check_distinct_columns(const std::string& path, const std::string& what,
   same(text, "text", text_pair, "text-pair");
 }
 
+// Parses one JSONL line. nlohmann::json keeps the last value of a key given twice
+// ({"label": 1, "label": 0}); Python's json module does too, but which one the writer meant is
+// anyone's guess, so a key of the row given twice goes to `repeated_key` (nested objects are not
+// read, and not checked).
+nlohmann::json parse_json_line(const std::string& content, std::string& repeated_key) {
+  int open_objects = 0;
+  std::set<std::string> row_keys;
+  const auto watch_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) ++open_objects;
+    if (event == Event::object_end) --open_objects;
+    if (event == Event::key && open_objects == 1 && repeated_key.empty() &&
+        !row_keys.insert(parsed.get<std::string>()).second)
+      repeated_key = parsed.get<std::string>();
+    return true;
+  };
+  return nlohmann::json::parse(content, watch_keys);
+}
+
 }  // namespace
 
 Dataset read_table(const std::string& path, const TableReadOptions& options) {
@@ -137,6 +163,13 @@ Dataset read_table(const std::string& path, const TableReadOptions& options) {
         available += (available.empty() ? "" : ", ") + column;
       throw DataError(path + ":1: no column \"" + name + "\" (the columns are: " + available + ")");
     }
+    // Two columns of one name: which one is meant? (Python's csv.DictReader takes the last,
+    // pandas renames the second "label.1": no answer is obviously right.)
+    const auto again = std::find(it + 1, columns.end(), name);
+    if (again != columns.end())
+      throw DataError(path + ":1: column \"" + name + "\" appears twice in the header (columns " +
+                      std::to_string(it - columns.begin() + 1) + " and " +
+                      std::to_string(again - columns.begin() + 1) + ")");
     return static_cast<std::size_t>(it - columns.begin());
   };
   const std::size_t text_index = column_index(options.text_column);
@@ -194,10 +227,15 @@ Dataset read_jsonl(const std::string& path, const JsonlReadOptions& options) {
     if (content.empty()) continue;
 
     nlohmann::json object;
+    std::string repeated_key;
     try {
-      object = nlohmann::json::parse(content);
+      object = parse_json_line(content, repeated_key);
     } catch (const nlohmann::json::exception& e) {
       bad_rows.report(line, std::string("not valid JSON: ") + e.what());
+      continue;
+    }
+    if (!repeated_key.empty()) {
+      bad_rows.report(line, "key \"" + repeated_key + "\" appears twice in the object");
       continue;
     }
     if (!object.is_object()) {

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 
 #include "data/data_error.h"
 #include "data/text_file.h"
+#include "data/unicode_utils.h"
 
 namespace ag::data {
 
@@ -22,12 +24,58 @@ std::optional<int64_t> as_integer(std::string_view text) {
   return value;
 }
 
+// `text` with its control characters written as C escapes (\n, \t, \x01), for one-line messages.
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (byte < 0x20 || byte == 0x7F) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The NFC form of `name`, ASCII letters lower-cased: two names with the same key are one word
+// spelled two ways for a reader ("POS" and "pos"; "café" composed and decomposed).
+std::u32string spelling_key(const std::string& name) {
+  std::u32string key = unicode::nfc(unicode::decode_utf8(name, "label"));
+  for (char32_t& c : key)
+    if (c >= U'A' && c <= U'Z') c = c - U'A' + U'a';
+  return key;
+}
+
 }  // namespace
+
+std::optional<std::string> LabelMap::invalid_name(std::string_view name) {
+  if (name.empty()) return "a label name is empty";
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) {
+      char code[8];
+      std::snprintf(code, sizeof code, "U+%04X", unsigned(byte));
+      return "label \"" + escaped(name) + "\" holds a control character (" + code +
+             "); labels must be printable on one line";
+    }
+  }
+  return std::nullopt;
+}
 
 LabelMap::LabelMap(std::vector<std::string> names) : names_(std::move(names)) {
   std::set<std::string_view> seen;
   for (const std::string& name : names_) {
-    if (name.empty()) throw std::invalid_argument("a label name is empty");
+    if (const auto problem = invalid_name(name)) throw std::invalid_argument(*problem);
     if (!seen.insert(name).second)
       throw std::invalid_argument("label \"" + name + "\" is repeated");
   }
@@ -67,16 +115,14 @@ std::string LabelMap::describe() const {
 }
 
 std::optional<std::string> LabelMap::mixed_spellings() const {
-  const auto lower = [](std::string text) {
-    for (char& c : text)
-      if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return text;
-  };
+  std::vector<std::u32string> keys;
+  for (const std::string& name : names_) keys.push_back(spelling_key(name));
   for (std::size_t i = 0; i < names_.size(); ++i)
     for (std::size_t j = i + 1; j < names_.size(); ++j) {
-      const bool number_and_word =
-          as_integer(names_[i]).has_value() != as_integer(names_[j]).has_value();
-      if (number_and_word || lower(names_[i]) == lower(names_[j]))
+      const auto a = as_integer(names_[i]), b = as_integer(names_[j]);
+      const bool number_and_word = a.has_value() != b.has_value();
+      const bool one_number = a && b && *a == *b;  // "01" and "1"
+      if (number_and_word || one_number || keys[i] == keys[j])
         return "{" + names_[i] + ", " + names_[j] + "}";
     }
   return std::nullopt;

@@ -18,8 +18,13 @@ namespace ag::data {
 class LabelMap {
  public:
   LabelMap() = default;
-  // names[i] gets id i. Throws std::invalid_argument on an empty or repeated name.
+  // names[i] gets id i. Throws std::invalid_argument on a repeated name or one invalid_name()
+  // refuses.
   explicit LabelMap(std::vector<std::string> names);
+  // Why `name` cannot be a label, or nothing. A label must be non-empty and hold no control
+  // character: predict prints "label<TAB>probability<TAB>text" one line per input, which a TAB
+  // or a line break in a label would break.
+  static std::optional<std::string> invalid_name(std::string_view name);
   // The distinct `values`, ordered as described above.
   static LabelMap from_values(const std::vector<std::string>& values);
 
@@ -30,8 +35,9 @@ class LabelMap {
   const std::vector<std::string>& names() const { return names_; }
   // "{negative, positive}", for error messages.
   std::string describe() const;
-  // When the names mix integers and words ("0" and "pos") or differ only in letter case
-  // ("pos" and "POS"), those names as "{0, pos}"; otherwise nothing.
+  // When the names mix integers and words ("0" and "pos"), write one integer two ways ("01" and
+  // "1"), or differ only in letter case ("pos" and "POS") or in Unicode normalisation ("café"
+  // composed or decomposed), the first two such names as "{0, pos}"; otherwise nothing.
   std::optional<std::string> mixed_spellings() const;
 
   std::string to_json() const;

@@ -1,6 +1,7 @@
 #include "nn/adapter_io.h"
 #include "core/bf16_gemm.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -47,13 +48,26 @@ static std::vector<NamedTensor> adapter_tensors(const Module& model) {
   return model.named_trainable_parameters();
 }
 
+// The tutorial's per-input-column DoRA magnitude (InputAxisDoraLinear) is saved with its own
+// shape, (1, in) (weight.norm(dim=0, keepdim=True)), never PEFT's (out): on a square layer a
+// vector of length in would load in PEFT as an output-axis magnitude and give other answers,
+// while a (1, in) tensor makes PEFT refuse the file ("size mismatch for ...lora_magnitude_vector").
+static bool is_input_axis_magnitude(const std::string& name, const LoraConfig& config) {
+  static const std::string kMagnitude = "lora_magnitude_vector";
+  return config.use_dora && config.magnitude_axis == MagnitudeAxis::kInput &&
+         name.size() >= kMagnitude.size() &&
+         name.compare(name.size() - kMagnitude.size(), kMagnitude.size(), kMagnitude) == 0;
+}
+
 void save_adapter(const Module& model, const LoraConfig& config, const std::string& folder,
                   const std::string& base_model, const std::string& task_type) {
   fs::create_directories(folder);
   std::vector<safetensors::NamedBuffer> buffers;
-  for (auto& [name, t] : adapter_tensors(model))
-    buffers.push_back({kPrefix + name, safetensors::DType::F32, t.shape(), t.data(),
+  for (auto& [name, t] : adapter_tensors(model)) {
+    const Shape shape = is_input_axis_magnitude(name, config) ? Shape{1, t.numel()} : t.shape();
+    buffers.push_back({kPrefix + name, safetensors::DType::F32, shape, t.data(),
                        uint64_t(t.numel()) * sizeof(float)});
+  }
   // PEFT's scaling is lora_alpha / r (or / √r); the tutorial's s = alpha maps to alpha · r.
   const bool seed_scaling = config.scaling == LoraScaling::kAlpha;
   if (seed_scaling && !(config.rank_pattern.empty() && config.alpha_pattern.empty()))
@@ -156,6 +170,26 @@ LoraConfig read_adapter_config(const std::string& folder) {
   return c;
 }
 
+// Finite tensors can still make a weight that is not: factors of 1e20 give B A = 1e40 · r,
+// beyond float32 (DoRA: or a norm of 0). The forward pass would then turn Inf into NaN and the
+// kernels' NaN into one fixed answer for every input, so each adapted layer's merged weight is
+// checked once, at load.
+static void check_merged_weights_finite(Module& model, const std::string& path) {
+  for (auto& [name, layer] : lora_layers(model)) {
+    const Tensor merged = layer->merged_weight();
+    const float* w = merged.data();
+    const float* bad =
+        std::find_if(w, w + merged.numel(), [](float v) { return !std::isfinite(v); });
+    if (bad == w + merged.numel()) continue;
+    throw FormatError(path, "tensors \"" + kPrefix + name + ".lora_*\"",
+                      std::string("are finite, but the weight they make (") +
+                          (layer->config().use_dora ? "m/n * (W + s*B*A)" : "W + s*B*A") +
+                          ") holds " + (std::isnan(*bad) ? "NaN" : "Inf") + " at element " +
+                          std::to_string(bad - w) +
+                          ": float32 overflows, every input would get the same answer");
+  }
+}
+
 LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* notices) {
   LoraConfig config = read_adapter_config(folder);
   const std::string path = (fs::path(folder) / "adapter_model.safetensors").string();
@@ -186,7 +220,9 @@ LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* 
     if (it == params.end())
       throw FormatError(path, "tensor \"" + info.name + "\"",
                         "matches no parameter of the adapted model (wrong base model?)");
-    if (it->second.shape() != info.shape)
+    const bool saved_as_row =
+        is_input_axis_magnitude(name, config) && info.shape == Shape{1, it->second.numel()};
+    if (it->second.shape() != info.shape && !saved_as_row)
       throw ShapeError(path + ": tensor \"" + info.name + "\" has shape " + to_string(info.shape) +
                        ", the model expects " + to_string(it->second.shape()));
     std::vector<float> values = file.read_finite_f32(info.name);
@@ -195,9 +231,22 @@ LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* 
     it->second.set_requires_grad(true);  // a saved head module (PEFT's modules_to_save)
     loaded.insert(name);
   }
-  for (auto& [name, t] : model.named_trainable_parameters())
-    if (!loaded.count(name) && name.find("lora_") != std::string::npos)
+  // Every trainable parameter must come from the file: the adapter's own tensors, and the
+  // modules_to_save (a head left out would keep the base's fresh random initialisation).
+  std::set<std::string> missing_saved_modules;
+  for (auto& [name, t] : model.named_trainable_parameters()) {
+    if (loaded.count(name)) continue;
+    if (name.find("lora_") != std::string::npos)
       throw FormatError(path, "adapter tensors", "\"" + kPrefix + name + "\" is missing");
+    missing_saved_modules.insert("\"" + kPrefix + name + "\"");
+  }
+  if (!missing_saved_modules.empty()) {
+    std::string keys;
+    for (auto& key : missing_saved_modules) keys += (keys.empty() ? "" : ", ") + key;
+    throw FormatError(path, "modules_to_save",
+                      "adapter_config.json lists them, but the file lacks " + keys);
+  }
+  check_merged_weights_finite(model, path);
   return config;
 }
 

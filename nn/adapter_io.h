@@ -14,8 +14,9 @@ namespace ag::nn {
 
 // Writes the adapter of `model` (wrapped by apply_lora with `config`) into `folder`.
 // The LoRA/DoRA tutorial's scaling (s = alpha) is written as PEFT's lora_alpha = alpha · r, which
-// PEFT turns back into the same s; its per-input-column magnitude has no PEFT equivalent and is
-// marked with an "adaptgrad_magnitude_axis" key.
+// PEFT turns back into the same s; its per-input-column magnitude has no PEFT equivalent: it is
+// marked with an "adaptgrad_magnitude_axis" key and saved in the tutorial's shape (1, in), which
+// PEFT refuses to load (its magnitude has shape (out)).
 void save_adapter(const Module& model, const LoraConfig& config, const std::string& folder,
                   const std::string& base_model_name_or_path, const std::string& task_type = "");
 
@@ -23,7 +24,10 @@ void save_adapter(const Module& model, const LoraConfig& config, const std::stri
 LoraConfig read_adapter_config(const std::string& folder);
 
 // Applies the adapter described in `folder` to `model` (apply_lora) and loads its tensors.
-// Every tensor in the file must match a parameter of the adapted model by name and shape.
+// Every tensor in the file must match a parameter of the adapted model by name and shape, and
+// every trainable parameter (adapter tensors, modules_to_save) must be in the file. The weight
+// each adapted layer makes (W + s·B A, DoRA's m/n ⊙ (W + s·B A)) must be finite: finite tensors
+// can overflow float32 there.
 LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* notices = nullptr);
 
 }  // namespace ag::nn

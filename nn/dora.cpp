@@ -64,17 +64,27 @@ static void for_each_weight(const Tensor& w, const Tensor& delta, MagnitudeAxis 
       update(pw[i * in + j], d[i * in + j], i * row_step + j * column_step);
 }
 
-// W_ij ← (W_ij + s·(B A)_ij) · m_k / n_k.
-void DoraLinear::merge() {
-  if (merged()) return;
-  const Tensor delta = delta_weight();
-  merge_norms_ = weight_norms();
-  const float *m = magnitude_.data(), *n = merge_norms_.data(), s = scaling();
-  for_each_weight(base_layer().weight, delta, axis_, [&](float& w, float d, int64_t k) {
+// W'_ij = (W_ij + s·(B A)_ij) · m_k / n_k.
+Tensor DoraLinear::merged_weight(const Tensor& norms) {
+  const Tensor merged = base_layer().weight.clone(), delta = delta_weight();
+  const float *m = magnitude_.data(), *n = norms.data(), s = scaling();
+  for_each_weight(merged, delta, axis_, [&](float& w, float d, int64_t k) {
     float v = w + s * d;
     v *= m[k] / n[k];
     w = v;
   });
+  return merged;
+}
+
+Tensor DoraLinear::merged_weight() {
+  if (merged()) return base_layer().weight.clone();
+  return merged_weight(weight_norms());
+}
+
+void DoraLinear::merge() {
+  if (merged()) return;
+  merge_norms_ = weight_norms();
+  base_layer().weight.copy_(merged_weight(merge_norms_));
   weight_row_sq_norms_ = Tensor();  // W changed
   set_merged(true);
 }

@@ -27,6 +27,7 @@ class DoraLinear : public LoraLinear {
   // W ← (m / n) ⊙ (W + s·B A) along the magnitude's axis; unmerge() restores W.
   void merge() override;
   void unmerge() override;
+  Tensor merged_weight() override;
   Tensor magnitude() const override { return magnitude_; }
   // n for the current A and B: ‖W_i + s·B_i A‖ per output row (out).
   virtual Tensor weight_norms();
@@ -39,7 +40,8 @@ class DoraLinear : public LoraLinear {
   void init_magnitude();
 
  private:
-  Tensor weight_row_sq_norms();  // ‖W_i‖² (out), cached: W is frozen
+  Tensor weight_row_sq_norms();               // ‖W_i‖² (out), cached: W is frozen
+  Tensor merged_weight(const Tensor& norms);  // (m / n) ⊙ (W + s·B A) for these norms n
   MagnitudeAxis axis_;
   Tensor magnitude_;
   Tensor weight_row_sq_norms_;

@@ -118,10 +118,16 @@ Tensor LoraLinear::forward(const Tensor& x) {
                      dropout_for(x));
 }
 
+Tensor LoraLinear::merged_weight() {
+  if (merged_) return base_->weight.clone();
+  Tensor w = base_->weight.clone(), delta = delta_weight();
+  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] += scaling_ * delta.data()[i];
+  return w;
+}
+
 void LoraLinear::merge() {
   if (merged_) return;
-  Tensor w = base_->weight, delta = delta_weight();
-  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] += scaling_ * delta.data()[i];
+  base_->weight.copy_(merged_weight());
   set_merged(true);
 }
 

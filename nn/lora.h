@@ -83,6 +83,9 @@ class LoraLinear : public Module {
   virtual void merge();
   virtual void unmerge();
   bool merged() const { return merged_; }
+  // The weight merge() would write, W + s·B A (DoRA: see nn/dora.h), as a new tensor: the layer
+  // is left as it is (load_adapter checks that it is finite).
+  virtual Tensor merged_weight();
 
   Linear& base_layer() const { return *base_; }
   Tensor lora_A() const { return lora_a_->weight; }

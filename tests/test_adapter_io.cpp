@@ -197,3 +197,61 @@ TEST_CASE("a folder without adapter_config.json is reported by that name") {
         "/nonexistent-adapter/adapter_config.json: file: not found (is "
         "/nonexistent-adapter a PEFT adapter folder?)");
 }
+
+TEST_CASE("a module of modules_to_save without its tensors in the file is an error naming them") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_missing_head";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string from = fixture::path("peft/saved-adapter-distilbert");
+  fs::copy(from + "/adapter_config.json", dir / "adapter_config.json");  // modules_to_save
+  auto file = ag::safetensors::File::open(from + "/adapter_model.safetensors");
+  std::vector<ag::safetensors::F32Tensor> kept;  // the adapter without the classifier
+  for (auto& info : file.tensors())
+    if (info.name.rfind("base_model.model.classifier.", 0) != 0)
+      kept.push_back({info.name, info.shape, file.read_f32(info.name)});
+  REQUIRE(kept.size() + 2 == file.tensors().size());
+  const std::string path = (dir / "adapter_model.safetensors").string();
+  ag::safetensors::save_f32(path, kept);
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  CHECK(fixture::error_message([&] { ag::nn::load_adapter(*model, dir.string()); }) ==
+        path +
+            ": modules_to_save: adapter_config.json lists them, but the file lacks "
+            "\"base_model.model.classifier.bias\", \"base_model.model.classifier.weight\"");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the tutorial's per-input-column DoRA is saved so that PEFT cannot mistake it") {
+  // PEFT's magnitude has shape (out); the tutorial's LinearWithDoRA keeps its own as
+  // weight.norm(dim=0, keepdim=True), shape (1, in). Saved in that shape, the file fails to load
+  // in PEFT 0.21.2 ("size mismatch for ...lora_magnitude_vector.default.weight") even on square
+  // layers, where a shape (in) vector would be taken for an output-axis one.
+  fixture::Reference ref("peft/distilbert_dora_qv.safetensors");
+  auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  ag::nn::LoraConfig config;
+  config.r = 4;
+  config.alpha = 8;
+  config.use_dora = true;
+  config.magnitude_axis = ag::nn::MagnitudeAxis::kInput;
+  ag::nn::apply_lora(*model, config);
+  for (auto& [name, p] : model->named_trainable_parameters()) {
+    std::vector<float> values(size_t(p.numel()));
+    for (size_t i = 0; i < values.size(); ++i) values[i] = 0.01f * float(i % 7) + 0.5f;
+    std::copy(values.begin(), values.end(), p.data());
+  }
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_input_axis_dora";
+  fs::remove_all(dir);
+  ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
+  auto file = ag::safetensors::File::open((dir / "adapter_model.safetensors").string());
+  const std::string magnitude =
+      "base_model.model.distilbert.transformer.layer.0.attention.q_lin.lora_magnitude_vector";
+  CHECK(file.info(magnitude).shape == ag::Shape{1, 32});
+
+  auto again = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
+  const ag::nn::LoraConfig read = ag::nn::load_adapter(*again, dir.string());
+  CHECK(read.magnitude_axis == ag::nn::MagnitudeAxis::kInput);
+  model->eval();
+  again->eval();
+  CHECK(model->forward(fixture::batch(ref)).to_vector() ==
+        again->forward(fixture::batch(ref)).to_vector());
+  fs::remove_all(dir);
+}

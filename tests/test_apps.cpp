@@ -161,3 +161,36 @@ TEST_CASE("merge refuses an adapter holding a NaN and writes nothing") {
   CHECK(!fs::exists(dir / "out"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("merge refuses an adapter whose finite weights overflow when merged") {
+  const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_merge_overflow";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "adapter");
+  const std::string from = fixture::path("peft/saved-adapter-distilbert");
+  fs::copy(from + "/adapter_config.json", dir / "adapter" / "adapter_config.json");
+  // Every factor of layer 0's q_lin 1e20: finite, but B·A is 1e40 · r, beyond float32.
+  const std::string layer = "base_model.model.distilbert.transformer.layer.0.attention.q_lin.";
+  const std::string half = (dir / "half.safetensors").string();
+  auto fill = [](const std::string& in, const std::string& out, const std::string& name) {
+    auto file = ag::safetensors::File::open(in);
+    std::vector<ag::safetensors::F32Tensor> tensors;
+    for (auto& info : file.tensors()) {
+      std::vector<float> values = file.read_f32(info.name);
+      if (info.name == name) std::fill(values.begin(), values.end(), 1e20f);
+      tensors.push_back({info.name, info.shape, values});
+    }
+    ag::safetensors::save_f32(out, tensors);
+  };
+  fill(from + "/adapter_model.safetensors", half, layer + "lora_A.weight");
+  fill(half, (dir / "adapter" / "adapter_model.safetensors").string(), layer + "lora_B.weight");
+  Run r = run("merge --model " + fixture::path("tiny-distilbert") + " --adapter " +
+              (dir / "adapter").string() + " --out " + (dir / "out").string());
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("error: " + (dir / "adapter" / "adapter_model.safetensors").string() +
+                      ": tensors \"" + layer +
+                      "lora_*\": are finite, but the weight they make "
+                      "(m/n * (W + s*B*A)) holds NaN at element 0") != std::string::npos);
+  CHECK(!fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}

@@ -461,3 +461,53 @@ TEST_CASE("Pang & Lee polarity corpus: the python3-pattern CSV format") {
       doctest::Contains("bad.csv:2: label \"0\" is not one of the known labels {-1, 1}"),
       DataError);
 }
+
+TEST_CASE("a label holding a TAB or a line break is refused where it is read") {
+  // predict prints "label<TAB>probability<TAB>text", one line per input: such a label would
+  // add fields or lines.
+  const TempDir dir;
+  const std::string csv = dir.write("multi.csv", "sentence,label\nfine,pos\nodd,\"pos\nitive\"\n");
+  CHECK_THROWS_WITH_AS(read_table(csv, TableReadOptions::csv()),
+                       (csv + ":3: label \"pos\\nitive\" holds a control character (U+000A); "
+                              "labels must be printable on one line")
+                           .c_str(),
+                       DataError);
+  const std::string jsonl = dir.write("tab.jsonl",
+                                      "{\"text\": \"a\", \"label\": \"neg\"}\n"
+                                      "{\"text\": \"b\", \"label\": \"p\\tos\"}\n");
+  CHECK_THROWS_WITH_AS(read_jsonl(jsonl, {}),
+                       (jsonl + ":2: label \"p\\tos\" holds a control character (U+0009); "
+                                "labels must be printable on one line")
+                           .c_str(),
+                       DataError);
+  CHECK_THROWS_WITH_AS(
+      LabelMap::from_json("{\"id2label\": {\"0\": \"neg\", \"1\": \"po\\ns\"}}", "labels.json"),
+      "labels.json: label \"po\\ns\" holds a control character (U+000A); labels must be "
+      "printable on one line",
+      DataError);
+  CHECK_THROWS_AS(LabelMap({"neg", "p\tos"}), std::invalid_argument);
+}
+
+TEST_CASE("ambiguous columns and keys: a repeated CSV header column, a repeated JSONL key") {
+  const TempDir dir;
+  const std::string csv = dir.write("twice.csv", "text,label,label\nfine,1,0\n");
+  TableReadOptions options = TableReadOptions::csv();
+  options.text_column = "text";
+  CHECK_THROWS_WITH_AS(
+      read_table(csv, options),
+      (csv + ":1: column \"label\" appears twice in the header (columns 2 and 3)").c_str(),
+      DataError);
+  const std::string jsonl = dir.write("twice.jsonl",
+                                      "{\"text\": \"a\", \"label\": 1}\n"
+                                      "{\"text\": \"b\", \"label\": 1, \"label\": 0}\n");
+  CHECK_THROWS_WITH_AS(read_jsonl(jsonl, {}),
+                       (jsonl + ":2: key \"label\" appears twice in the object").c_str(),
+                       DataError);
+  JsonlReadOptions skip;
+  skip.skip_bad_rows = true;
+  CHECK(read_jsonl(jsonl, skip).bad_rows_skipped == 1);
+  // A key repeated inside a nested object is not one the reader uses.
+  const std::string nested = dir.write(
+      "nested.jsonl", "{\"text\": \"a\", \"meta\": {\"x\": 1, \"x\": 2}, \"label\": 1}\n");
+  CHECK(read_jsonl(nested, {}).size() == 1);
+}

@@ -80,3 +80,13 @@ TEST_CASE("LabelMap::mixed_spellings: numbers with words, or one word in two cas
   CHECK_FALSE(LabelMap({"0", "1"}).mixed_spellings().has_value());
   CHECK_FALSE(LabelMap({"negative", "positive"}).mixed_spellings().has_value());
 }
+
+TEST_CASE("LabelMap::mixed_spellings: one number or one word written two ways") {
+  CHECK(LabelMap({"01", "1"}).mixed_spellings() == "{01, 1}");
+  CHECK(LabelMap({"+1", "1", "2"}).mixed_spellings() == "{+1, 1}");
+  // "café" composed (U+00E9) and decomposed (e + U+0301): one word for a reader.
+  CHECK(LabelMap({"caf\xC3\xA9", "cafe\xCC\x81"}).mixed_spellings() ==
+        "{caf\xC3\xA9, cafe\xCC\x81}");
+  CHECK_FALSE(LabelMap({"-1", "1"}).mixed_spellings().has_value());
+  CHECK_FALSE(LabelMap({"caf\xC3\xA9", "cafe"}).mixed_spellings().has_value());
+}

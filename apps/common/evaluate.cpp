@@ -13,7 +13,9 @@ namespace ag::apps {
 double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
                 int64_t num_labels) {
   std::vector<int64_t> tp(num_labels), fp(num_labels), fn(num_labels);
+  std::vector<bool> present(num_labels, false);  // in the labels or in the predictions
   for (size_t i = 0; i < labels.size(); ++i) {
+    present[labels[i]] = present[predictions[i]] = true;
     if (labels[i] == predictions[i]) {
       ++tp[labels[i]];
     } else {
@@ -21,12 +23,17 @@ double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& 
       ++fn[labels[i]];
     }
   }
+  // A class that is neither a label nor a prediction here says nothing about this data: like
+  // scikit-learn (labels = the classes of y_true and y_pred), it is left out of the average
+  // rather than counted as F1 = 0.
   double sum = 0;
+  int64_t classes = 0;
   for (int64_t c = 0; c < num_labels; ++c) {
-    const int64_t denom = 2 * tp[c] + fp[c] + fn[c];
-    sum += denom ? 2.0 * double(tp[c]) / double(denom) : 0.0;
+    if (!present[c]) continue;
+    ++classes;
+    sum += 2.0 * double(tp[c]) / double(2 * tp[c] + fp[c] + fn[c]);
   }
-  return num_labels ? sum / double(num_labels) : 0.0;
+  return classes ? sum / double(classes) : 0.0;
 }
 
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,

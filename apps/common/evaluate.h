@@ -17,7 +17,8 @@ struct EvalResult {
   std::vector<int32_t> predictions;  // per example of the loader, in the loader's order
 };
 
-// Per-class F1 = 2·TP / (2·TP + FP + FN), averaged over the classes (sklearn's "macro").
+// Per-class F1 = 2·TP / (2·TP + FP + FN), averaged over the classes that occur among the labels
+// or the predictions: scikit-learn's f1_score(labels, predictions, average="macro").
 double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& predictions,
                 int64_t num_labels);
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -231,8 +233,13 @@ nlohmann::json to_json(const TrainConfig& config) {
 
 void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": expected a JSON object of settings");
+  std::map<std::string, std::string> spelling_of;  // normalised key -> the key as written
   for (auto& [raw_key, value] : j.items()) {
     const std::string key = normalise_key(raw_key);
+    // "batch_size" and "batch-size" both set --batch-size: which value was meant?
+    if (auto [first, added] = spelling_of.emplace(key, raw_key); !added)
+      throw Error(where + ": \"" + first->second + "\" and \"" + raw_key +
+                  "\" are the same setting (keep one)");
     if (key == kBaseDigestKey || key == kResumeChangesKey) continue;  // records, not settings
     const Field* field = nullptr;
     for (auto& f : fields())
@@ -273,8 +280,20 @@ void load_config_file(TrainConfig& config, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open the config file");
   nlohmann::json j;
+  // nlohmann keeps the last value of a repeated key ({"lr": 0.1, "lr": 0.2}): refuse it instead.
+  int open_objects = 0;
+  std::set<std::string> keys;  // of the outermost object: the settings
+  const auto refuse_repeats = [&](int, nlohmann::json::parse_event_t event,
+                                  nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) ++open_objects;
+    if (event == Event::object_end) --open_objects;
+    if (event == Event::key && open_objects == 1 && !keys.insert(parsed.get<std::string>()).second)
+      throw Error(path + ": setting \"" + parsed.get<std::string>() + "\" appears twice");
+    return true;
+  };
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(in, refuse_repeats);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON: " + e.what());
   }

@@ -6,9 +6,16 @@
 // Prints one line per input line, in order: label <TAB> probability <TAB> text (a blank line is
 // an empty text, so outputs always line up with inputs). For a run trained on text pairs
 // (--text-pair-column) each line is "text<TAB>text_pair". A line that is not UTF-8 text (invalid
-// UTF-8, a NUL byte, longer than --max-line-bytes) is an error naming its line; so is a failed
-// write to standard output.
+// UTF-8, a NUL byte, longer than --max-line-bytes), a line without a TAB for a pair model, or
+// logits that are not finite numbers are errors naming the line, printed after the answers to
+// every line before it; so are a failed write to standard output and a closed stdin.
+#include <fcntl.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +27,7 @@
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"
+#include "data/data_error.h"
 #include "data/text_file.h"
 #include "models/batch_input.h"
 #include "models/length_chunks.h"
@@ -28,7 +36,21 @@
 using namespace ag;
 using namespace ag::apps;
 
+// True when standard input is not open at all (`predict <&-`): reading it would give "no
+// lines" and exit 0, and the first file opened would take its descriptor. Checked before
+// anything is opened.
+static bool stdin_is_closed() {
+  return fcntl(STDIN_FILENO, F_GETFD) == -1 && errno == EBADF;
+}
+
+// Whether every value of a logits row is a number: a model whose finite weights overflow
+// float32 gives Inf or NaN, which softmax and argmax would turn into one fixed answer for all.
+static bool all_finite(const float* row, int64_t n) {
+  return std::all_of(row, row + n, [](float v) { return std::isfinite(v); });
+}
+
 int main(int argc, char** argv) {
+  const bool stdin_closed = stdin_is_closed();
   start_app(argv);
   CLI::App app{"Labels texts with a classifier trained by `train` (base model + adapter)."};
   TrainedRunOptions o;
@@ -54,6 +76,9 @@ int main(int argc, char** argv) {
   return run_guarded([&] {
     if (auto done = parse_arguments(app, argc, argv)) return *done;
     if (batch_size <= 0) throw Error("--batch-size must be positive");
+    if (threads < 0) throw Error("--threads must be >= 0 (0: one per free core)");
+    if (input.empty() && stdin_closed)
+      throw Error("stdin is closed: pipe the texts in or pass --input FILE");
     check_input_limits(app, o.max_length, max_line_bytes);
     std::ifstream file;
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
@@ -63,7 +88,8 @@ int main(int argc, char** argv) {
     thread_count.settle();  // one thread per free core; said nowhere: stdout is the answers
     data::LineReader lines(input.empty() ? std::cin : file, input.empty() ? "stdin" : input,
                            max_line_bytes);
-    std::vector<std::string> texts;
+    std::vector<std::string> texts;  // read, not yet answered
+    int64_t first_line = 0;          // the line number of texts[0]
     NoGradGuard no_grad;
     auto flush = [&] {
       if (texts.empty()) return;
@@ -86,7 +112,14 @@ int main(int argc, char** argv) {
           models::forward_in_length_chunks(*run.model, models::to_encoder_input(batch));
       const int64_t k = run.labels.size();
       for (size_t i = 0; i < texts.size(); ++i) {
-        const auto p = softmax_row(logits.data() + int64_t(i) * k, k);
+        const float* row = logits.data() + int64_t(i) * k;
+        if (!all_finite(row, k)) {
+          data::flush_checked(std::cout, "stdout");  // the lines before it are answered
+          throw Error(lines.name() + ":" + std::to_string(first_line + int64_t(i)) +
+                      ": the logits are not finite (NaN or Inf): the weights in " +
+                      run.weights_file + " overflow float32");
+        }
+        const auto p = softmax_row(row, k);
         const int32_t best = int32_t(std::max_element(p.begin(), p.end()) - p.begin());
         char probability[32];
         std::snprintf(probability, sizeof probability, "%.4f", p[size_t(best)]);
@@ -95,7 +128,23 @@ int main(int argc, char** argv) {
       data::flush_checked(std::cout, "stdout");  // stop at the first failed write
       texts.clear();
     };
-    for (std::string line; lines.next(line);) {
+    // The next line, checked; on a bad line the lines read before it are answered first.
+    auto next_line = [&](std::string& line) {
+      try {
+        if (!lines.next(line)) return false;
+        // A pair model reads "text<TAB>text_pair"; a blank line is the empty text, as always.
+        if (run.text_pairs && !line.empty() && line.find('\t') == std::string::npos)
+          throw data::DataError(lines.name() + ":" + std::to_string(lines.line_number()) +
+                                ": expected two texts separated by a TAB (the model was trained "
+                                "on text pairs)");
+        return true;
+      } catch (const data::DataError&) {
+        flush();
+        throw;
+      }
+    };
+    for (std::string line; next_line(line);) {
+      if (texts.empty()) first_line = lines.line_number();
       texts.push_back(line);
       if (int64_t(texts.size()) >= batch_size) flush();
     }

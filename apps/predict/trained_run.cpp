@@ -88,8 +88,11 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
   if (!adapter.empty()) {
     nn::load_adapter(*out.model, adapter.string(), notices);
     out.description = "adapter " + adapter.string() + " on " + base;
+    out.weights_file = (adapter / "adapter_model.safetensors").string();
   } else {
     out.description = "model " + base;
+    out.weights_file =
+        fs::is_directory(base) ? (fs::path(base) / "model.safetensors").string() : base;
   }
   out.model->eval();
 

@@ -17,8 +17,9 @@ struct TrainedRun {
   data::LabelMap labels;
   std::optional<data::BertTokenizer> tokenizer;
   int64_t max_length = 128;
-  bool text_pairs = false;  // trained on text pairs: input lines are "text<TAB>text_pair"
-  std::string description;  // "adapter runs/x on base Y" or "model runs/x"
+  bool text_pairs = false;   // trained on text pairs: input lines are "text<TAB>text_pair"
+  std::string description;   // "adapter runs/x on base Y" or "model runs/x"
+  std::string weights_file;  // the adapter's adapter_model.safetensors, else the model's weights
 };
 
 struct TrainedRunOptions {
