@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages adaptgrad builds with, if any is missing.
+# Installs the Debian 12 packages adaptgrad builds with, if any is missing (oneDNN, libdnnl-dev,
+# gives the bf16 products; a build without it is fp32 only).
 #   tools/install_deps.sh         the default build
 #   tools/install_deps.sh --mpi   also Open MPI, for -DADAPTGRAD_MPI=ON (mpirun, mpicxx)
 # Needs root (or sudo). Does nothing when everything is already there.
