@@ -173,8 +173,8 @@ def run_configs(a, use_ag):
     out = open(a.out, "a") if a.out else None
     for i, (m, s, t, p) in enumerate(configs):
         steps = a.steps_full if (m == "full" and a.steps_full) else a.steps
-        flags = ["--shape", s, "--threads", str(t), "--warmup", str(a.warmup), "--steps", str(steps),
-                 "--precision", p]
+        flags = ["--shape", s, "--threads", str(t), "--warmup", str(a.warmup),
+                 "--steps", str(steps), "--precision", p]
         # dora-branch: adaptgrad's DoRA with dropout on the low-rank branch alone, against
         # PEFT's DoRA (which has no such option).
         ag_method = ["--method", "dora", "--dora-dropout", "branch"] if m == "dora-branch" \
@@ -219,7 +219,7 @@ def print_main_table(a, results):
       "| adaptgrad FLOP/s % sgemm | pytorch FLOP/s % sgemm "
       + ("| adaptgrad FLOP/s % bf16 GEMM | pytorch FLOP/s % bf16 GEMM " if bf16 else "")
       + "| pytorch tokens/s |")
-    P("|---|---|---|" + "---:|" * (10 if bf16 else 8))
+    P("|---|---|---|" + "---:|" * (11 if bf16 else 9))
     for (m, s, t, p), res in results.items():
         ag = res.get("adaptgrad")
         for at in a.attn:
