@@ -3,9 +3,19 @@
 
 Measures one training step (or one eval forward for --method infer) of
 DistilBertForSequenceClassification with distilbert-base-uncased shapes and
-random weights, fp32, on CPU, and prints ONE JSON line on stdout.
+random weights, on CPU, and prints ONE JSON line on stdout.
 
     python tools/bench/bench_torch.py --method lora --shape fixed --threads 2
+    python tools/bench/bench_torch.py --method lora --precision bf16
+
+--precision fp32 (default): everything in fp32.  --precision bf16: PyTorch's
+mixed precision as users write it: the forward and the loss run inside
+`with torch.autocast("cpu", dtype=torch.bfloat16):` (so every nn.Linear,
+the LoRA/DoRA adapters' included, and the attention matmuls run bf16 x bf16
+-> bf16 through oneDNN), backward outside the region (as the PyTorch docs
+recommend), master weights, gradients and the AdamW state fp32, optimizer
+unchanged.  The first step asserts that the linear layers' outputs inside the
+region really are bfloat16 (float32 with --precision fp32).
 
 Run each configuration in its own fresh process (compare.py does), so that the
 peak RSS (ru_maxrss) belongs to that configuration alone.
@@ -79,6 +89,12 @@ is an extra key), flops_ratio (= model_gflops /
 sgemm_gflops), peak_rss_mib (ru_maxrss in MiB, read BEFORE the sgemm
 measurement), torch, transformers, peft (versions), plus extra keys documented
 in tools/bench/README.md.
+precision ("fp32" / "bf16"), bf16_gemm_gflops (--precision bf16 only, else
+null: torch.mm of 4096x768 @ 768x768 bf16 tensors into a bf16 output, same
+warm-up and median of 10 as the sgemm, measured right after it;
+bf16_gemm_gflops_max = best of the 10), flops_ratio_bf16_gemm (= model_gflops /
+bf16_gemm_gflops, null in fp32).  model_gflops counts the same FLOPs in both
+precisions.
 """
 
 import argparse
@@ -110,6 +126,9 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--seed", type=int, default=1234, help="batch stream seed")
     p.add_argument("--weight-seed", type=int, default=0, help="torch.manual_seed for weights")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: torch.autocast(\"cpu\", dtype=torch.bfloat16) around forward + "
+                        "loss, fp32 master weights and optimizer (default fp32)")
     a = p.parse_args(argv)
     if a.threads < 1 or a.steps < 1 or a.warmup < 0:
         p.error("need --threads >= 1, --steps >= 1, --warmup >= 0")
@@ -216,6 +235,52 @@ def model_flops(method, B, T, r=8):
     return fwd + bwd
 
 
+def autocast_region(torch, precision):
+    """The region around forward + loss: autocast to bf16, or nothing for fp32."""
+    import contextlib
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class LinearOutputDtypes:
+    """Forward hooks on every nn.Linear (base layers and adapters) that record the dtype of
+    their outputs; check() asserts they are all `expected` and removes the hooks, so that only
+    the first step carries them."""
+
+    def __init__(self, torch, model):
+        self.seen = {}
+        self.handles = [m.register_forward_hook(self._hook(name))
+                        for name, m in model.named_modules()
+                        if isinstance(m, torch.nn.Linear)]
+
+    def _hook(self, name):
+        def hook(module, inputs, output):
+            self.seen[name] = output.dtype
+        return hook
+
+    def check(self, expected):
+        for h in self.handles:
+            h.remove()
+        wrong = [f"{n}: {d}" for n, d in self.seen.items() if d != expected]
+        assert self.seen, "no nn.Linear ran in the first step"
+        assert not wrong, (f"expected every nn.Linear output in {expected}, but {len(wrong)} of "
+                           f"{len(self.seen)} are not, e.g. " + "; ".join(wrong[:3]))
+        return len(self.seen)
+
+
+def time_mm(torch, a, b, out, warmup=2, runs=10):
+    """Seconds of each of `runs` torch.mm(a, b, out=out) after `warmup` untimed ones."""
+    for _ in range(warmup):
+        torch.mm(a, b, out=out)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
@@ -279,7 +344,7 @@ def main():
         opt = None
 
         def step(ids, mask, labels):
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast_region(torch, a.precision):
                 out = model(input_ids=ids, attention_mask=mask)
             return out.logits
     else:
@@ -287,18 +352,23 @@ def main():
         opt = torch.optim.AdamW(trainable, lr=a.lr)
 
         def step(ids, mask, labels):
-            out = model(input_ids=ids, attention_mask=mask, labels=labels)
-            out.loss.backward()
+            with autocast_region(torch, a.precision):  # forward and loss
+                out = model(input_ids=ids, attention_mask=mask, labels=labels)
+            out.loss.backward()  # outside the region, as torch.amp's docs recommend
             opt.step()
             opt.zero_grad(set_to_none=True)
             return out.loss
 
     rss_before = rss_mib()
     times, real_tok, pad_tok, flops = [], [], [], []
+    linear_dtypes = LinearOutputDtypes(torch, model)  # first step only
     for i, (ids, mask, labels) in enumerate(batches):
         t0 = time.perf_counter()
         res = step(ids, mask, labels)
         dt = time.perf_counter() - t0
+        if i == 0:
+            n_linear_checked = linear_dtypes.check(
+                torch.bfloat16 if a.precision == "bf16" else torch.float32)
         if i >= a.warmup:
             B, T = ids.shape
             times.append(dt)
@@ -311,16 +381,16 @@ def main():
     # sgemm reference in the same process (after the steps, after reading the peak RSS)
     ga = torch.randn(4096, D)
     gb = torch.randn(D, D)
-    gc = torch.empty(4096, D)
-    for _ in range(2):
-        torch.mm(ga, gb, out=gc)
-    gt = []
-    for _ in range(10):
-        t0 = time.perf_counter()
-        torch.mm(ga, gb, out=gc)
-        gt.append(time.perf_counter() - t0)
-    sgemm_s = statistics.median(gt)
-    sgemm_gflops = gemm(4096, D, D) / sgemm_s / 1e9
+    gt = time_mm(torch, ga, gb, torch.empty(4096, D))
+    sgemm_gflops = gemm(4096, D, D) / statistics.median(gt) / 1e9
+    # bf16 reference (--precision bf16 only): the same product on bf16 tensors, what the
+    # autocast region's linears run
+    bf16_gemm_gflops = bf16_gemm_gflops_max = None
+    if a.precision == "bf16":
+        bt = time_mm(torch, ga.bfloat16(), gb.bfloat16(),
+                     torch.empty(4096, D, dtype=torch.bfloat16))
+        bf16_gemm_gflops = round(gemm(4096, D, D) / statistics.median(bt) / 1e9, 2)
+        bf16_gemm_gflops_max = round(gemm(4096, D, D) / min(bt) / 1e9, 2)
 
     med = statistics.median
     model_gflops = med([f / t for f, t in zip(flops, times)]) / 1e9
@@ -337,6 +407,10 @@ def main():
         "sgemm_gflops": round(sgemm_gflops, 2),
         "flops_ratio": round(model_gflops / sgemm_gflops, 4),
         "peak_rss_mib": round(peak, 1),
+        "precision": a.precision,
+        "bf16_gemm_gflops": bf16_gemm_gflops,
+        "flops_ratio_bf16_gemm": None if bf16_gemm_gflops is None
+        else round(model_gflops / bf16_gemm_gflops, 4),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "peft": peft.__version__,
@@ -352,6 +426,8 @@ def main():
         "trainable_params": n_trainable if a.method != "infer" else 0,
         "total_params": n_total,
         "sgemm_gflops_max": round(gemm(4096, D, D) / min(gt) / 1e9, 2),
+        "bf16_gemm_gflops_max": bf16_gemm_gflops_max,
+        "linear_outputs_checked": n_linear_checked,
         "rss_after_import_mib": round(rss_import, 1),
         "rss_before_steps_mib": round(rss_before, 1),
         "peak_rss_minus_import_mib": round(peak - rss_import, 1),

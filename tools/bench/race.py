@@ -3,6 +3,7 @@
 
     python tools/bench/race.py --recipe quickstart --threads 2 --repeats 2
     python tools/bench/race.py --recipe sst2-lora --max-steps 200     # capped timing run
+    python tools/bench/race.py --recipe quickstart --precision bf16   # bf16 against autocast
 
 Each repeat runs both sides once, in turn (adaptgrad first on even repeats, PyTorch first on
 odd ones), each in a fresh process with the same threads. The adaptgrad run writes its split,
@@ -17,6 +18,11 @@ LoRA r 8 alpha 16 dropout 0.05 on query,value + head, 3 epochs, lr 2e-3, batch 1
 64, split 0.8/0.1/0.1, seed 42 unless --seed); sst2-lora / sst2-dora = tools/run_sst2_comparison.sh (1 epoch
 of SST-2 train.tsv with 5% held out, batch 32, lr 2e-3, evaluation every 500 steps, dev.tsv as
 the test set).
+
+--precision fp32 (default) | bf16: both sides at that precision. train gets `--precision` passed
+explicitly (its own default is auto); race_torch.py then runs forward + loss inside
+torch.autocast("cpu", dtype=torch.bfloat16) in training and evaluation. The run folder's
+summary.json must report the precision asked for, or the race stops.
 """
 
 import argparse
@@ -70,6 +76,8 @@ def parse_args():
     p.add_argument("--train-bin", default=os.path.join(ROOT, "build", "bin", "train"))
     p.add_argument("--python", default=sys.executable, help="python with torch, transformers, peft")
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"], help="PyTorch attention")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="both sides: train --precision, and PyTorch autocast bf16 (default fp32)")
     p.add_argument("--out", default=os.path.join(ROOT, "runs", "race"))
     a = p.parse_args()
     if a.data is None:
@@ -105,13 +113,16 @@ def run_logged(cmd, log_path):
 def run_adaptgrad(a, folder):
     cmd = [a.train_bin, "--model", a.model] + recipe_args(a.recipe, a.data, a.seed) + [
         "--threads", str(a.threads), "--max-steps", str(a.max_steps), "--quiet-params",
-        "--save-data-order", "--out", folder]
+        "--precision", a.precision, "--save-data-order", "--out", folder]
     summary = os.path.join(folder, "summary.json")
     if os.path.exists(summary):
         os.remove(summary)
     _, wall = run_logged(cmd, folder + ".log")
     with open(summary) as f:
         rec = json.load(f)
+    if rec.get("precision", "fp32") != a.precision:
+        sys.exit(f"error: race: {summary}: precision {rec.get('precision')!r}, asked for "
+                 f"{a.precision!r}")
     with open(os.path.join(folder, "metrics.jsonl")) as f:
         test = [json.loads(l) for l in f if '"event":"test"' in l.replace(" ", "")]
     rec.update(side="adaptgrad", process_seconds=wall,
@@ -121,7 +132,8 @@ def run_adaptgrad(a, folder):
 
 def run_pytorch(a, ag_folder, log_path):
     cmd = [a.python, os.path.join(HERE, "race_torch.py"), "--run", ag_folder, "--model", a.model,
-           "--threads", str(a.threads), "--max-steps", str(a.max_steps), "--attn", a.attn]
+           "--threads", str(a.threads), "--max-steps", str(a.max_steps), "--attn", a.attn,
+           "--precision", a.precision]
     out, wall = run_logged(cmd, log_path)
     line = next(l for l in reversed(out.splitlines()) if l.startswith("{"))
     rec = json.loads(line)

@@ -14,6 +14,11 @@ LayerNorm weights and DoRA magnitudes), the same warm-up + decay per optimizer s
 norm clipping, evaluation on the validation split (the best one restored before the test).
 The texts are tokenized here with the model folder's tokenizer and must give adaptgrad's ids.
 
+--precision bf16 (default: the precision the run trained in, from its summary.json, else fp32):
+the forward and the loss run inside `with torch.autocast("cpu", dtype=torch.bfloat16):`, in
+training and in evaluation, with backward, clipping and AdamW outside on the fp32 weights (what
+PyTorch users write for mixed precision on CPU).
+
 Prints one JSON line on stdout (progress on stderr): time per epoch (training steps only, as
 adaptgrad's summary.json), examples/s, peak RSS, validation and test accuracy.
 """
@@ -43,7 +48,26 @@ def parse_args():
     p.add_argument("--threads", type=int, help="threads (default: the run's setting)")
     p.add_argument("--max-steps", type=int, help="cap on optimizer steps (default: the run's)")
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
+    p.add_argument("--precision", choices=["fp32", "bf16"],
+                   help="bf16: torch.autocast around forward + loss (default: the run's)")
     return p.parse_args()
+
+
+def run_precision(folder):
+    """The precision the adaptgrad run trained in (summary.json's resolved one), else fp32."""
+    try:
+        with open(os.path.join(folder, "summary.json")) as f:
+            return json.load(f).get("precision", "fp32")
+    except OSError:
+        return "fp32"
+
+
+def autocast_region(torch, precision):
+    """The region around forward + loss: autocast to bf16, or nothing for fp32."""
+    import contextlib
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def read_run(folder):
@@ -127,12 +151,12 @@ def make_batch(torch, rows, pad_id):
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "labels": labels}
 
 
-def evaluate(torch, model, rows, batch_size, pad_id):
+def evaluate(torch, model, rows, batch_size, pad_id, precision):
     """Accuracy and mean loss, in length-sorted batches of batch_size (as adaptgrad)."""
     model.eval()
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))
     correct, loss_sum = 0, 0.0
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast_region(torch, precision):
         for s in range(0, len(order), batch_size):
             batch = make_batch(torch, [rows[i] for i in order[s:s + batch_size]], pad_id)
             out = model(**batch)
@@ -179,8 +203,15 @@ def blas_info(torch):
     return f"{blas} ({lib}); CPU capability {torch.backends.cpu.get_cpu_capability()}"
 
 
+def check_logits_dtype(torch, out, precision):
+    """The classifier is an nn.Linear: inside the autocast region its output is bf16."""
+    want = torch.bfloat16 if precision == "bf16" else torch.float32
+    if out.logits.dtype != want:
+        fail(f"--precision {precision}: the logits are {out.logits.dtype}, expected {want}")
+
+
 def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, splits, epochs,
-               pad_id, eval_batch):
+               pad_id, eval_batch, precision):
     """adaptgrad's Trainer::run: the batches in their order, one optimizer step each, evaluation
     when due (every eval_every steps, else at each epoch's end, and after the last step), the
     best validation accuracy's trainable tensors restored at the end. Only the steps are timed."""
@@ -192,8 +223,12 @@ def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, spl
             if step >= total:
                 break
             start = time.perf_counter()
-            out = model(**make_batch(torch, [rows[i] for i in indices], pad_id))
-            out.loss.backward()
+            batch = make_batch(torch, [rows[i] for i in indices], pad_id)
+            with autocast_region(torch, precision):  # forward and loss
+                out = model(**batch)
+            if step == 0:
+                check_logits_dtype(torch, out, precision)
+            out.loss.backward()  # outside the region, as torch.amp's docs recommend
             torch.nn.utils.clip_grad_norm_(trainable, clip)
             opt.step()
             sched.step()
@@ -206,7 +241,8 @@ def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, spl
                       f"{step * len(indices) / train_seconds:.1f} ex/s", file=sys.stderr)
             epoch_end = b == len(batches) - 1
             if (step % eval_every == 0 if eval_every > 0 else epoch_end) or step == total:
-                acc, val_loss = evaluate(torch, model, splits["validation"], eval_batch, pad_id)
+                acc, val_loss = evaluate(torch, model, splits["validation"], eval_batch, pad_id,
+                                         precision)
                 position = epoch + (b + 1) / len(batches)
                 print(f"pytorch: eval epoch {position:.2f} step {step} val_loss {val_loss:.4f} "
                       f"val_acc {acc:.4f}", file=sys.stderr)
@@ -225,6 +261,7 @@ def main():
     check_supported(cfg)
     threads = a.threads or cfg["threads"] or os.cpu_count()
     max_steps = cfg["max-steps"] if a.max_steps is None else a.max_steps
+    precision = a.precision or run_precision(a.run)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)  # before torch is imported
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -268,17 +305,17 @@ def main():
     clip = cfg["clip"] if cfg["clip"] > 0 else math.inf
     pad_id, eval_batch = tokenizer.pad_token_id, 2 * header["batch_size"]
     print(f"pytorch: {cfg['epochs']} epochs x {steps_per_epoch} steps, {total} steps, "
-          f"warm-up {warmup}, threads {threads}", file=sys.stderr)
+          f"warm-up {warmup}, threads {threads}, precision {precision}", file=sys.stderr)
 
     run = train_loop(torch, model, opt, sched, trainable, cfg["eval-every"], clip, total,
-                     splits, epochs, pad_id, eval_batch)
+                     splits, epochs, pad_id, eval_batch, precision)
     step, train_seconds, best = run["steps"], run["train_seconds"], run["best"]
     train_rows = splits["train"]
-    test_acc, test_loss = evaluate(torch, model, splits["test"], eval_batch, pad_id) \
+    test_acc, test_loss = evaluate(torch, model, splits["test"], eval_batch, pad_id, precision) \
         if splits["test"] else (None, None)
     print(json.dumps({
         "side": "pytorch", "method": cfg["method"], "threads": threads,
-        "attn": a.attn, "steps": step, "steps_per_epoch": steps_per_epoch,
+        "attn": a.attn, "precision": precision, "steps": step, "steps_per_epoch": steps_per_epoch,
         "seconds_per_epoch": train_seconds * steps_per_epoch / step,
         "train_seconds": train_seconds,
         "examples_per_second": step / steps_per_epoch * len(train_rows) / train_seconds,
