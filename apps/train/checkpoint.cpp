@@ -109,10 +109,13 @@ nlohmann::json read_checkpoint_config(const std::string& dir) {
 
 int64_t read_checkpoint_step(const std::string& dir) {
   const nlohmann::json state = read_checkpoint_metadata(dir, "state");
-  if (!state.contains("step") || !state["step"].is_number_integer())
-    throw FormatError(checkpoint_file(run_dir_of_resume(dir)), "metadata \"state\"",
-                      "no integer \"step\"");
-  return state["step"].get<int64_t>();
+  const std::string file = checkpoint_file(run_dir_of_resume(dir));
+  if (!state.is_object()) throw FormatError(file, "metadata \"state\"", "not a JSON object");
+  if (!state.contains("step")) throw FormatError(file, "state \"step\"", "missing");
+  if (!state["step"].is_number_integer() || state["step"].get<int64_t>() < 0)
+    throw FormatError(file, "state \"step\"",
+                      "expected an integer of 0 or more, got " + state["step"].dump());
+  return state["step"].get<int64_t>();  // its upper bound is checked by load_checkpoint()
 }
 
 namespace {
