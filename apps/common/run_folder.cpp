@@ -123,7 +123,12 @@ RunFolderLock::RunFolderLock(const std::string& dir) {
     created_folders_.push_back(p.string());
     if (p == p.parent_path()) break;
   }
-  fs::create_directories(dir);
+  try {
+    fs::create_directories(dir);
+  } catch (...) {
+    release();  // the outer folders it did create
+    throw;
+  }
   lock_path_ = (fs::path(dir) / kRunLockFile).string();
   fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   created_lock_file_ = fd_ >= 0;

@@ -351,7 +351,8 @@ void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
                  "continue the run whose folder (or checkpoint folder) this is")
       ->group("Run");
   app.add_flag("--overwrite", flags.overwrite,
-               "--out holds an earlier run: remove that run's files first (only those)")
+               "--out holds an earlier train run: remove that run's files (only those), once "
+               "every input has been checked")
       ->group("Run");
   app.add_option("--allow-change", flags.allow_change,
                  "with --resume: settings that may differ from the checkpoint's, e.g. lr,epochs "
