@@ -137,7 +137,8 @@ TEST_CASE("merge writes a model folder whose logits equal PEFT's for the adapted
   ag::models::EncoderInput in{ref.indices("input_ids"), ref.indices("attention_mask"), {}};
   fixture::check_close("merged logits", merged->forward(in), ref.tensor("logits"), 0, 1e-5);
   CHECK(run("merge --model " + fixture::path("tiny-bert") + " --adapter " +
-            fixture::path("peft/saved-adapter-distilbert") + " --out " + out.string())
+            fixture::path("peft/saved-adapter-distilbert") + " --out " + out.string() +
+            " --overwrite")
             .exit_code != 0);
   fs::remove_all(out);
 }

@@ -236,3 +236,35 @@ TEST_CASE("apps: std's filesystem errors read like every other error") {
   CHECK(r.err.find("filesystem error") == std::string::npos);
   CHECK(r.err.find((scratch() / "a_file" / "run").string() + ": ") != std::string::npos);
 }
+
+TEST_CASE("train seeds are 0 to 2^64-1, a negative one is refused; merge --num-labels >= 1") {
+  if (!have_apps()) return;
+  const Result negative = run("train", demo_args("seed_negative") + " --seed -1");
+  check_one_line_error(negative);
+  CHECK(negative.err.find("--seed: '-1' is negative") != std::string::npos);
+  CHECK_FALSE(fs::exists(scratch() / "seed_negative"));
+  write(scratch() / "seed_negative.json", R"({"seed": -1})");
+  const Result in_file = run("train", demo_args("seed_negative") + " --config " +
+                                          (scratch() / "seed_negative.json").string());
+  check_one_line_error(in_file);
+  CHECK(in_file.err.find("setting \"seed\": negative") != std::string::npos);
+  // The largest seed is a seed like any other, and is saved as it was given.
+  const Result largest =
+      run("train", demo_args("seed_largest") + " --max-steps 2 --seed 18446744073709551615");
+  INFO(largest.err);
+  REQUIRE(largest.code == 0);
+  CHECK(slurp(scratch() / "seed_largest" / "train_config.json")
+            .find("\"seed\": 18446744073709551615,") != std::string::npos);
+  CHECK(run("train", "--resume " + (scratch() / "seed_largest").string()).code == 0);
+
+  const std::string merge = "--model " + (trained_run() / "base-model").string() + " --adapter " +
+                            trained_run().string() + " --out " +
+                            (scratch() / "labels_merged").string();
+  for (const char* n : {"-1", "0"}) {
+    const Result r = run("merge", merge + " --num-labels " + n);
+    check_one_line_error(r);
+    CHECK(r.err.find(std::string("--num-labels must be at least 1, got ") + n) !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(scratch() / "labels_merged"));
+  }
+}

@@ -22,12 +22,73 @@ const std::set<std::string>& not_compared() {
                                              "checkpoint-every",
                                              "save-data-order",
                                              kResumeChangesKey,
-                                             kBaseDigestKey};
+                                             kBaseDigestKey,
+                                             kBaseConfigDigestKey,
+                                             kTokenizerDigestKey};
   return keys;
 }
 
+// The files behind a setting, recorded by digest: the same path may now hold other contents.
+struct ContentRecord {
+  const char* setting;  // "model"
+  const char* key;      // the record in train_config.json
+  const char* file;     // the file it digests; nullptr: the record maps file names to digests
+};
+
+const std::vector<ContentRecord>& content_records() {
+  static const std::vector<ContentRecord> records = {
+      {"model", kBaseDigestKey, "model.safetensors"},
+      {"model", kBaseConfigDigestKey, "config.json"},
+      {"tokenizer", kTokenizerDigestKey, nullptr},
+  };
+  return records;
+}
+
 std::string value_text(const nlohmann::json& j) {
-  return j.is_null() ? "(unset)" : j.dump();
+  if (j.is_null()) return "(unset)";
+  if (j == "") return "(default)";
+  return j.dump();
+}
+
+// "vocab.txt fnv1a-64:... differs from the checkpoint's fnv1a-64:..." for every file whose
+// recorded digest changed; "" when none did. A record the checkpoint lacks (an older run) is
+// not compared.
+std::string changed_contents(const std::string& setting, const nlohmann::json& now,
+                             const nlohmann::json& saved) {
+  std::string text;
+  const auto differ = [&](const std::string& file, const nlohmann::json& to,
+                          const nlohmann::json& from) {
+    if (to == from) return;
+    text += std::string(text.empty() ? "" : ", ") + file + " " +
+            (to.is_string() ? to.get<std::string>() : "missing") +
+            " differs from the checkpoint's " +
+            (from.is_string() ? from.get<std::string>() : "(none)");
+  };
+  for (const ContentRecord& r : content_records()) {
+    if (setting != r.setting || !saved.contains(r.key)) continue;
+    const nlohmann::json& from = saved[r.key];
+    const nlohmann::json to = now.value(r.key, nlohmann::json());
+    if (r.file) {
+      differ(r.file, to, from);
+      continue;
+    }
+    std::set<std::string> files;  // a file added or removed is a change too
+    for (const auto* record : {&from, &to})
+      if (record->is_object())
+        for (auto& [file, digest] : record->items()) files.insert(file);
+    for (const std::string& file : files)
+      differ(file, to.is_object() ? to.value(file, nlohmann::json()) : nlohmann::json(),
+             from.is_object() ? from.value(file, nlohmann::json()) : nlohmann::json());
+  }
+  return text;
+}
+
+// The records of `setting` in `settings`, for the "resume-changes" entry.
+nlohmann::json content_of(const std::string& setting, const nlohmann::json& settings) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const ContentRecord& r : content_records())
+    if (setting == r.setting && settings.contains(r.key)) out[r.key] = settings[r.key];
+  return out;
 }
 
 }  // namespace
@@ -42,24 +103,23 @@ nlohmann::json check_resume_settings(const nlohmann::json& now, const nlohmann::
   std::set<std::string> changed;
   for (auto& [key, value] : now.items())
     if (compared(key) && saved.value(key, nlohmann::json()) != value) changed.insert(key);
-  // The base weights are part of --model: the same path may now hold other weights.
-  const auto digest = [](const nlohmann::json& j) { return j.value(kBaseDigestKey, ""); };
-  const bool other_base = !digest(saved).empty() && digest(saved) != digest(now);
-  if (other_base) changed.insert("model");
+  for (const ContentRecord& r : content_records())
+    if (!changed_contents(r.setting, now, saved).empty()) changed.insert(r.setting);
 
   nlohmann::json result = now;
   nlohmann::json record = saved.value(kResumeChangesKey, nlohmann::json::array());
   std::string refused;
   for (const std::string& key : changed) {
-    // --model at the same path with other weights: the digests are the values that differ.
-    const bool base_only = key == "model" && saved.value(key, nlohmann::json()) == now[key];
+    // The same path with other contents: the digests are the values that differ.
+    const bool contents_only = saved.value(key, nlohmann::json()) == now[key];
     const nlohmann::json from =
-        base_only ? nlohmann::json(digest(saved)) : saved.value(key, nlohmann::json());
-    const nlohmann::json to = base_only ? nlohmann::json(digest(now)) : now[key];
+        contents_only ? content_of(key, saved) : saved.value(key, nlohmann::json());
+    const nlohmann::json to = contents_only ? content_of(key, now) : now[key];
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      refused += std::string(refused.empty() ? "" : "; ") + "--" + key + " " + value_text(to) +
-                 (base_only ? " (base weights)" : "") + " differs from the checkpoint's " +
-                 value_text(from);
+      refused += std::string(refused.empty() ? "" : "; ") + "--" + key + " " +
+                 value_text(now[key]) +
+                 (contents_only ? ": " + changed_contents(key, now, saved)
+                                : " differs from the checkpoint's " + value_text(from));
       continue;
     }
     record.push_back({{"step", step}, {"setting", key}, {"checkpoint", from}, {"now", to}});

@@ -12,6 +12,7 @@
 #include "apps/common/app_util.h"
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
+#include "core/io/file_digest.h"
 #include "data/basic_tokenizer.h"
 #include "data/demo_task.h"
 #include "data/polarity_corpus.h"
@@ -213,23 +214,54 @@ RunTokenizer load_run_tokenizer(const TrainConfig& c, const RunData& data) {
   return {data::BertTokenizer(data::Vocabulary(vocab)), "", vocab};
 }
 
+namespace {
+
+// The tokenizer_config.json of a vocabulary generated for --demo.
+constexpr const char* kGeneratedTokenizerConfig =
+    "{\"do_lower_case\": true, \"model_max_length\": 512, "
+    "\"tokenizer_class\": \"BertTokenizer\"}\n";
+
+std::string generated_vocab_text(const RunTokenizer& t) {
+  std::string text;
+  for (auto& w : t.generated_vocab) text += w + "\n";
+  return text;
+}
+
+}  // namespace
+
 void save_run_tokenizer(const RunTokenizer& t, const std::string& folder) {
   if (!t.generated_vocab.empty()) {
-    std::string text;
-    for (auto& w : t.generated_vocab) text += w + "\n";
-    write_text_file_atomically((fs::path(folder) / "vocab.txt").string(), text);
+    write_text_file_atomically((fs::path(folder) / "vocab.txt").string(), generated_vocab_text(t));
     write_text_file_atomically((fs::path(folder) / "tokenizer_config.json").string(),
-                               "{\"do_lower_case\": true, \"model_max_length\": 512, "
-                               "\"tokenizer_class\": \"BertTokenizer\"}\n");
+                               kGeneratedTokenizerConfig);
     return;
   }
   copy_tokenizer_files(t.folder, folder);
 }
 
+nlohmann::json tokenizer_digests(const RunTokenizer& t) {
+  nlohmann::json digests = nlohmann::json::object();
+  if (!t.generated_vocab.empty()) {
+    digests["vocab.txt"] = fnv1a64_digest_text(fnv1a64(generated_vocab_text(t)));
+    digests["tokenizer_config.json"] = fnv1a64_digest_text(fnv1a64(kGeneratedTokenizerConfig));
+    return digests;
+  }
+  for (const std::string& name : tokenizer_file_names()) {
+    const fs::path file = fs::path(t.folder) / name;
+    if (fs::exists(file)) digests[name] = fnv1a64_digest_text(fnv1a64_file(file.string()));
+  }
+  return digests;
+}
+
+const std::vector<std::string>& tokenizer_file_names() {
+  static const std::vector<std::string> names = {"vocab.txt", "tokenizer_config.json",
+                                                 "tokenizer.json", "special_tokens_map.json"};
+  return names;
+}
+
 bool copy_tokenizer_files(const std::string& from, const std::string& to) {
   bool copied = false;
-  for (const char* name :
-       {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+  for (const std::string& name : tokenizer_file_names()) {
     const fs::path file = fs::path(from) / name;
     if (!fs::exists(file)) continue;
     copy_file_atomically(file.string(), (fs::path(to) / name).string());

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/common/train_config.h"
 #include "data/bert_tokenizer.h"
 #include "data/dataset.h"
@@ -37,6 +39,14 @@ RunTokenizer load_run_tokenizer(const TrainConfig& config, const RunData& data);
 // Writes the tokenizer files (vocab.txt, tokenizer_config.json, ...) into `folder`, so that a
 // run folder is enough to predict.
 void save_run_tokenizer(const RunTokenizer& tokenizer, const std::string& folder);
+
+// The digests of the tokenizer files save_run_tokenizer() writes, by file name
+// ({"vocab.txt": "fnv1a-64:<hex>", ...}): recorded so that --resume sees a changed vocabulary.
+nlohmann::json tokenizer_digests(const RunTokenizer& tokenizer);
+
+// The Hugging Face tokenizer files a folder may hold: vocab.txt, tokenizer_config.json,
+// tokenizer.json, special_tokens_map.json.
+const std::vector<std::string>& tokenizer_file_names();
 
 // Copies the Hugging Face tokenizer files that exist in folder `from` (vocab.txt,
 // tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `to`. False if none.

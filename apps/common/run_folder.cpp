@@ -10,8 +10,11 @@
 #include <filesystem>
 #include <ostream>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/common/run_outputs.h"
 #include "core/errors.h"
+#include "core/io/read_file.h"
 
 namespace fs = std::filesystem;
 
@@ -45,6 +48,37 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
+// "a character device", "a FIFO", ...: what is at a path that is not a regular file.
+std::string kind_of(const fs::path& p, const fs::file_status& s) {
+  switch (s.type()) {
+    case fs::file_type::directory:
+      return "a folder";
+    case fs::file_type::character:
+      return "a character device";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::fifo:
+      return "a FIFO (named pipe)";
+    case fs::file_type::socket:
+      return "a socket";
+    case fs::file_type::symlink: {
+      std::error_code ec;
+      const fs::path target = fs::read_symlink(p, ec);
+      return "a symbolic link" + (ec ? std::string() : " (to " + target.string() + ")");
+    }
+    default:
+      return "not a regular file";
+  }
+}
+
+// A train run's settings: a JSON object with the keys every train_config.json has.
+bool holds_run_settings(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return false;
+  const nlohmann::json j = nlohmann::json::parse(read_file(file.string()), nullptr, false);
+  return j.is_object() && j.contains("model") && j.contains("method");
+}
+
 }  // namespace
 
 void check_output_apart_from_inputs(const NamedPath& out, const std::vector<NamedPath>& inputs) {
@@ -63,31 +97,79 @@ void check_output_apart_from_inputs(const NamedPath& out, const std::vector<Name
   }
 }
 
+void check_output_folder(const NamedPath& out) {
+  std::error_code ec;
+  const fs::file_status s = fs::status(out.path, ec);
+  if (!ec && fs::exists(s) && !fs::is_directory(s))
+    throw Error(out.flag + " " + out.path + " is " + kind_of(out.path, s) +
+                ", not a folder: choose a folder for " + out.flag);
+}
+
+void check_output_file(const NamedPath& out, const std::vector<NamedPath>& inputs) {
+  if (out.path.empty()) return;
+  std::error_code ec;
+  const fs::file_status s = fs::symlink_status(out.path, ec);
+  // The output goes to a temporary name and is renamed over `out`: a device, FIFO or link
+  // there would be replaced by a regular file (or the rename would fail halfway).
+  if (!ec && fs::exists(s) && !fs::is_regular_file(s))
+    throw Error(out.flag + " " + out.path + " is " + kind_of(out.path, s) +
+                ", not a regular file: writing there would replace it; choose a file name");
+  check_output_apart_from_inputs(out, inputs);
+}
+
 RunFolderLock::RunFolderLock(const std::string& dir) {
-  fs::create_directories(dir);
-  const std::string path = (fs::path(dir) / kRunLockFile).string();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(path + ": cannot create the lock file: " + errno_text());
+  // The folders this lock creates, innermost first: removed again if the run is refused.
+  for (fs::path p = real_path(dir); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    created_folders_.push_back(p.string());
+    if (p == p.parent_path()) break;
+  }
+  try {
+    fs::create_directories(dir);
+  } catch (...) {
+    release();  // the outer folders it did create
+    throw;
+  }
+  lock_path_ = (fs::path(dir) / kRunLockFile).string();
+  fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  created_lock_file_ = fd_ >= 0;
+  if (fd_ < 0 && errno == EEXIST) fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) {
+    const std::string reason = errno_text();
+    release();
+    throw Error(lock_path_ + ": cannot create the lock file: " + reason);
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     char pid[32] = {};
     const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
     std::string holder = n > 0 ? std::string(pid, size_t(n)) : "";
     holder.erase(std::remove(holder.begin(), holder.end(), '\n'), holder.end());
-    ::close(fd_);
-    fd_ = -1;
-    if (error != EWOULDBLOCK) throw Error(path + ": cannot lock: " + std::strerror(error));
+    release();
+    if (error != EWOULDBLOCK) throw Error(lock_path_ + ": cannot lock: " + std::strerror(error));
     throw Error(dir + " is in use by another train process (PID " +
-                (holder.empty() ? "unknown" : holder) + ", lock " + path +
+                (holder.empty() ? "unknown" : holder) + ", lock " + lock_path_ +
                 "): wait for it to end or choose another --out");
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size()))
-    throw Error(path + ": cannot write the lock file: " + errno_text());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+    const std::string reason = errno_text();
+    release();
+    throw Error(lock_path_ + ": cannot write the lock file: " + reason);
+  }
 }
 
 RunFolderLock::~RunFolderLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the lock; the file stays for the next run
+  release();
+}
+
+void RunFolderLock::release() {
+  // Unlinked while still locked, so that no other process can have taken the lock meanwhile.
+  if (!keep_ && created_lock_file_) ::unlink(lock_path_.c_str());
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock; a kept file stays for the next run
+  fd_ = -1;
+  if (!keep_)
+    for (const std::string& folder : created_folders_)
+      if (::rmdir(folder.c_str()) != 0) break;  // not empty: something else is in it now
 }
 
 int remove_stale_temporaries(const std::string& dir) {
@@ -102,30 +184,51 @@ int remove_stale_temporaries(const std::string& dir) {
   return removed;
 }
 
-void prepare_run_folder(const std::string& dir, bool resume, bool overwrite, std::ostream& log) {
+bool is_train_run_folder(const std::string& dir) {
+  return holds_run_settings(fs::path(dir) / "train_config.json") ||
+         holds_run_settings(fs::path(dir) / "checkpoint" / "train_config.json");
+}
+
+std::vector<std::string> folder_entries(const std::string& dir) {
+  std::vector<std::string> found;
+  if (!fs::is_directory(dir)) return found;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename() != kRunLockFile) found.push_back(entry.path().filename().string());
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::string describe_entries(const std::vector<std::string>& names) {
+  std::string text;
+  for (size_t i = 0; i < std::min<size_t>(names.size(), 3); ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > 3) text += ", ...";
+  return text;
+}
+
+void check_run_folder(const std::string& dir, bool resume, bool overwrite, std::ostream& log) {
   if (const int n = remove_stale_temporaries(dir))
     log << "removed " << n << " temporary file(s) left in " << dir << " by a killed run\n";
   if (resume) return;
-  if (overwrite) {
-    int removed = 0;
-    for (const std::string& name : run_file_names())
-      removed += int(fs::remove(fs::path(dir) / name));
-    std::error_code not_empty;  // sub-folders go only when nothing else is in them
-    for (const char* sub : {"checkpoint", "base-model"}) fs::remove(fs::path(dir) / sub, not_empty);
-    if (removed) log << "--overwrite: removed the " << removed << " files of the previous run\n";
-    return;
-  }
-  std::vector<std::string> found;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename() != kRunLockFile) found.push_back(entry.path().filename().string());
+  const std::vector<std::string> found = folder_entries(dir);
   if (found.empty()) return;
-  std::sort(found.begin(), found.end());
-  std::string names;
-  for (size_t i = 0; i < std::min<size_t>(found.size(), 3); ++i)
-    names += (i ? ", " : "") + found[i];
-  if (found.size() > 3) names += ", ...";
-  throw Error("--out " + dir + " already holds files (" + names + "): continue that run with " +
-              "--resume " + dir + ", replace it with --overwrite, or choose another --out");
+  const bool run = is_train_run_folder(dir);
+  if (overwrite && run) return;  // removed by remove_previous_run(), after the checks
+  if (overwrite)
+    throw Error("--overwrite: --out " + dir + " holds files (" + describe_entries(found) +
+                ") but no train_config.json of a train run: --overwrite only replaces a run "
+                "train wrote; choose another --out");
+  throw Error("--out " + dir + " already holds files (" + describe_entries(found) + "): " +
+              (run ? "continue that run with --resume " + dir +
+                         ", replace it with --overwrite, or choose another --out"
+                   : std::string("it is not a train run folder; choose another --out")));
+}
+
+void remove_previous_run(const std::string& dir, std::ostream& log) {
+  int removed = 0;
+  for (const std::string& name : run_file_names()) removed += int(fs::remove(fs::path(dir) / name));
+  std::error_code not_empty;  // sub-folders go only when nothing else is in them
+  for (const char* sub : {"checkpoint", "base-model"}) fs::remove(fs::path(dir) / sub, not_empty);
+  if (removed) log << "--overwrite: removed the " << removed << " files of the previous run\n";
 }
 
 }  // namespace ag::apps

@@ -7,8 +7,9 @@
 //   curves.svg          loss and accuracy curves         summary.json  results, time, memory
 //   checkpoint/         the last resumable checkpoint
 //   train.lock          held (flock) by the train process writing the folder; holds its PID
-// train_config.json also records the digest of the base weights (lora/dora: the base the
-// adapter was trained on), written before the adapter, and the settings changed on --resume.
+// train_config.json also records the digests of the base's weights and config.json (lora/dora:
+// the base the adapter was trained on; apps/common/base_digest.h) and of the tokenizer files,
+// written before the adapter, and the settings changed on --resume.
 #pragma once
 
 #include <optional>

@@ -18,7 +18,7 @@ namespace ag::apps {
 namespace {
 
 using Member = std::variant<std::string TrainConfig::*, int64_t TrainConfig::*,
-                            double TrainConfig::*, bool TrainConfig::*>;
+                            uint64_t TrainConfig::*, double TrainConfig::*, bool TrainConfig::*>;
 
 struct Field {
   const char* name;  // flag without "--", JSON key
@@ -88,7 +88,8 @@ const std::vector<Field>& fields() {
       {"schedule", &C::schedule, "linear|cosine|constant decay after warm-up", "Training"},
       {"clip", &C::clip, "clip gradients to this global L2 norm (0: off)", "Training"},
       {"grad-accum", &C::grad_accum, "batches per optimizer step", "Training"},
-      {"seed", &C::seed, "seed for the split, data order, initialisation and dropout", "Training"},
+      {"seed", &C::seed, "seed for the split, data order, initialisation and dropout (0 to 2^64-1)",
+       "Training"},
       {"threads", &C::threads,
        "threads (0: one per core other processes leave free, re-checked during training; "
        "OMP_NUM_THREADS when set)",
@@ -145,6 +146,35 @@ CLI::Validator whole_int64() {
         return "";
       },
       "INT");
+}
+
+// The same for the unsigned settings (the seed): a negative number is refused rather than
+// wrapped around to 2^64 - n.
+CLI::Validator whole_uint64() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const std::string range = " (expected 0 to 18446744073709551615)";
+        if (!text.empty() && text[0] == '-') return "'" + text + "' is negative" + range;
+        uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [at, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc::result_out_of_range)
+          return "'" + text + "' does not fit a 64-bit unsigned integer" + range;
+        if (error != std::errc() || at != end) return "'" + text + "' is not an integer" + range;
+        return "";
+      },
+      "UINT");
+}
+
+// A JSON number as an unsigned 64-bit setting; anything else is an error saying why.
+uint64_t json_uint64(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<uint64_t>();
+  if (value.is_number_integer()) throw Error("negative (expected 0 to 18446744073709551615)");
+  const double d = value.get<double>();
+  if (d != std::floor(d)) throw Error("expected an integer");
+  if (!(d >= 0 && d < 18446744073709551616.0))
+    throw Error("out of range (expected 0 to 18446744073709551615)");
+  return uint64_t(d);
 }
 
 }  // namespace
@@ -240,7 +270,9 @@ void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string&
     if (auto [first, added] = spelling_of.emplace(key, raw_key); !added)
       throw Error(where + ": \"" + first->second + "\" and \"" + raw_key +
                   "\" are the same setting (keep one)");
-    if (key == kBaseDigestKey || key == kResumeChangesKey) continue;  // records, not settings
+    if (key == kBaseDigestKey || key == kBaseConfigDigestKey || key == kTokenizerDigestKey ||
+        key == kResumeChangesKey)
+      continue;  // records, not settings
     const Field* field = nullptr;
     for (auto& f : fields())
       if (key == f.name) field = &f;
@@ -259,6 +291,9 @@ void apply_json(TrainConfig& config, const nlohmann::json& j, const std::string&
               }
             } else if constexpr (std::is_same_v<T, bool>) {
               config.*member = value.get<bool>();
+            } else if constexpr (std::is_same_v<T, uint64_t>) {
+              if (!value.is_number()) throw Error("expected a number");
+              config.*member = json_uint64(value);
             } else {
               if (!value.is_number()) throw Error("expected a number");
               if constexpr (std::is_same_v<T, int64_t>) {
@@ -319,6 +354,7 @@ void add_field_options(CLI::App& app, TrainConfig& config,
           else
             opt = app.add_option(flag, config.*member, f.help);
           if constexpr (std::is_same_v<T, int64_t>) opt->check(whole_int64());
+          if constexpr (std::is_same_v<T, uint64_t>) opt->check(whole_uint64());
           opt->group(group)->capture_default_str();
         },
         f.member);
@@ -341,7 +377,8 @@ void add_train_options(CLI::App& app, TrainConfig& config, RunFlags& flags) {
                  "continue the run whose folder (or checkpoint folder) this is")
       ->group("Run");
   app.add_flag("--overwrite", flags.overwrite,
-               "--out holds an earlier run: remove that run's files first (only those)")
+               "--out holds an earlier train run: remove that run's files (only those), once "
+               "every input has been checked")
       ->group("Run");
   app.add_option("--allow-change", flags.allow_change,
                  "with --resume: settings that may differ from the checkpoint's, e.g. lr,epochs "

@@ -56,7 +56,7 @@ struct TrainConfig {
   std::string schedule = "linear";  // linear|cosine|constant
   double clip = 1.0;                // 0: no clipping
   int64_t grad_accum = 1;
-  int64_t seed = 42;
+  uint64_t seed = 42;   // any of 0 .. 2^64-1; a negative seed is refused
   int64_t threads = 0;  // 0: all cores
   // fp32|bf16|auto: the linear layers' weights in bf16 (nn/precision.h); auto: where it pays
   std::string precision = "auto";

@@ -11,7 +11,9 @@
 //
 // With --output the result is written as safetensors: "last_hidden_state" F32 (B, T, D),
 // "input_ids" and "attention_mask" I64 (B, T); padding positions hold the pad id and mask 0.
-// Without --output a short summary is printed. tools/compare_minilm.py checks the numbers
+// Without --output a short summary is printed. --output follows train's and merge's output
+// rules (apps/common/run_folder.h): an input (by real path) or anything but a regular file at
+// that name is refused before any work. tools/compare_minilm.py checks the numbers
 // against transformers on the real all-MiniLM-L6-v2.
 #include <CLI/CLI.hpp>
 
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 #include "apps/common/app_util.h"
+#include "apps/common/run_folder.h"
 
 #include "core/autograd.h"
 #include "core/errors.h"
@@ -81,6 +84,10 @@ int main(int argc, char** argv) {
   return ag::apps::run_guarded([&] {
     if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     ag::apps::check_input_limits(app, max_length, max_line_bytes);
+    // The output replaces what is at its name: never an input, never a device, FIFO or link.
+    ag::apps::check_output_file(
+        {"--output", output_path},
+        {{"--model", model_dir}, {"--tokenizer", tokenizer_dir}, {"--input", input_path}});
     auto tokenizer =
         ag::data::BertTokenizer::from_pretrained(tokenizer_dir.empty() ? model_dir : tokenizer_dir);
     std::vector<std::string> sentences;

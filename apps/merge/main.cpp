@@ -2,6 +2,10 @@
 //
 //   build/bin/merge --model BASE_FOLDER --adapter ADAPTER_FOLDER --out MERGED_FOLDER
 //
+// --out must be a new or empty folder; --overwrite replaces an earlier merged model there
+// (config.json, model.safetensors and the tokenizer files, nothing else), after the merge has
+// succeeded. A train run folder is never replaced.
+//
 // The result has the base architecture and parameter names (no base_layer / lora_*), with
 // W ← W + s·B A (LoRA) or W ← (m/n) ⊙ (W + s·B A) (DoRA) in every adapted layer, and the
 // adapter's saved modules (e.g. the classification head) in place. It is a complete Hugging
@@ -33,11 +37,40 @@ static std::string tokenizer_folder(const std::vector<std::string>& folders) {
   return "";
 }
 
+// The files merge writes into --out: what --overwrite replaces, and nothing else.
+static std::vector<std::string> merged_file_names() {
+  std::vector<std::string> names = {"config.json", "model.safetensors"};
+  for (const std::string& name : ag::apps::tokenizer_file_names()) names.push_back(name);
+  return names;
+}
+
+// A folder that already holds files is refused unless --overwrite; a train run folder always
+// (its config.json and model.safetensors are a trained model, not a merge).
+static void check_merge_output(const std::string& out, bool overwrite) {
+  const std::vector<std::string> found = ag::apps::folder_entries(out);
+  if (found.empty()) return;
+  if (ag::apps::is_train_run_folder(out))
+    throw ag::Error("--out " + out + " is a train run folder (" +
+                    ag::apps::describe_entries(found) +
+                    "): merge writes a model folder of its own; choose another --out");
+  if (!overwrite)
+    throw ag::Error("--out " + out + " already holds files (" + ag::apps::describe_entries(found) +
+                    "): pass --overwrite to replace the merged model there (config.json, "
+                    "model.safetensors, tokenizer files), or choose another --out");
+}
+
+// Removes the files of an earlier merge, so that no stale tokenizer.json stays next to a new
+// vocab.txt; anything else in the folder stays.
+static void remove_merged_files(const std::string& out) {
+  for (const std::string& name : merged_file_names()) fs::remove(fs::path(out) / name);
+}
+
 int main(int argc, char** argv) {
   ag::apps::start_app(argv);
   CLI::App app{"Merge a PEFT-format LoRA/DoRA adapter into its base model"};
   std::string model_name, adapter, out, labels_path, tokenizer;
   int64_t num_labels = 0;
+  bool overwrite = false;
   app.add_option("--model", model_name, "Base model: Hugging Face folder or preset")->required();
   app.add_option("--adapter", adapter,
                  "Adapter folder (adapter_config.json + adapter_model.safetensors)")
@@ -52,8 +85,12 @@ int main(int argc, char** argv) {
   app.add_option("--num-labels", num_labels,
                  "Labels of the head when there is no labels.json (default: from the adapter's "
                  "classifier, else the base config)");
+  app.add_flag("--overwrite", overwrite,
+               "--out holds a merged model: replace its files (only those) once the merge works");
   return ag::apps::run_guarded([&] {
     if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
+    if (app.count("--num-labels") && num_labels < 1)
+      throw ag::Error("--num-labels must be at least 1, got " + std::to_string(num_labels));
     // Checked first, so that a folder without it is reported by its own name.
     ag::nn::read_adapter_config(adapter);
     // Never write over an input; never merge an adapter into a base it was not trained on.
@@ -61,6 +98,8 @@ int main(int argc, char** argv) {
                                                               {"--adapter", adapter},
                                                               {"--labels", labels_path},
                                                               {"--tokenizer", tokenizer}});
+    ag::apps::check_output_folder({"--out", out});
+    check_merge_output(out, overwrite);
     ag::apps::check_base_digest(adapter, model_name);
     if (labels_path.empty() && fs::exists(fs::path(adapter) / "labels.json"))
       labels_path = (fs::path(adapter) / "labels.json").string();
@@ -88,6 +127,7 @@ int main(int argc, char** argv) {
         tokenizer.empty() ? tokenizer_folder({adapter, model_name}) : tokenizer;
     if (!tokenizer.empty() && tokenizer_folder({tokenizer}).empty())
       throw ag::Error("--tokenizer " + tokenizer + ": no vocab.txt or tokenizer.json");
+    if (overwrite) remove_merged_files(out);  // every input checked and merged: replace
     ag::models::save_pretrained(*model, out);
     if (tokenizer_from.empty() || !ag::apps::copy_tokenizer_files(tokenizer_from, out))
       std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name << ": "

@@ -61,9 +61,17 @@ int64_t read_checkpoint_step(const std::string& dir);
 // The run folder of `dir` (which may name the checkpoint folder or the file itself).
 std::string run_dir_of_resume(const std::string& dir);
 
+// What this run allows a checkpoint's counters to be.
+struct CheckpointLimits {
+  int64_t total_steps = 0;
+  int64_t epochs = 0;
+  int64_t batches_per_epoch = 0;
+};
+
 // Restores `state`, the trainable tensors (by name; shapes must match), the best copies and
-// the optimizer moments and step count. Errors name the file and the tensor.
+// the optimizer moments and step count. Every field of the state is checked first (type and
+// range, against `limits` and each other): errors name the file and the key or tensor.
 void load_checkpoint(const std::string& out_dir, TrainState& state, TrainableSet& trainable,
-                     nn::AdamW& optimizer);
+                     nn::AdamW& optimizer, const CheckpointLimits& limits);
 
 }  // namespace ag::apps

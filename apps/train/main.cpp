@@ -48,7 +48,7 @@ data::DataLoader make_loader(const data::Dataset& d, const RunTokenizer& t, cons
   data::DataLoaderOptions o;
   o.batch_size = train ? c.global_batch() : 2 * c.batch_size;
   o.shuffle = train;
-  o.seed = uint64_t(c.seed);
+  o.seed = c.seed;
   o.bucket_by_length = train ? c.bucket : true;  // evaluation: sorted by length, less padding
   o.pad_token_id = t.tokenizer.pad_id();
   return data::DataLoader(data::encode_dataset(d, t.tokenizer, c.max_length), o);
@@ -60,9 +60,10 @@ std::string default_out(const TrainConfig& c) {
   return (fs::path("runs") / (source + "-" + c.method)).string();
 }
 
-// The exit code of a run stopped by SIGINT (130) or SIGTERM (143).
+// The exit code of a run stopped by a signal: 128 + its number, as the shell reports a process
+// the signal killed (SIGINT 130, SIGTERM 143, SIGHUP 129).
 int stopped_exit_code() {
-  return stop_signal() == SIGTERM ? 143 : 130;
+  return 128 + stop_signal();
 }
 
 // Paths become absolute, so that train_config.json, the checkpoint and adapter_config.json
@@ -77,26 +78,49 @@ std::vector<NamedPath> train_inputs(const TrainConfig& c) {
           {"--validation", c.validation}, {"--test", c.test},           {"--data", c.data}};
 }
 
+// A resumed run continues in its own folder: another --out is a mistake, not a copy.
+void check_resume_out(const std::string& resume_dir, const std::string& out) {
+  std::error_code ignored;
+  const fs::path run = fs::weakly_canonical(fs::absolute(run_dir_of_resume(resume_dir)), ignored);
+  if (run != fs::weakly_canonical(fs::absolute(out), ignored))
+    throw Error("--out " + out + " is not the folder of the run --resume " + resume_dir +
+                " continues (" + run_dir_of_resume(resume_dir) +
+                "): a resumed run writes only into its own folder; drop --out");
+}
+
+// A random base (a config.json or preset --model) is saved for predict and merge only once
+// every input has been checked; it is created again from the generator state it was first
+// created from, which leaves the generator where training expects it.
+void save_random_base(const std::string& model, const data::LabelMap& labels,
+                      uint64_t generator_at_creation, const std::string& folder) {
+  const uint64_t now = generator_state();
+  set_generator_state(generator_at_creation);
+  models::save_pretrained(*load_base_model(model, labels, nullptr), folder);
+  set_generator_state(now);
+}
+
 int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   const double wall_start = now_seconds();
   const std::string& resume_dir = flags.resume_dir;
+  const bool resuming = !resume_dir.empty();
   install_stop_handlers();  // from the start: Ctrl-C while loading must stop the run too
   c.validate();
-  if (flags.overwrite && !resume_dir.empty())
+  if (flags.overwrite && resuming)
     throw Error("--overwrite replaces a run and --resume continues it: give only one");
-  if (!flags.allow_change.empty() && resume_dir.empty())
-    throw Error("--allow-change goes with --resume");
+  if (!flags.allow_change.empty() && !resuming) throw Error("--allow-change goes with --resume");
   make_paths_absolute(c);
   // Under mpirun the ranks of one machine share its cores: all cores / ranks each at most.
   RunThreads threads(c.threads, world.local_size());
-  manual_seed(uint64_t(c.seed));
+  manual_seed(c.seed);
   if (c.out.empty()) c.out = default_out(c);
+  check_output_folder({"--out", c.out});
   check_output_apart_from_inputs({"--out", c.out}, train_inputs(c));
+  if (resuming) check_resume_out(resume_dir, c.out);
   const bool main_rank = world.is_main();  // rank 0 alone writes files, so it alone locks
   std::optional<RunFolderLock> lock;
   if (main_rank) {
     lock.emplace(c.out);
-    prepare_run_folder(c.out, !resume_dir.empty(), flags.overwrite, std::cout);
+    check_run_folder(c.out, resuming, flags.overwrite, std::cout);
   }
   std::cout << "run folder: " << c.out << "\n";
   if (world.distributed()) {
@@ -113,10 +137,11 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   const data::LabelMap labels = run.train.labels;
   RunTokenizer tok = load_run_tokenizer(c, run);
   if (c.interrupt_at_startup) std::raise(SIGINT);
+  const uint64_t generator_at_model = generator_state();
   bool random_init = false;
   auto model = load_base_model(c.model, labels, &std::cout, &random_init);
   const fs::path saved_base = fs::path(c.out) / "base-model";
-  if (random_init && c.uses_adapter() && !resume_dir.empty() &&
+  if (random_init && c.uses_adapter() && resuming &&
       fs::exists(saved_base / "model.safetensors")) {  // resume on the very same random base
     model = load_base_model(saved_base.string(), labels, nullptr);
     std::cout << "base: the random initialisation saved in " << saved_base.string() << "\n";
@@ -134,13 +159,9 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
               << mc.max_positions << " positions; using " << mc.max_positions << "\n";
     c.max_length = mc.max_positions;
   }
-  if (main_rank && random_init && c.uses_adapter() && resume_dir.empty())  // for predict
-    models::save_pretrained(*model, saved_base.string());
   // The base the adapter trains on, by absolute path (for PEFT and predict) and by digest.
   const std::string base_path =
       random_init ? fs::absolute(saved_base).lexically_normal().string() : c.model;
-  const std::string base_digest =
-      main_rank && (!random_init || c.uses_adapter()) ? base_weights_digest(base_path) : "";
 
   const auto lora = apply_method(*model, c, std::cout);
   const nn::PrecisionChoice precision = nn::resolve_precision(c.precision);
@@ -155,8 +176,17 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
   nlohmann::json config_json = to_json(c);
-  if (!base_digest.empty()) config_json[kBaseDigestKey] = base_digest;
-  if (main_rank && !resume_dir.empty())  // before anything of the run is rewritten
+  config_json[kTokenizerDigestKey] = tokenizer_digests(tok);
+  if (main_rank && !resuming) {
+    // Every input has been read and checked: only now may the run change its folder.
+    lock->keep();
+    if (flags.overwrite) remove_previous_run(c.out, std::cout);
+    if (random_init && c.uses_adapter())  // for predict and merge
+      save_random_base(c.model, labels, generator_at_model, saved_base.string());
+  }
+  if (main_rank && (!random_init || c.uses_adapter()))
+    record_base_digests(config_json, base_digests(base_path));
+  if (main_rank && resuming)  // before anything of the run is rewritten
     config_json = check_resume_settings(config_json, read_checkpoint_config(c.out),
                                         split_comma_list(flags.allow_change),
                                         read_checkpoint_step(c.out), checkpoint_file(c.out));
@@ -165,8 +195,9 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
             << "\nprecision: " << precision.reason << "\n";
   Trainer trainer(c, *model, train_loader, val_loader, labels.size(), c.out, data_fingerprint(run),
                   config_json, world, threads);
-  if (!resume_dir.empty()) trainer.resume();  // checks the data before the run is rewritten
+  if (resuming) trainer.resume();  // checks the data before the run is rewritten
   if (main_rank) {
+    lock->keep();
     write_json_file((fs::path(c.out) / "train_config.json").string(), config_json);
     labels.save((fs::path(c.out) / "labels.json").string());
     save_run_tokenizer(tok, c.out);
@@ -185,7 +216,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
             << c.lr << " (" << c.schedule << ")" << std::endl;
   if (stop_requested()) {  // asked while loading: stop before the first step
     std::cout << "interrupted before the first step: nothing was trained"
-              << (resume_dir.empty() ? "" : "; the checkpoint is unchanged") << std::endl;
+              << (resuming ? "; the checkpoint is unchanged" : "") << std::endl;
     return stopped_exit_code();
   }
   const TrainOutcome outcome = trainer.run();

@@ -181,7 +181,8 @@ float Trainer::current_lr() const {
 
 void Trainer::resume() {
   const uint64_t fingerprint = state_.data_fingerprint;
-  load_checkpoint(out_dir_, state_, trainable_, *optimizer_);
+  load_checkpoint(out_dir_, state_, trainable_, *optimizer_,
+                  {total_steps_, config_.epochs, train_loader_.num_batches()});
   if (state_.data_fingerprint != fingerprint)
     throw Error(checkpoint_file(out_dir_) +
                 ": the data differs from the data this checkpoint was trained on");
