@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/io/file_digest.h"
 #include "core/io/read_file.h"
 #include "data/bert_tokenizer.h"
 #include "data/data_error.h"
@@ -158,4 +159,12 @@ TEST_CASE("a tokenizer folder without the padding token is refused at load, nami
             .find("no padding token \"<pad>\"") != std::string::npos);
   dir.write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\n<pad>\n");
   CHECK(ag::data::BertTokenizer::from_pretrained(dir.path.string()).pad_id() == 3);
+}
+
+TEST_CASE("the digest of the base weights refuses a device instead of hashing it forever") {
+  const TempDir dir;
+  CHECK(ag::fnv1a64_file(dir.write("w.safetensors", "foobar")) == 0x85944171f73967e8ull);
+  link_to(dir, "model.safetensors", "/dev/zero");
+  CHECK(any_error([&] { ag::fnv1a64_file(dir.file("model.safetensors")); })
+            .find(dir.file("model.safetensors") + ": file: is a character device") == 0);
 }

@@ -36,6 +36,17 @@ void check_file_type(const std::string& path, mode_t mode, const FileKind& kind)
                   ")");
 }
 
+// The size `info` reports for a regular file (0 for a pipe); refuses one over the limit.
+uint64_t reported_size(const std::string& path, const struct stat& info, const FileKind& kind) {
+  const uint64_t reported = S_ISREG(info.st_mode) ? uint64_t(info.st_size) : 0;
+  if (reported > kind.max_bytes)
+    throw Error(path, "file",
+                "is " + describe_size(reported) + " (" + std::to_string(reported) +
+                    " bytes), more than the " + describe_size(kind.max_bytes) + " limit for a " +
+                    kind.name);
+  return reported;
+}
+
 // Closes the descriptor however the reading ends.
 struct FileDescriptor {
   int fd;
@@ -60,28 +71,29 @@ std::string describe_size(uint64_t bytes) {
   return text;
 }
 
-std::string read_file(const std::string& path, const FileKind& kind) {
+uint64_t checked_file_size(const std::string& path, const FileKind& kind) {
   // The type is checked before opening: opening a device can have effects, and opening a pipe
   // waits for a writer.
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     throw Error(path, "file", "cannot be opened: " + system_error(errno));
   check_file_type(path, info.st_mode, kind);
+  return reported_size(path, info, kind);
+}
+
+std::string read_file(const std::string& path, const FileKind& kind) {
+  checked_file_size(path, kind);
   // O_NONBLOCK: should the path be replaced by a pipe after stat(), open() must not wait; the
   // type is checked again on what was opened. (It changes nothing for a regular file.)
   FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | (kind.pipe_ok ? 0 : O_NONBLOCK))};
   if (file.fd < 0) throw Error(path, "file", "cannot be opened: " + system_error(errno));
+  struct stat info {};
   if (::fstat(file.fd, &info) != 0)
     throw Error(path, "file", "cannot be read: " + system_error(errno));
   check_file_type(path, info.st_mode, kind);
 
   const bool regular = S_ISREG(info.st_mode);
-  const uint64_t reported = regular ? uint64_t(info.st_size) : 0;
-  if (reported > kind.max_bytes)
-    throw Error(path, "file",
-                "is " + describe_size(reported) + " (" + std::to_string(reported) +
-                    " bytes), more than the " + describe_size(kind.max_bytes) + " limit for a " +
-                    kind.name);
+  const uint64_t reported = reported_size(path, info, kind);
   // A regular file yields at most the bytes it reported; a pipe, and a kernel file reporting
   // 0 bytes, at most the limit.
   const bool bounded_by_size = regular && !(reported == 0 && kind.zero_size_ok);

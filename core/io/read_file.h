@@ -42,6 +42,11 @@ inline constexpr FileKind kKernelFile{"kernel file", 1 * kMiB, false, true};
 // or read, holds more than `kind.max_bytes`, or more than its reported size.
 std::string read_file(const std::string& path, const FileKind& kind);
 
+// The checks read_file makes before reading, for readers that stream a file instead of holding
+// it (file digests): throws the same errors for a file that is not a regular file (or a pipe,
+// if `kind` allows one) or is larger than `kind.max_bytes`; returns its reported size.
+uint64_t checked_file_size(const std::string& path, const FileKind& kind);
+
 // "300 bytes", "64 MiB", "1.5 GiB": a size for messages.
 std::string describe_size(uint64_t bytes);
 
