@@ -95,8 +95,9 @@ void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
     c.id2label.assign(it->size(), "");
     for (auto& [k, v] : it->items()) {
       // Plain decimal digits only ("1", not "+1", " 1" or "1abc", which std::stoul accepts).
-      const bool digits = !k.empty() && k.size() <= 9 &&
-                          std::all_of(k.begin(), k.end(), [](char d) { return d >= '0' && d <= '9'; });
+      const bool digits =
+          !k.empty() && k.size() <= 9 &&
+          std::all_of(k.begin(), k.end(), [](char d) { return d >= '0' && d <= '9'; });
       if (!digits)
         throw FormatError(file, "key \"id2label\"",
                           "has a non-integer id " + json(k).dump(-1, ' ', true));

@@ -54,13 +54,31 @@ std::vector<ConfigKey> common_keys() {
       {"tie_encoder_decoder", U::kIgnored, {}},
   };
   // Text generation settings of transformers 4.x: an encoder classifier never generates.
-  for (const char* name :
-       {"max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups",
-        "diversity_penalty", "temperature", "top_k", "top_p", "typical_p", "repetition_penalty",
-        "length_penalty", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids",
-        "num_return_sequences", "output_scores", "return_dict_in_generate", "forced_bos_token_id",
-        "forced_eos_token_id", "remove_invalid_values", "exponential_decay_length_penalty",
-        "suppress_tokens", "begin_suppress_tokens"})
+  for (const char* name : {"max_length",
+                           "min_length",
+                           "do_sample",
+                           "early_stopping",
+                           "num_beams",
+                           "num_beam_groups",
+                           "diversity_penalty",
+                           "temperature",
+                           "top_k",
+                           "top_p",
+                           "typical_p",
+                           "repetition_penalty",
+                           "length_penalty",
+                           "no_repeat_ngram_size",
+                           "encoder_no_repeat_ngram_size",
+                           "bad_words_ids",
+                           "num_return_sequences",
+                           "output_scores",
+                           "return_dict_in_generate",
+                           "forced_bos_token_id",
+                           "forced_eos_token_id",
+                           "remove_invalid_values",
+                           "exponential_decay_length_penalty",
+                           "suppress_tokens",
+                           "begin_suppress_tokens"})
     keys.push_back({name, U::kIgnored, {}});
   return keys;
 }
@@ -129,7 +147,8 @@ void check_refused_keys(const json& config, const std::string& model_type,
     if (it == config.end() || it->is_null()) continue;
     if (std::find(key.accepted.begin(), key.accepted.end(), *it) != key.accepted.end()) continue;
     std::string accepted, found = it->dump(-1, ' ', true);  // ASCII: safe to cut
-    for (const json& value : key.accepted) accepted += (accepted.empty() ? "" : ", ") + value.dump();
+    for (const json& value : key.accepted)
+      accepted += (accepted.empty() ? "" : ", ") + value.dump();
     if (found.size() > 80) found = found.substr(0, 80) + "...";
     throw FormatError(path, "key \"" + key.name + "\"",
                       found + " changes the model's math and is not implemented by adaptgrad " +

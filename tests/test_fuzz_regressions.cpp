@@ -133,7 +133,8 @@ std::string format_error_of(Call call) {
 }
 
 ag::safetensors::File open_regression(const std::string& name) {
-  const std::string bytes = ag::read_file(kFuzzFolder / "regressions" / "safetensors" / name, kFuzzInput);
+  const std::string bytes =
+      ag::read_file(kFuzzFolder / "regressions" / "safetensors" / name, kFuzzInput);
   return ag::safetensors::File::open_from_buffer(bytes, name);
 }
 
@@ -272,7 +273,8 @@ TEST_CASE("tokenizer.json: the id 2^63-1 is rejected without overflowing") {
   // Same place: max(id) + 1 overflowed int64 (UBSan: signed integer overflow).
   const std::string message = load_tokenizer_folder(
       "tokenizer.json",
-      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max", kFuzzInput), false);
+      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max", kFuzzInput),
+      false);
   CHECK(message.find("not contiguous: no token has id 0") != std::string::npos);
 }
 

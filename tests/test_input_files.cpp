@@ -52,14 +52,16 @@ TEST_CASE("read_file: only regular files, never a device") {
   CHECK(any_error([] { ag::read_file("/dev/zero", ag::kSettingsFile); }) ==
         "/dev/zero: file: is a character device (like /dev/zero), expected a regular file (a "
         "JSON settings file)");
-  CHECK(any_error([] { ag::read_file("/dev/urandom", ag::kTokenizerFile); })
-            .find("/dev/urandom: file: is a character device") == 0);
+  CHECK(any_error([] {
+          ag::read_file("/dev/urandom", ag::kTokenizerFile);
+        }).find("/dev/urandom: file: is a character device") == 0);
   const TempDir dir;
-  CHECK(any_error([&] { ag::read_file(dir.path.string(), ag::kSettingsFile); })
-            .find(": file: is a folder, expected a regular file") != std::string::npos);
-  CHECK(any_error([&] { ag::read_file(dir.file("absent"), ag::kSettingsFile); })
-            .find("absent: file: cannot be opened: No such file or directory") !=
-        std::string::npos);
+  CHECK(any_error([&] {
+          ag::read_file(dir.path.string(), ag::kSettingsFile);
+        }).find(": file: is a folder, expected a regular file") != std::string::npos);
+  CHECK(any_error([&] {
+          ag::read_file(dir.file("absent"), ag::kSettingsFile);
+        }).find("absent: file: cannot be opened: No such file or directory") != std::string::npos);
   CHECK(ag::read_file(dir.write("ok.json", std::string("{}\0\n", 4)), ag::kSettingsFile) ==
         std::string("{}\0\n", 4));
 }
@@ -70,14 +72,16 @@ TEST_CASE("read_file: a file larger than its kind's limit, by its reported size"
   const std::string big_json = dir.write("config.json", "");
   fs::resize_file(big_json, 64 * ag::kMiB + 1);
   CHECK(any_error([&] { ag::read_file(big_json, ag::kSettingsFile); }) ==
-        big_json + ": file: is 64 MiB (67108865 bytes), more than the 64 MiB limit for a JSON "
-                   "settings file");
+        big_json +
+            ": file: is 64 MiB (67108865 bytes), more than the 64 MiB limit for a JSON "
+            "settings file");
   fs::resize_file(big_json, 64 * ag::kMiB);  // exactly the limit: read
   CHECK(ag::read_file(big_json, ag::kSettingsFile).size() == 64 * ag::kMiB);
   const std::string big_vocab = dir.write("vocab.txt", "");
   fs::resize_file(big_vocab, 300 * ag::kMiB);
-  CHECK(any_error([&] { ag::read_file(big_vocab, ag::kTokenizerFile); })
-            .find("more than the 256 MiB limit for a tokenizer file") != std::string::npos);
+  CHECK(any_error([&] {
+          ag::read_file(big_vocab, ag::kTokenizerFile);
+        }).find("more than the 256 MiB limit for a tokenizer file") != std::string::npos);
   CHECK(ag::describe_size(300) == "300 bytes");
   CHECK(ag::describe_size(3 * ag::kMiB / 2) == "1.5 MiB");
 }
@@ -123,11 +127,13 @@ TEST_CASE("a model folder whose files are devices: one error naming the file, no
   fs::remove(dir.path / "config.json");
   fs::copy_file(fixture::path("tiny-distilbert/config.json"), dir.path / "config.json");
   link_to(dir, "model.safetensors", "/dev/zero");
-  CHECK(any_error([&] { ag::models::from_pretrained(dir.path.string()); })
-            .find(dir.file("model.safetensors") + ": file: is a character device") == 0);
+  CHECK(any_error([&] {
+          ag::models::from_pretrained(dir.path.string());
+        }).find(dir.file("model.safetensors") + ": file: is a character device") == 0);
   link_to(dir, "model.safetensors", "/proc/self/status");
-  CHECK(any_error([&] { ag::models::from_pretrained(dir.path.string()); })
-            .find(dir.file("model.safetensors") + ": file: holds more than the 0 bytes") == 0);
+  CHECK(any_error([&] {
+          ag::models::from_pretrained(dir.path.string());
+        }).find(dir.file("model.safetensors") + ": file: holds more than the 0 bytes") == 0);
 
   link_to(dir, "vocab.txt", "/dev/urandom");
   CHECK(any_error([&] { ag::data::BertTokenizer::from_pretrained(dir.path.string()); }) ==
@@ -137,13 +143,15 @@ TEST_CASE("a model folder whose files are devices: one error naming the file, no
   fs::remove(dir.path / "vocab.txt");
   fs::copy_file(fixture::path("tokenizer/uncased/vocab.txt"), dir.path / "vocab.txt");
   link_to(dir, "tokenizer_config.json", "/dev/zero");
-  CHECK(any_error([&] { ag::data::BertTokenizer::from_pretrained(dir.path.string()); })
-            .find(dir.file("tokenizer_config.json") + ": file: is a character device") == 0);
+  CHECK(any_error([&] {
+          ag::data::BertTokenizer::from_pretrained(dir.path.string());
+        }).find(dir.file("tokenizer_config.json") + ": file: is a character device") == 0);
 
   const TempDir adapter;
   link_to(adapter, "adapter_config.json", "/dev/zero");
-  CHECK(any_error([&] { ag::nn::read_adapter_config(adapter.path.string()); })
-            .find(adapter.file("adapter_config.json") + ": file: is a character device") == 0);
+  CHECK(any_error([&] {
+          ag::nn::read_adapter_config(adapter.path.string());
+        }).find(adapter.file("adapter_config.json") + ": file: is a character device") == 0);
 }
 
 TEST_CASE("a tokenizer folder without the padding token is refused at load, naming the file") {
@@ -155,8 +163,9 @@ TEST_CASE("a tokenizer folder without the padding token is refused at load, nami
             "are padded with it)");
   // The token tokenizer_config.json names is the one looked for.
   dir.write("tokenizer_config.json", R"({"pad_token": "<pad>"})");
-  CHECK(any_error([&] { ag::data::BertTokenizer::from_pretrained(dir.path.string()); })
-            .find("no padding token \"<pad>\"") != std::string::npos);
+  CHECK(any_error([&] {
+          ag::data::BertTokenizer::from_pretrained(dir.path.string());
+        }).find("no padding token \"<pad>\"") != std::string::npos);
   dir.write("vocab.txt", "[UNK]\n[CLS]\n[SEP]\n<pad>\n");
   CHECK(ag::data::BertTokenizer::from_pretrained(dir.path.string()).pad_id() == 3);
 }
@@ -165,6 +174,7 @@ TEST_CASE("the digest of the base weights refuses a device instead of hashing it
   const TempDir dir;
   CHECK(ag::fnv1a64_file(dir.write("w.safetensors", "foobar")) == 0x85944171f73967e8ull);
   link_to(dir, "model.safetensors", "/dev/zero");
-  CHECK(any_error([&] { ag::fnv1a64_file(dir.file("model.safetensors")); })
-            .find(dir.file("model.safetensors") + ": file: is a character device") == 0);
+  CHECK(any_error([&] {
+          ag::fnv1a64_file(dir.file("model.safetensors"));
+        }).find(dir.file("model.safetensors") + ": file: is a character device") == 0);
 }

@@ -14,8 +14,8 @@
 #include "models/pretrained.h"
 #include "nn/layers.h"
 
-using nlohmann::json;
 using ag::models::ConfigKeyUse;
+using nlohmann::json;
 
 // The message of reading `config` as a config.json ("" when it loads).
 static std::string config_error(const json& config) {
@@ -98,11 +98,11 @@ TEST_CASE("config.json: the keys that change the math are refused unless at thei
   CHECK(config_error(json{{"model_type", "bert"}, {"position_embedding_type", "relative_key"}}) ==
         "config.json: key \"position_embedding_type\": \"relative_key\" changes the model's math "
         "and is not implemented by adaptgrad (accepted: \"absolute\")");
-  CHECK(config_error(json{{"model_type", "bert"}, {"is_decoder", true}}).find(
-            "config.json: key \"is_decoder\": true changes the model's math") == 0);
+  CHECK(config_error(json{{"model_type", "bert"}, {"is_decoder", true}})
+            .find("config.json: key \"is_decoder\": true changes the model's math") == 0);
   // A value of another type is not the default either.
-  CHECK(config_error(json{{"model_type", "bert"}, {"is_decoder", "no"}}).find(
-            "key \"is_decoder\": \"no\"") != std::string::npos);
+  CHECK(config_error(json{{"model_type", "bert"}, {"is_decoder", "no"}})
+            .find("key \"is_decoder\": \"no\"") != std::string::npos);
   // Their defaults, and null, are fine.
   CHECK(config_error(json{{"model_type", "bert"},
                           {"position_embedding_type", "absolute"},
@@ -117,8 +117,9 @@ TEST_CASE("config.json: invalid numbers are refused, naming the key") {
     return config_error(json{{"model_type", "bert"}, {key, value}});
   };
   // LayerNorm divides by sqrt(variance + eps): eps <= 0 gives NaN ("rms -nan").
-  CHECK(bert("layer_norm_eps", -1.0).find("config.json: key \"layer_norm_eps\": must be positive") ==
-        0);
+  CHECK(
+      bert("layer_norm_eps", -1.0).find("config.json: key \"layer_norm_eps\": must be positive") ==
+      0);
   CHECK(bert("layer_norm_eps", 0).find("key \"layer_norm_eps\": must be positive") !=
         std::string::npos);
   CHECK(bert("layer_norm_eps", 1e-50).find("key \"layer_norm_eps\": must be positive") !=
@@ -145,8 +146,8 @@ TEST_CASE("config.json: pad_token_id and the other token ids must be rows of the
   CHECK(config_error(pad_128) ==
         "config.json: key \"pad_token_id\": 128 is outside the word embedding table: expected a "
         "token id in [0, 128) (vocab_size 128)");
-  CHECK(config_error(json{{"model_type", "bert"}, {"pad_token_id", -1}}).find(
-            "key \"pad_token_id\": -1 is outside") != std::string::npos);
+  CHECK(config_error(json{{"model_type", "bert"}, {"pad_token_id", -1}})
+            .find("key \"pad_token_id\": -1 is outside") != std::string::npos);
   CHECK(config_error(json{{"model_type", "bert"}, {"vocab_size", 128}, {"pad_token_id", 127}}) ==
         "");
   // null: no padding row, as transformers' nn.Embedding(padding_idx=None).
@@ -157,14 +158,15 @@ TEST_CASE("config.json: pad_token_id and the other token ids must be rows of the
             .find("key \"eos_token_id\": 10 is outside") != std::string::npos);
   CHECK(config_error(json{{"model_type", "bert"}, {"vocab_size", 10}, {"bos_token_id", 11}})
             .find("key \"bos_token_id\": 11 is outside") != std::string::npos);
-  CHECK(config_error(json{{"model_type", "bert"}, {"eos_token_id", "x"}}).find(
-            "key \"eos_token_id\": must be a number") != std::string::npos);
+  CHECK(config_error(json{{"model_type", "bert"}, {"eos_token_id", "x"}})
+            .find("key \"eos_token_id\": must be a number") != std::string::npos);
 
   // From a folder: refused before anything is allocated.
   const fixture::TempDir dir;
   dir.write("config.json", pad_128.dump());
-  CHECK(fixture::error_message([&] { ag::models::from_pretrained(dir.file("config.json")); })
-            .find(dir.file("config.json") + ": key \"pad_token_id\": 128 is outside") == 0);
+  CHECK(fixture::error_message([&] {
+          ag::models::from_pretrained(dir.file("config.json"));
+        }).find(dir.file("config.json") + ": key \"pad_token_id\": 128 is outside") == 0);
   // The layer checks it too, whoever builds it.
   CHECK(fixture::error_message([] { ag::nn::Embedding(128, 4, 0.02f, 128); }) ==
         "Embedding: padding_idx 128 is outside the 128 rows of the table (expected -1 for none, "
@@ -181,8 +183,8 @@ TEST_CASE("config.json: DistilBERT's BERT-style aliases are read, and must agree
   CHECK(config_error(json{{"model_type", "distilbert"}, {"dim", 768}, {"hidden_size", 64}}) ==
         "config.json: key \"hidden_size\": 64 differs from \"dim\" 768 (transformers reads both as "
         "one setting)");
-  CHECK(config_error(json{{"model_type", "distilbert"}, {"dim", 64}, {"hidden_size", 64},
-                          {"n_heads", 4}}) == "");
+  CHECK(config_error(json{
+            {"model_type", "distilbert"}, {"dim", 64}, {"hidden_size", 64}, {"n_heads", 4}}) == "");
 }
 
 TEST_CASE("config.json: a NUL byte or anything after the JSON object is refused") {

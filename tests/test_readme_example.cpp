@@ -72,7 +72,8 @@ Batches toy_batches(int epochs) {
 }  // namespace
 
 TEST_CASE("README: the library in a few lines is this file's code, and it trains") {
-  const std::string readme = ag::read_file(std::string(ADAPTGRAD_SOURCE_DIR) + "/README.md", ag::kSettingsFile);
+  const std::string readme =
+      ag::read_file(std::string(ADAPTGRAD_SOURCE_DIR) + "/README.md", ag::kSettingsFile);
   const std::string block = "```cpp\n" + example_block() + "```\n";
   CHECK_MESSAGE(readme.find(block) != std::string::npos,
                 "README.md's few-lines example differs from tests/test_readme_example.cpp");

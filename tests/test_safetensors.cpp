@@ -587,8 +587,8 @@ TEST_CASE("bad input: more tensors than the reader accepts, refused while the he
         "bad.safetensors: header key \"t100000\": is tensor number 100001, more than the 100000 "
         "this reader accepts in one file; corrupted or not a model?");
   // At the limit, every entry is read.
-  const st::File file = st::File::open_from_buffer(make_file(header_of_empty_tensors(100'000)),
-                                                   "many.safetensors");
+  const st::File file =
+      st::File::open_from_buffer(make_file(header_of_empty_tensors(100'000)), "many.safetensors");
   CHECK(file.tensors().size() == 100'000);
   CHECK(file.contains("t99999"));
   CHECK(file.info("t4").shape == std::vector<int64_t>{0});

@@ -22,7 +22,8 @@ std::string base_weights_digest(const std::string& folder) {
 void check_base_digest(const std::string& run_dir, const std::string& base) {
   const fs::path record = fs::path(run_dir) / "train_config.json";
   if (run_dir.empty() || !fs::exists(record)) return;
-  const nlohmann::json settings = nlohmann::json::parse(read_file(record.string(), kSettingsFile), nullptr, false);
+  const nlohmann::json settings =
+      nlohmann::json::parse(read_file(record.string(), kSettingsFile), nullptr, false);
   if (!settings.is_object() || !settings.contains(kBaseDigestKey)) return;
   const auto& recorded = settings[kBaseDigestKey];
   if (!recorded.is_string())

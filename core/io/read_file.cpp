@@ -31,9 +31,9 @@ const char* file_type(mode_t mode) {
 // Refuses whatever `kind` does not read: anything but a regular file (or a pipe).
 void check_file_type(const std::string& path, mode_t mode, const FileKind& kind) {
   if (S_ISREG(mode) || (S_ISFIFO(mode) && kind.pipe_ok)) return;
-  throw Error(path, "file",
-              std::string("is ") + file_type(mode) + ", expected a regular file (a " + kind.name +
-                  ")");
+  throw Error(
+      path, "file",
+      std::string("is ") + file_type(mode) + ", expected a regular file (a " + kind.name + ")");
 }
 
 // The size `info` reports for a regular file (0 for a pipe); refuses one over the limit.

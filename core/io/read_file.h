@@ -19,10 +19,10 @@ namespace ag {
 
 // What a file is read as: its size limit, and how messages call it.
 struct FileKind {
-  const char* name;            // "JSON settings file", for messages
-  uint64_t max_bytes;          // larger files are refused
-  bool pipe_ok = false;        // a named pipe (a stream): read to its end, up to max_bytes
-  bool zero_size_ok = false;   // the size reported may be 0 for a file that holds bytes (/proc)
+  const char* name;           // "JSON settings file", for messages
+  uint64_t max_bytes;         // larger files are refused
+  bool pipe_ok = false;       // a named pipe (a stream): read to its end, up to max_bytes
+  bool zero_size_ok = false;  // the size reported may be 0 for a file that holds bytes (/proc)
 };
 
 inline constexpr uint64_t kMiB = uint64_t(1) << 20;
