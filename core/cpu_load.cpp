@@ -16,7 +16,7 @@ namespace {
 // The whole of a kernel file (/proc, /sys/fs/cgroup), or "" when it cannot be read.
 std::string read_or_empty(const std::string& path) {
   try {
-    return read_file(path);
+    return read_file(path, kKernelFile);
   } catch (const Error&) {
     return "";
   }

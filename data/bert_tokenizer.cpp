@@ -18,9 +18,10 @@ namespace {
 
 using nlohmann::json;
 
-json read_json_file(const std::string& path) {
+json read_json_file(const std::string& path, const FileKind& kind) {
+  const std::string text = read_utf8_input_file(path, kind);
   try {
-    return json::parse(read_utf8_file(path));
+    return json::parse(text);
   } catch (const json::exception& e) {
     throw DataError(path + ": not valid JSON: " + e.what());
   }
@@ -59,7 +60,7 @@ void read_optional_bool(const json& config, const char* key, std::optional<bool>
 
 // Options from tokenizer_config.json (the Python tokenizer's own settings file).
 void read_tokenizer_config(const std::string& path, BertTokenizerOptions& options) {
-  const json config = read_json_file(path);
+  const json config = read_json_file(path, kSettingsFile);
   if (!config.is_object()) throw DataError(path + ": expected a JSON object");
   read_bool(config, "do_lower_case", options.do_lower_case, path);
   read_optional_bool(config, "strip_accents", options.strip_accents, path);
@@ -82,7 +83,7 @@ void read_tokenizer_config(const std::string& path, BertTokenizerOptions& option
 // Options from tokenizer.json's BertNormalizer and WordPiece model, for folders that have no
 // tokenizer_config.json.
 void read_tokenizer_json_options(const std::string& path, BertTokenizerOptions& options) {
-  const json root = read_json_file(path);
+  const json root = read_json_file(path, kTokenizerFile);
   if (root.contains("normalizer") && root["normalizer"].is_object()) {
     const json& normalizer = root["normalizer"];
     read_bool(normalizer, "lowercase", options.do_lower_case, path);
@@ -147,6 +148,10 @@ BertTokenizer::BertTokenizer(Vocabulary vocabulary, BertTokenizerOptions options
   if (cls_id_ < 0 || sep_id_ < 0)
     throw DataError("the vocabulary lacks \"" + options_.cls_token + "\" or \"" +
                     options_.sep_token + "\"");
+  // Every batch is padded with this token: without it, padding would be id -1.
+  if (pad_id_ < 0)
+    throw DataError("the vocabulary has no padding token \"" + options_.pad_token +
+                    "\" (the tokenizer's pad_token; batches are padded with it)");
   for (const std::string* token : {&options_.unk_token, &options_.sep_token, &options_.pad_token,
                                    &options_.cls_token, &options_.mask_token}) {
     const int32_t id = vocabulary_.id_of(*token);
@@ -174,7 +179,13 @@ BertTokenizer BertTokenizer::from_pretrained(const std::string& folder) {
   } else if (fs::exists(tokenizer_json)) {
     read_tokenizer_json_options(tokenizer_json, options);
   }
-  return BertTokenizer(std::move(vocabulary), std::move(options));
+  // A special token missing from the vocabulary: name the file it is missing from.
+  const std::string vocabulary_file = fs::exists(vocab_txt) ? vocab_txt : tokenizer_json;
+  try {
+    return BertTokenizer(std::move(vocabulary), std::move(options));
+  } catch (const DataError& e) {
+    throw DataError(vocabulary_file + ": " + e.what());
+  }
 }
 
 void BertTokenizer::tokenize_to_ids(std::string_view text, std::vector<int32_t>& ids) const {

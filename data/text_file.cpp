@@ -8,6 +8,7 @@
 #include <iostream>
 #include <vector>
 
+#include "core/errors.h"
 #include "data/data_error.h"
 #include "data/unicode_utils.h"
 
@@ -18,6 +19,23 @@ namespace {
 std::string too_long(int64_t max_line_bytes) {
   return "line longer than " + std::to_string(max_line_bytes) +
          " bytes (not a text file? raise --max-line-bytes if it is)";
+}
+
+// `text` without a leading UTF-8 byte-order mark; DataError if the rest is not valid UTF-8.
+std::string checked_utf8(std::string text, const std::string& path) {
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  std::size_t skipped = 0;
+  if (std::string_view(text).substr(0, 3) == kByteOrderMark) {
+    text.erase(0, 3);
+    skipped = 3;
+  }
+  const std::size_t bad = unicode::find_invalid_utf8(text);
+  if (bad != std::string_view::npos) {
+    throw DataError(path + ":" + std::to_string(line_of_offset(text, bad)) +
+                    ": invalid UTF-8 at byte offset " + std::to_string(bad + skipped) +
+                    " (the file is not UTF-8 text)");
+  }
+  return text;
 }
 
 }  // namespace
@@ -53,20 +71,17 @@ std::string read_utf8_file(const std::string& path, int64_t max_line_bytes) {
     }
   }
   if (in.bad()) throw DataError(path + ": read error");
+  return checked_utf8(std::move(text), path);
+}
 
-  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-  std::size_t skipped = 0;
-  if (std::string_view(text).substr(0, 3) == kByteOrderMark) {
-    text.erase(0, 3);
-    skipped = 3;
+std::string read_utf8_input_file(const std::string& path, const FileKind& kind) {
+  std::string text;
+  try {
+    text = read_file(path, kind);
+  } catch (const Error& e) {
+    throw DataError(e.what());  // the one exception type of data/
   }
-  const std::size_t bad = unicode::find_invalid_utf8(text);
-  if (bad != std::string_view::npos) {
-    throw DataError(path + ":" + std::to_string(line_of_offset(text, bad)) +
-                    ": invalid UTF-8 at byte offset " + std::to_string(bad + skipped) +
-                    " (the file is not UTF-8 text)");
-  }
-  return text;
+  return checked_utf8(std::move(text), path);
 }
 
 int64_t line_of_offset(std::string_view text, std::size_t offset) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/io/read_file.h"
+
 namespace ag::data {
 
 // The longest line the readers accept unless told otherwise (--max-line-bytes): far above any
@@ -20,6 +22,12 @@ inline constexpr int64_t kDefaultMaxLineBytes = int64_t(1) << 20;
 // "<path>:<line>: line longer than <n> bytes (...)", or
 // "<path>:<line>: invalid UTF-8 at byte offset <n> (the file is not UTF-8 text)".
 std::string read_utf8_file(const std::string& path, int64_t max_line_bytes = kDefaultMaxLineBytes);
+
+// A tokenizer or settings file (vocab.txt, tokenizer.json, tokenizer_config.json) as UTF-8
+// text: read by ag::read_file (a regular file of at most `kind.max_bytes`; a device such as
+// /dev/urandom is refused before a byte is read), then checked as read_utf8_file does. Every
+// error is a DataError naming the file.
+std::string read_utf8_input_file(const std::string& path, const FileKind& kind);
 
 // Opens `path` for reading with LineReader. Throws DataError when it is a folder or cannot be
 // opened.

@@ -17,7 +17,7 @@ Vocabulary::Vocabulary(std::vector<std::string> tokens) : id_to_token_(std::move
 
 Vocabulary Vocabulary::from_vocab_txt(const std::string& path) {
   // A leading byte-order mark is dropped (Python would keep it inside the first token).
-  const std::string text = read_utf8_file(path);
+  const std::string text = read_utf8_input_file(path, kTokenizerFile);
   std::vector<std::string> tokens;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -35,7 +35,7 @@ Vocabulary Vocabulary::from_vocab_txt(const std::string& path) {
 Vocabulary Vocabulary::from_tokenizer_json(const std::string& path) {
   nlohmann::json root;
   try {
-    root = nlohmann::json::parse(read_utf8_file(path));
+    root = nlohmann::json::parse(read_utf8_input_file(path, kTokenizerFile));
   } catch (const nlohmann::json::exception& e) {
     throw DataError(path + ": not valid JSON: " + e.what());
   }

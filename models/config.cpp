@@ -1,11 +1,14 @@
 #include "models/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
 #include "core/errors.h"
 #include "core/io/json_util.h"
 #include "core/io/read_file.h"
+#include "models/config_keys.h"
 
 namespace ag::models {
 namespace {
@@ -25,7 +28,10 @@ T get(const json& j, const std::string& key, T fallback, const std::string& file
   if constexpr (std::is_same_v<T, int64_t>) {
     return json_integer(*it, file, key, -kMaxDimension, kMaxDimension);
   } else if constexpr (std::is_same_v<T, float>) {
-    return float(json_number(*it, file, key));
+    const float value = float(json_number(*it, file, key));
+    if (!std::isfinite(value))
+      throw FormatError(file, "key \"" + key + "\"", "is too large for a 32-bit float");
+    return value;
   } else {
     try {
       return it->get<T>();
@@ -46,18 +52,56 @@ void check_probability(float p, const std::string& key, const std::string& file)
     throw FormatError(file, "key \"" + key + "\"", "must be in [0, 1), got " + std::to_string(p));
 }
 
+// A token id the config names (pad, bos, eos, sep): a row of the word embedding table.
+void check_token_id(int64_t id, const std::string& key, int64_t vocab_size,
+                    const std::string& file) {
+  if (id < 0 || id >= vocab_size)
+    throw FormatError(file, "key \"" + key + "\"",
+                      std::to_string(id) + " is outside the word embedding table: expected a " +
+                          "token id in [0, " + std::to_string(vocab_size) + ") (vocab_size " +
+                          std::to_string(vocab_size) + ")");
+}
+
+// bos/eos/sep_token_id are never read by the encoder, but an id outside the vocabulary means
+// the file is broken: null, an id, or (eos_token_id) a list of ids.
+void check_unused_token_ids(const json& j, int64_t vocab_size, const std::string& file) {
+  for (const char* key : {"bos_token_id", "eos_token_id", "sep_token_id"}) {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    const json list = it->is_array() ? *it : json::array({*it});
+    for (const json& id : list)
+      check_token_id(json_integer(id, file, key, -kMaxDimension, kMaxDimension), key, vocab_size,
+                     file);
+  }
+}
+
+// DistilBERT's config also answers to BERT's names for three keys (transformers' attribute_map):
+// an alias is read when the key itself is absent, and must agree with it when both are there.
+int64_t get_with_alias(const json& j, const std::string& key, const std::string& alias,
+                       int64_t fallback, const std::string& file) {
+  const int64_t from_alias = get<int64_t>(j, alias, fallback, file);
+  const int64_t value = get<int64_t>(j, key, from_alias, file);
+  if (value != from_alias && j.contains(alias) && !j[alias].is_null())
+    throw FormatError(file, "key \"" + alias + "\"",
+                      std::to_string(from_alias) + " differs from \"" + key + "\" " +
+                          std::to_string(value) + " (transformers reads both as one setting)");
+  return value;
+}
+
 // num_labels from "num_labels", else from the size of "id2label", else 2 (HF's default).
 void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
   auto it = j.find("id2label");
   if (it != j.end() && it->is_object()) {
     c.id2label.assign(it->size(), "");
     for (auto& [k, v] : it->items()) {
-      size_t idx = 0;
-      try {
-        idx = std::stoul(k);
-      } catch (...) {
-        throw FormatError(file, "key \"id2label\"", "has a non-integer id \"" + k + "\"");
-      }
+      // Plain decimal digits only ("1", not "+1", " 1" or "1abc", which std::stoul accepts).
+      const bool digits =
+          !k.empty() && k.size() <= 9 &&
+          std::all_of(k.begin(), k.end(), [](char d) { return d >= '0' && d <= '9'; });
+      if (!digits)
+        throw FormatError(file, "key \"id2label\"",
+                          "has a non-integer id " + json(k).dump(-1, ' ', true));
+      const size_t idx = std::stoul(k);
       if (idx >= c.id2label.size() || !v.is_string())
         throw FormatError(file, "key \"id2label\"", "ids must be 0..n-1 with string names");
       c.id2label[idx] = v.get<std::string>();
@@ -96,10 +140,17 @@ EncoderConfig config_from_json_text(const std::string& text, const std::string& 
                       "expected \"distilbert\" or \"bert\", got \"" + c.model_type + "\"");
   const bool bert = c.model_type == "bert";
   const ConfigKeys& k = bert ? kBertKeys : kDistilBertKeys;
+  check_refused_keys(j, c.model_type, file);
   c.vocab_size = get<int64_t>(j, "vocab_size", 30522, file);
-  c.hidden = get<int64_t>(j, k.hidden, 768, file);
-  c.layers = get<int64_t>(j, k.layers, bert ? 12 : 6, file);
-  c.heads = get<int64_t>(j, k.heads, 12, file);
+  if (bert) {
+    c.hidden = get<int64_t>(j, k.hidden, 768, file);
+    c.layers = get<int64_t>(j, k.layers, 12, file);
+    c.heads = get<int64_t>(j, k.heads, 12, file);
+  } else {
+    c.hidden = get_with_alias(j, k.hidden, "hidden_size", 768, file);
+    c.layers = get_with_alias(j, k.layers, "num_hidden_layers", 6, file);
+    c.heads = get_with_alias(j, k.heads, "num_attention_heads", 12, file);
+  }
   c.intermediate = get<int64_t>(j, k.intermediate, 3072, file);
   c.max_positions = get<int64_t>(j, "max_position_embeddings", 512, file);
   c.activation = get<std::string>(j, k.activation, "gelu", file);
@@ -110,13 +161,23 @@ EncoderConfig config_from_json_text(const std::string& text, const std::string& 
     c.classifier_dropout = get<float>(j, "classifier_dropout", c.hidden_dropout, file);
     c.layer_norm_eps = get<float>(j, "layer_norm_eps", 1e-12f, file);
     check_positive(c.type_vocab_size, "type_vocab_size", file);
+    // LayerNorm divides by sqrt(variance + eps): a row of equal values has variance 0.
+    if (!(c.layer_norm_eps > 0.0f))
+      throw FormatError(file, "key \"layer_norm_eps\"",
+                        "must be positive (LayerNorm divides by sqrt(variance + eps)), got " +
+                            j["layer_norm_eps"].dump());
   } else {
     c.sinusoidal_positions = get<bool>(j, "sinusoidal_pos_embds", false, file);
     c.classifier_dropout = get<float>(j, "seq_classif_dropout", 0.2f, file);
     c.layer_norm_eps = 1e-12f;  // hard-coded in transformers' DistilBERT
   }
   c.initializer_range = get<float>(j, "initializer_range", 0.02f, file);
-  c.pad_token_id = get<int64_t>(j, "pad_token_id", 0, file);
+  if (!(c.initializer_range >= 0.0f))
+    throw FormatError(file, "key \"initializer_range\"",
+                      "must be a standard deviation >= 0, got " + j["initializer_range"].dump());
+  // Absent: transformers' default 0. null: no padding row, as nn.Embedding(padding_idx=None).
+  const bool no_pad = j.contains("pad_token_id") && j["pad_token_id"].is_null();
+  c.pad_token_id = no_pad ? -1 : get<int64_t>(j, "pad_token_id", 0, file);
   read_labels(j, c, file);
   check_positive(c.vocab_size, "vocab_size", file);
   check_positive(c.hidden, k.hidden, file);
@@ -124,15 +185,19 @@ EncoderConfig config_from_json_text(const std::string& text, const std::string& 
   check_positive(c.heads, k.heads, file);
   check_positive(c.intermediate, k.intermediate, file);
   check_positive(c.max_positions, "max_position_embeddings", file);
+  if (!no_pad) check_token_id(c.pad_token_id, "pad_token_id", c.vocab_size, file);
+  check_unused_token_ids(j, c.vocab_size, file);
   if (c.hidden % c.heads != 0)
     throw FormatError(file, std::string("key \"") + k.hidden + "\"",
                       "must be divisible by the number of heads");
   check_model_size(c, file);
   if (c.activation != "gelu" && c.activation != "relu")
-    throw FormatError(file, "activation", "\"" + c.activation + "\" is not supported (gelu, relu)");
+    throw FormatError(file, std::string("key \"") + k.activation + "\"",
+                      "\"" + c.activation + "\" is not supported (gelu, relu)");
   check_probability(c.hidden_dropout, k.hidden_dropout, file);
   check_probability(c.attention_dropout, k.attention_dropout, file);
-  check_probability(c.classifier_dropout, "classifier dropout", file);
+  check_probability(c.classifier_dropout, bert ? "classifier_dropout" : "seq_classif_dropout",
+                    file);
   return c;
 }
 
@@ -158,7 +223,7 @@ void check_model_size(const EncoderConfig& c, const std::string& where) {
 }
 
 EncoderConfig load_config(const std::string& path) {
-  return config_from_json_text(read_file(path), path);
+  return config_from_json_text(read_file(path, kSettingsFile), path);
 }
 
 std::string config_to_json_text(const EncoderConfig& c) {
@@ -172,7 +237,7 @@ std::string config_to_json_text(const EncoderConfig& c) {
   j["vocab_size"] = c.vocab_size;
   j["max_position_embeddings"] = c.max_positions;
   j["initializer_range"] = c.initializer_range;
-  j["pad_token_id"] = c.pad_token_id;
+  j["pad_token_id"] = c.pad_token_id >= 0 ? json(c.pad_token_id) : json(nullptr);
   j["id2label"] = id2label;
   j["label2id"] = label2id;
   const bool bert = c.model_type == "bert";

@@ -23,7 +23,7 @@ struct EncoderConfig {
   float classifier_dropout = 0.2f;  // seq_classif_dropout / classifier_dropout (or hidden)
   float layer_norm_eps = 1e-12f;
   float initializer_range = 0.02f;
-  int64_t pad_token_id = 0;
+  int64_t pad_token_id = 0;  // a row of the word embeddings; -1 (config.json null) for none
   int64_t num_labels = 2;
   std::vector<std::string> id2label;  // label names, index = class id
 

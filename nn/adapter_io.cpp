@@ -120,7 +120,7 @@ LoraConfig read_adapter_config(const std::string& folder) {
   const std::string path = (fs::path(folder) / "adapter_config.json").string();
   if (!fs::exists(path))
     throw FormatError(path, "file", "not found (is " + folder + " a PEFT adapter folder?)");
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, kSettingsFile);
   const json j = parse_json(text, path);
   if (!j.is_object()) throw FormatError(path, "top level", "expected a JSON object");
   auto need = [&](const char* key) -> const json& {

@@ -42,6 +42,14 @@ Tensor Linear::forward(const Tensor& x) {
 
 Embedding::Embedding(int64_t n, int64_t dim, float init_std, int64_t padding_idx)
     : Module("Embedding"), padding_idx(padding_idx) {
+  if (n <= 0 || dim <= 0)
+    throw Error("Embedding: sizes must be positive, got " + std::to_string(n) + " rows of " +
+                std::to_string(dim));
+  // The padding row is written below: an index outside the table would write past it.
+  if (padding_idx < -1 || padding_idx >= n)
+    throw Error("Embedding: padding_idx " + std::to_string(padding_idx) + " is outside the " +
+                std::to_string(n) + " rows of the table (expected -1 for none, or 0.." +
+                std::to_string(n - 1) + ")");
   weight = register_parameter("weight", Tensor::empty({n, dim}));
   init_normal(weight, init_std);
   if (padding_idx >= 0 && !SkipInit::active())  // HF zeroes the padding row at init

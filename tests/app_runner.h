@@ -26,8 +26,11 @@ struct Result {
   std::string out, err;
 };
 
+// Files the apps wrote: run folders, merged models (a few MB here).
+inline constexpr ag::FileKind kAppOutput{"file an app wrote", uint64_t(1) << 32};
+
 inline std::string slurp(const fs::path& p) {
-  return ag::read_file(p.string());
+  return ag::read_file(p.string(), kAppOutput);
 }
 
 inline void write(const fs::path& p, const std::string& text) {

@@ -178,7 +178,7 @@ TEST_CASE("adapter_config.json holds the values as given (0.05, not 0.0500000007
   const fs::path dir = fs::temp_directory_path() / "adaptgrad_test_config_text";
   fs::remove_all(dir);
   ag::nn::save_adapter(*model, config, dir.string(), "tiny-distilbert");
-  const std::string text = ag::read_file((dir / "adapter_config.json").string());
+  const std::string text = ag::read_file((dir / "adapter_config.json").string(), ag::kSettingsFile);
   CHECK(text.find("\"lora_dropout\": 0.05,") != std::string::npos);
   CHECK(text.find("\"v_lin\": 0.1") != std::string::npos);
   ag::nn::LoraConfig read = ag::nn::read_adapter_config(dir.string());

@@ -44,9 +44,12 @@ const adaptgrad_fuzz::Target* find_target(const std::string& name) {
   return nullptr;
 }
 
+// Fuzz inputs are small files (libFuzzer's inputs stay under a few kB).
+constexpr ag::FileKind kFuzzInput{"fuzz input", ag::kMiB};
+
 // Runs one input through its target.
 void replay(const adaptgrad_fuzz::Target& target, const fs::path& file) {
-  const std::string bytes = ag::read_file(file);
+  const std::string bytes = ag::read_file(file, kFuzzInput);
   const std::string where = "fuzz_" + std::string(target.name) + " on " + file.string();
   try {
     target.entry(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
@@ -130,7 +133,8 @@ std::string format_error_of(Call call) {
 }
 
 ag::safetensors::File open_regression(const std::string& name) {
-  const std::string bytes = ag::read_file(kFuzzFolder / "regressions" / "safetensors" / name);
+  const std::string bytes =
+      ag::read_file(kFuzzFolder / "regressions" / "safetensors" / name, kFuzzInput);
   return ag::safetensors::File::open_from_buffer(bytes, name);
 }
 
@@ -259,7 +263,8 @@ TEST_CASE(
   // the ids are contiguous.
   const std::string message = load_tokenizer_folder(
       "tokenizer.json",
-      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file"),
+      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_2pow31_in_tiny_file",
+                    kFuzzInput),
       false);
   CHECK(message.find("not contiguous: no token has id 1") != std::string::npos);
 }
@@ -268,7 +273,8 @@ TEST_CASE("tokenizer.json: the id 2^63-1 is rejected without overflowing") {
   // Same place: max(id) + 1 overflowed int64 (UBSan: signed integer overflow).
   const std::string message = load_tokenizer_folder(
       "tokenizer.json",
-      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max"), false);
+      ag::read_file(kFuzzFolder / "regressions/tokenizer_json/vocab_id_int64_max", kFuzzInput),
+      false);
   CHECK(message.find("not contiguous: no token has id 0") != std::string::npos);
 }
 

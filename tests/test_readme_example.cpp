@@ -49,7 +49,7 @@ namespace {
 
 // The README's code block: the lines between the markers of this file.
 std::string example_block() {
-  const std::string source = ag::read_file(__FILE__);
+  const std::string source = ag::read_file(__FILE__, ag::kSettingsFile);
   const size_t begin = source.find('\n', source.find(std::string("// README:") + "begin")) + 1;
   const size_t end = source.find(std::string("// README:") + "end");
   return source.substr(begin, end - begin);
@@ -72,7 +72,8 @@ Batches toy_batches(int epochs) {
 }  // namespace
 
 TEST_CASE("README: the library in a few lines is this file's code, and it trains") {
-  const std::string readme = ag::read_file(std::string(ADAPTGRAD_SOURCE_DIR) + "/README.md");
+  const std::string readme =
+      ag::read_file(std::string(ADAPTGRAD_SOURCE_DIR) + "/README.md", ag::kSettingsFile);
   const std::string block = "```cpp\n" + example_block() + "```\n";
   CHECK_MESSAGE(readme.find(block) != std::string::npos,
                 "README.md's few-lines example differs from tests/test_readme_example.cpp");

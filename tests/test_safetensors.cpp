@@ -272,14 +272,14 @@ TEST_CASE("the writer reproduces Python's file byte for byte") {
   const std::map<std::string, std::string> metadata = {
       {"regenerate", "python tools/reference/make_safetensors_fixture.py"}};
   const std::string written = st::serialize(tensors, metadata);
-  const std::string python = ag::read_file(kPythonFixture);
+  const std::string python = ag::read_file(kPythonFixture, ag::kWeightsFile);
   REQUIRE(!python.empty());
   CHECK(written.size() == python.size());
   CHECK(written == python);
 
   TempDir dir;
   st::save(dir.file("same.safetensors"), tensors, metadata);
-  CHECK(ag::read_file(dir.file("same.safetensors")) == python);
+  CHECK(ag::read_file(dir.file("same.safetensors"), ag::kWeightsFile) == python);
 }
 
 // --- round trips ------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ TEST_CASE("round trip: F32 and I64 tensors with metadata") {
   CHECK(file.read_i64("token_ids") == ids);
 
   // The data section starts at a multiple of 8 bytes.
-  const std::string bytes = ag::read_file(path);
+  const std::string bytes = ag::read_file(path, ag::kWeightsFile);
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
   CHECK(header_length % 8 == 0);
@@ -329,7 +329,7 @@ TEST_CASE("round trip: save_f32 convenience, scalars and empty tensors") {
 
   // Without metadata there is no "__metadata__" key at all (as in Python).
   st::save_f32(path, {{"x", {1}, {1.0f}}});
-  CHECK(ag::read_file(path).find("__metadata__") == std::string::npos);
+  CHECK(ag::read_file(path, ag::kWeightsFile).find("__metadata__") == std::string::npos);
   CHECK(st::File::open(path).metadata().empty());
 }
 
@@ -376,13 +376,13 @@ TEST_CASE("read_file: the exact bytes; a folder or a missing file is an ag::Erro
   std::string bytes("a\0b\r\nc\rd\xff", 9);
   bytes += std::string((1 << 20) + 3, 'x');
   const std::string path = dir.write("bytes.bin", bytes);
-  CHECK(ag::read_file(path).size() == 9 + (1 << 20) + 3);
-  CHECK(ag::read_file(path) == bytes);
-  CHECK(ag::read_file(dir.write("empty.txt", "")).empty());
-  CHECK(fixture::error_message([&] { ag::read_file(dir.file("absent.json")); }) ==
-        dir.file("absent.json") + ": file: cannot be opened");
-  CHECK(fixture::error_message([&] { ag::read_file(dir.path.string()); }) ==
-        dir.path.string() + ": file: is a folder, expected a file");
+  CHECK(ag::read_file(path, ag::kWeightsFile).size() == 9 + (1 << 20) + 3);
+  CHECK(ag::read_file(path, ag::kWeightsFile) == bytes);
+  CHECK(ag::read_file(dir.write("empty.txt", ""), ag::kWeightsFile).empty());
+  CHECK(fixture::error_message([&] { ag::read_file(dir.file("absent.json"), ag::kWeightsFile); }) ==
+        dir.file("absent.json") + ": file: cannot be opened: No such file or directory");
+  CHECK(fixture::error_message([&] { ag::read_file(dir.path.string(), ag::kWeightsFile); }) ==
+        dir.path.string() + ": file: is a folder, expected a regular file (a weights file)");
 }
 
 // --- bad input: one test per way a file can be wrong ------------------------------------------
@@ -568,6 +568,32 @@ TEST_CASE("bad input: duplicate keys") {
   CHECK_CONTAINS(message, "key \"k\" appears more than once");
 }
 
+// A header of `count` empty tensors "t0", "t1", ... (zero bytes each: no data section).
+static std::string header_of_empty_tensors(size_t count) {
+  std::string header = "{";
+  header.reserve(count * 56);
+  for (size_t i = 0; i < count; ++i)
+    header += (i ? ",\"t" : "\"t") + std::to_string(i) +
+              R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+  return header + "}";
+}
+
+TEST_CASE("bad input: more tensors than the reader accepts, refused while the header is read") {
+  // nlohmann's callback parser, used before to catch repeated keys, scanned the whole header
+  // object at the end of every entry: 25,000 entries took 5 s, 1,000,000 never finished. The
+  // header is now read in linear passes, and the entry past the limit stops the first one.
+  const std::string message = rejection_message(make_file(header_of_empty_tensors(1'000'000)));
+  CHECK(message ==
+        "bad.safetensors: header key \"t100000\": is tensor number 100001, more than the 100000 "
+        "this reader accepts in one file; corrupted or not a model?");
+  // At the limit, every entry is read.
+  const st::File file =
+      st::File::open_from_buffer(make_file(header_of_empty_tensors(100'000)), "many.safetensors");
+  CHECK(file.tensors().size() == 100'000);
+  CHECK(file.contains("t99999"));
+  CHECK(file.info("t4").shape == std::vector<int64_t>{0});
+}
+
 TEST_CASE("bad input: __metadata__ that is not a string-to-string map") {
   std::string message = rejection_message(make_file(R"({"__metadata__":{"k":1}})"));
   CHECK_CONTAINS(message, "__metadata__ key \"k\"");
@@ -631,7 +657,7 @@ TEST_CASE("bad input: BOOL byte other than 0 or 1 is reported with its offset") 
 }
 
 TEST_CASE("fuzz: every truncation and every corrupted byte gives FormatError or a valid file") {
-  const std::string original = ag::read_file(kPythonFixture);
+  const std::string original = ag::read_file(kPythonFixture, ag::kWeightsFile);
   REQUIRE(original.size() > 100);
   // Every proper prefix breaks the size rules somewhere.
   for (size_t size = 0; size < original.size(); ++size) {
@@ -664,9 +690,9 @@ TEST_CASE("atomic write: creates a file, then replaces it, leaving no temporary 
   TempDir dir;
   const std::string path = dir.file("notes.txt");
   ag::write_text_file_atomically(path, "old contents");
-  CHECK(ag::read_file(path) == "old contents");
+  CHECK(ag::read_file(path, ag::kWeightsFile) == "old contents");
   ag::write_text_file_atomically(path, "new");
-  CHECK(ag::read_file(path) == "new");
+  CHECK(ag::read_file(path, ag::kWeightsFile) == "new");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"notes.txt"});
 
   // A new file gets the usual permissions (0666 minus the umask), unlike mkstemp's 0600.
@@ -688,7 +714,7 @@ TEST_CASE("atomic write: a writer that throws midway leaves the old file intact"
                                                    throw std::runtime_error("interrupted");
                                                  }),
                        "interrupted", std::runtime_error);
-  CHECK(ag::read_file(path) == "the old, complete file");
+  CHECK(ag::read_file(path, ag::kWeightsFile) == "the old, complete file");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"model.safetensors"});
 }
 
@@ -730,6 +756,6 @@ TEST_CASE("atomic write: a full disk is reported and the old file survives") {
 
   CHECK_CONTAINS(message, path);
   CHECK_CONTAINS(message, "File too large");
-  CHECK(ag::read_file(path) == "old");
+  CHECK(ag::read_file(path, ag::kWeightsFile) == "old");
   CHECK(directory_entries(dir.path) == std::vector<std::string>{"big.bin"});
 }

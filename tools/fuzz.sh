@@ -116,6 +116,15 @@ write_dict() {  # name, tokens...
     '"\"hidden_dropout_prob\""' '"\"attention_probs_dropout_prob\""' '"\"layer_norm_eps\""' \
     '"\"initializer_range\""' '"\"pad_token_id\""' '"\"id2label\""' '"\"num_labels\""' \
     '"\"sinusoidal_pos_embds\""'
+  # config_model: the same keys, the ones refused unless at their default, the token ids that
+  # index a table, and small sizes (its models are built and run only when tiny).
+  config_keys=()
+  while IFS= read -r token; do config_keys+=("$token"); done <"$DICTS/config.dict"
+  write_dict config_model "${config_keys[@]}" '"\"position_embedding_type\""' '"\"absolute\""' \
+    '"\"relative_key\""' '"\"is_decoder\""' '"\"add_cross_attention\""' \
+    '"\"is_encoder_decoder\""' '"\"problem_type\""' '"\"pruned_heads\""' \
+    '"\"bos_token_id\""' '"\"eos_token_id\""' '"\"sep_token_id\""' '"\"qa_dropout\""' \
+    '"1e-38"' '"1e-50"' '"3.5e38"' '"0.5"' '"1"' '"2"' '"3"' '"4"' '"8"' '"127"' '"128"'
   write_dict adapter_config "${json_tokens[@]}" '"\"peft_type\""' '"\"LORA\""' '"\"r\""' \
     '"\"lora_alpha\""' '"\"lora_dropout\""' '"\"target_modules\""' '"\"use_dora\""' \
     '"\"use_rslora\""' '"\"modules_to_save\""' '"\"adaptgrad_magnitude_axis\""' '"\"input\""' \

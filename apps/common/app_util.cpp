@@ -79,7 +79,7 @@ void check_input_limits(const CLI::App& app, int64_t max_length, int64_t max_lin
 }
 
 void copy_file_atomically(const std::string& from, const std::string& to) {
-  write_text_file_atomically(to, read_file(from));
+  write_text_file_atomically(to, read_file(from, kTokenizerFile));
 }
 
 double peak_rss_mib() {

@@ -15,7 +15,7 @@ namespace {
 // so that re-saving or re-labelling a config is the same base. Not JSON: its bytes as they are
 // (the model loader reports what is wrong with it).
 std::string canonical_config(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, kSettingsFile);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return text;
   for (const char* key :
@@ -51,7 +51,8 @@ void record_base_digests(nlohmann::json& settings, const BaseDigests& digests) {
 void check_base_digest(const std::string& run_dir, const std::string& base) {
   const fs::path record = fs::path(run_dir) / "train_config.json";
   if (run_dir.empty() || !fs::exists(record)) return;
-  const nlohmann::json settings = nlohmann::json::parse(read_file(record.string()), nullptr, false);
+  const nlohmann::json settings =
+      nlohmann::json::parse(read_file(record.string(), kSettingsFile), nullptr, false);
   if (!settings.is_object()) return;
   const std::string weights = recorded(settings, kBaseDigestKey, record.string());
   const std::string config = recorded(settings, kBaseConfigDigestKey, record.string());

@@ -75,7 +75,8 @@ std::string kind_of(const fs::path& p, const fs::file_status& s) {
 bool holds_run_settings(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return false;
-  const nlohmann::json j = nlohmann::json::parse(read_file(file.string()), nullptr, false);
+  const nlohmann::json j =
+      nlohmann::json::parse(read_file(file.string(), kSettingsFile), nullptr, false);
   return j.is_object() && j.contains("model") && j.contains("method");
 }
 

@@ -14,8 +14,14 @@
 
 namespace ag {
 
-// Parses `text` (any nlohmann exception becomes a FormatError naming `file`).
+// Parses `text` (any nlohmann exception becomes a FormatError naming `file`). The whole text
+// must be one JSON value: nlohmann stops at a NUL byte as if the input ended there, so a file
+// with a NUL and anything after it would otherwise be accepted. (JSON text never holds a raw
+// NUL: inside strings it must be written \u0000.)
 inline nlohmann::json parse_json(const std::string& text, const std::string& file) {
+  if (const size_t nul = text.find('\0'); nul != std::string::npos)
+    throw FormatError(file, "byte " + std::to_string(nul),
+                      "is a NUL byte; expected JSON text (is the file binary or corrupted?)");
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

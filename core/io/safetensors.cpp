@@ -20,7 +20,7 @@ using namespace detail;
 // --- File -------------------------------------------------------------------------------------
 
 File File::open(const std::string& path) {
-  return open_from_buffer(read_file(path), path);
+  return open_from_buffer(read_file(path, kWeightsFile), path);
 }
 
 File File::open_from_buffer(std::string bytes, std::string display_name) {

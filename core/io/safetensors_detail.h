@@ -22,6 +22,9 @@ using nlohmann::json;
 
 // The reference implementation refuses headers above 100 MB; so do we, before allocating.
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// Real checkpoints hold hundreds to a few thousand tensors per file; a header listing more than
+// this is refused while it is read, before it is parsed into memory.
+inline constexpr uint64_t kMaxTensors = 100'000;
 inline constexpr uint64_t kHeaderLengthBytes = 8;
 
 // --- dtypes -----------------------------------------------------------------------------------

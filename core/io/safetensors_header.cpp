@@ -42,9 +42,74 @@ uint64_t read_header_length(const std::string& bytes, const std::string& path) {
   return header_length;
 }
 
-// Step 2: the header is a JSON object (possibly followed by padding spaces, which JSON allows
-// as whitespace). nlohmann::json keeps only one value of a repeated key, so a parser callback
-// watches every key of every object and rejects repeats.
+// Step 2a: before the header is parsed into a json value, one pass over its tokens rejects
+// repeated keys (nlohmann::json would keep only one value of a repeated key) and more than
+// kMaxTensors entries, at the entry that crosses the limit. Only nlohmann's SAX interface is
+// used: each event costs O(log n), so the pass is linear in the header size up to that factor.
+// (A parser callback would do it in one pass, but nlohmann's callback parser scans the whole
+// parent object at every end of an object: quadratic, minutes for 50,000 tensors.)
+class HeaderKeyChecker : public json::json_sax_t {
+ public:
+  explicit HeaderKeyChecker(const std::string& path) : path_(path) {}
+
+  bool start_object(std::size_t) override {
+    open_.push_back({open_.empty() ? std::string() : last_key_, {}});
+    return true;
+  }
+  bool end_object() override {
+    open_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    open_.push_back({});  // keeps the stack in step; arrays have no keys
+    return true;
+  }
+  bool end_array() override {
+    open_.pop_back();
+    return true;
+  }
+  bool key(string_t& name) override {
+    last_key_ = name;
+    Open& object = open_.back();
+    if (!object.keys_seen.insert(name).second) {
+      if (open_.size() == 1)
+        throw FormatError(path_, "header key " + in_quotes(name),
+                          "appears more than once; expected unique tensor names");
+      throw FormatError(path_, "header entry " + in_quotes(object.name),
+                        "key " + in_quotes(name) + " appears more than once");
+    }
+    if (open_.size() == 1 && name != "__metadata__" && ++tensors_ > kMaxTensors)
+      throw FormatError(path_, "header key " + in_quotes(name),
+                        "is tensor number " + std::to_string(tensors_) + ", more than the " +
+                            std::to_string(kMaxTensors) +
+                            " this reader accepts in one file; corrupted or not a model?");
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  // A syntax error ends this pass; the full parse that follows reports it with its offset.
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  struct Open {
+    std::string name;  // the key whose value this object is ("" for the header itself)
+    std::set<std::string> keys_seen;
+  };
+  const std::string& path_;
+  std::vector<Open> open_;
+  std::string last_key_;
+  uint64_t tensors_ = 0;
+};
+
+// Step 2b: the header is a JSON object (possibly followed by padding spaces, which JSON allows
+// as whitespace), parsed once its keys have passed step 2a.
 json parse_header_json(std::string_view header, const std::string& path) {
   if (header.empty() || header.front() != '{') {
     throw FormatError(
@@ -52,35 +117,15 @@ json parse_header_json(std::string_view header, const std::string& path) {
         "expected a JSON object starting with '{', found " +
             (header.empty() ? std::string("an empty header") : in_quotes(header.substr(0, 20))));
   }
-
-  struct OpenObject {
-    std::string name;  // the key whose value this object is ("" for the header itself)
-    std::set<std::string> keys_seen;
-  };
-  std::vector<OpenObject> open_objects;
-  std::string last_key;
-  auto reject_duplicate_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.push_back({open_objects.empty() ? std::string() : last_key, {}});
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key) {
-      last_key = parsed.get<std::string>();
-      OpenObject& object = open_objects.back();
-      if (!object.keys_seen.insert(last_key).second) {
-        if (open_objects.size() == 1) {
-          throw FormatError(path, "header key " + in_quotes(last_key),
-                            "appears more than once; expected unique tensor names");
-        }
-        throw FormatError(path, "header entry " + in_quotes(object.name),
-                          "key " + in_quotes(last_key) + " appears more than once");
-      }
-    }
-    return true;  // keep every value
-  };
+  HeaderKeyChecker checker(path);
+  try {
+    json::sax_parse(header, &checker);
+  } catch (const json::exception&) {
+    // Reported by the parse below, which throws the same error with its details.
+  }
 
   try {
-    return json::parse(header, reject_duplicate_keys);
+    return json::parse(header);
   } catch (const json::parse_error& e) {
     // e.byte counts from 1 within the header; the header starts at file offset 8.
     const uint64_t file_offset = kHeaderLengthBytes + (e.byte > 0 ? e.byte - 1 : 0);

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -169,6 +170,47 @@ inline int config_entry(const uint8_t* data, size_t size) {
   } catch (const ag::Error&) {
   }
   ADAPTGRAD_FUZZ_TOLERATED_JSON
+  return 0;
+}
+
+// fuzz_config_model: the config key and index checks, end to end. A config.json the reader
+// accepts must describe a model that can be built and run: every index it names (pad_token_id,
+// the last word, position and token type) is used, so an index the reader let through outside
+// its table is an out-of-bounds access for ASan. What the reader accepts it must also write
+// back (config_to_json_text) as a config that reads back the same.
+inline int config_model_entry(const uint8_t* data, size_t size) {
+  ag::models::EncoderConfig config;
+  try {
+    config = ag::models::config_from_json_text(
+        std::string(reinterpret_cast<const char*>(data), size), "config.json");
+  } catch (const ag::Error&) {
+    return 0;
+  }
+  const std::string written = ag::models::config_to_json_text(config);
+  if (ag::models::config_to_json_text(
+          ag::models::config_from_json_text(written, "written config.json")) != written)
+    throw std::logic_error("config.json written by config_to_json_text reads back differently");
+  // Build and run only small models, so that every input stays fast.
+  if (ag::models::estimated_parameters(config) > double(1 << 16)) return 0;
+  try {
+    const auto model = ag::models::make_classifier(config);
+    model->eval();
+    const int64_t length = std::min<int64_t>(config.max_positions, 4);
+    const int32_t last_word = static_cast<int32_t>(config.vocab_size - 1);
+    const int32_t pad = config.pad_token_id >= 0 ? static_cast<int32_t>(config.pad_token_id) : 0;
+    ag::models::EncoderInput input{{{2, length}, std::vector<int32_t>(size_t(2 * length), pad)},
+                                   {{2, length}, std::vector<int32_t>(size_t(2 * length), 1)},
+                                   {}};
+    input.input_ids.values[0] = last_word;
+    input.attention_mask.values.back() = 0;
+    if (config.model_type == "bert") {
+      input.token_type_ids = {{2, length}, std::vector<int32_t>(size_t(2 * length), 0)};
+      input.token_type_ids.values.back() = static_cast<int32_t>(config.type_vocab_size - 1);
+    }
+    const ag::Tensor logits = model->forward(input);
+    sink = sink + static_cast<size_t>(logits.numel());
+  } catch (const ag::Error&) {
+  }
   return 0;
 }
 
@@ -395,6 +437,7 @@ struct Target {
 inline constexpr Target kTargets[] = {
     {"safetensors", safetensors_entry},
     {"config", config_entry},
+    {"config_model", config_model_entry},
     {"adapter_config", adapter_config_entry},
     {"adapter_load", adapter_load_entry},
     {"tokenizer", tokenizer_entry},
