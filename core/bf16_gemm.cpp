@@ -192,20 +192,23 @@ struct ProductKey {
 
 struct Product {
   dnnl::matmul primitive;
-  memory::desc a, c;
+  memory::desc a, c, scratchpad;
 };
 
 Product make_product(const ProductKey& key, const memory::desc& weight) {
   memory::desc a({key.M, key.K}, Type::bf16, Tag::ab);
   memory::desc c({key.M, key.N}, Type::f32, Tag::ab);
   dnnl::primitive_attr attr;
+  // Left to oneDNN, every cached primitive would keep its own work buffer for good (hundreds of
+  // MiB over a run's shapes); one shared buffer, grown to the largest, serves them all.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (key.accumulate) {  // C = A B + C: oneDNN's "sum" post-op
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, cpu_engine());
-  return Product{dnnl::matmul(pd), a, c};
+  return Product{dnnl::matmul(pd), a, c, pd.scratchpad_desc()};
 }
 
 // The primitive for `key`, built on first use (about 0.25 ms each; oneDNN's runtime-sized
@@ -221,17 +224,30 @@ const Product& cached_product(const ProductKey& key, const memory::desc& weight)
   return cache.emplace(key, make_product(key, weight)).first->second;
 }
 
-// The activations converted to bf16 for one product; reused from call to call.
-bf16_bits* activation_buffer(int64_t n) {
-  static thread_local std::unique_ptr<bf16_bits[], void (*)(void*)> buffer(nullptr, std::free);
-  static thread_local int64_t capacity = 0;
-  if (n > capacity) {
-    const size_t bytes = (size_t(n) * sizeof(bf16_bits) + 63) / 64 * 64;
-    buffer.reset(static_cast<bf16_bits*>(std::aligned_alloc(64, bytes)));
-    if (!buffer) throw std::bad_alloc();
-    capacity = n;
+// A 64-byte aligned buffer of at least `bytes`, reused from call to call and grown when needed.
+struct ReusedBuffer {
+  std::unique_ptr<uint8_t[], void (*)(void*)> data{nullptr, std::free};
+  size_t capacity = 0;
+  void* get(size_t bytes) {
+    if (bytes > capacity) {
+      capacity = (bytes + 63) / 64 * 64;
+      data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
+      if (!data) throw std::bad_alloc();
+    }
+    return data.get();
   }
-  return buffer.get();
+};
+
+// The activations converted to bf16 for one product.
+bf16_bits* activation_buffer(int64_t n) {
+  static thread_local ReusedBuffer buffer;
+  return static_cast<bf16_bits*>(buffer.get(size_t(n) * sizeof(bf16_bits)));
+}
+
+// oneDNN's work buffer for one product (the same one for every shape).
+void* scratchpad_buffer(size_t bytes) {
+  static thread_local ReusedBuffer buffer;
+  return buffer.get(bytes == 0 ? 64 : bytes);
 }
 
 // C (M, N) = A (M, K) B + beta · C with A fp32 (rounded here) and B a blocked bf16 weight.
@@ -244,8 +260,12 @@ void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Mat
   const Product& p = cached_product({M, K, N, beta != 0.0f, omp_get_max_threads()}, b.desc);
   dnnl::engine& engine = cpu_engine();
   memory am(p.a, engine, a16), bm(b.desc, engine, b.values.get()), cm(p.c, engine, c);
+  memory work(p.scratchpad, engine, scratchpad_buffer(p.scratchpad.get_size()));
   dnnl::stream stream(engine);
-  p.primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  p.primitive.execute(stream, {{DNNL_ARG_SRC, am},
+                               {DNNL_ARG_WEIGHTS, bm},
+                               {DNNL_ARG_DST, cm},
+                               {DNNL_ARG_SCRATCHPAD, work}});
   stream.wait();
 }
 
