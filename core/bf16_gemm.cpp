@@ -21,6 +21,8 @@
 
 #ifdef ADAPTGRAD_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/onednn_engine.h"
 #endif
 
 namespace ag {
@@ -95,16 +97,16 @@ bool bf16_gemm_built() {
   return true;
 }
 
+dnnl::engine& onednn_cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Type = memory::data_type;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // Primitives and layouts are built on first use and kept: one small map per kind, guarded by one
 // lock (ops run on the main thread; the lock only keeps the maps safe if that ever changes).
@@ -125,7 +127,7 @@ memory::desc blocked_weight_desc(int64_t K, int64_t N) {
       dnnl::matmul::desc(memory::desc({kRowsForLayout, K}, Type::bf16, Tag::ab),
                          memory::desc({K, N}, Type::bf16, Tag::any),
                          memory::desc({kRowsForLayout, N}, Type::f32, Tag::ab)),
-      cpu_engine());
+      onednn_cpu_engine());
   return layouts.emplace(std::make_pair(K, N), pd.weights_desc()).first->second;
 }
 
@@ -153,7 +155,7 @@ void allocate(Bf16Matrix::Blocked& out, const memory::desc& desc) {
 void fill_forward(const float* w, int64_t rows, int64_t cols, Bf16Matrix::Blocked& out) {
   allocate(out, blocked_weight_desc(cols, rows));
   memory::desc plain({cols, rows}, Type::f32, Tag::ba);
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   memory src(plain, engine, const_cast<float*>(w)), dst(out.desc, engine, out.values.get());
   dnnl::stream stream(engine);
   dnnl::reorder(src, dst).execute(stream, src, dst);
@@ -167,7 +169,7 @@ void fill_backward_from_forward(const Bf16Matrix& copy, Bf16Matrix::Blocked& out
   const int64_t in = copy.cols, rows = copy.rows;
   allocate(out, blocked_weight_desc(rows, in));
   std::vector<bf16_bits> plain(size_t(rows * in));
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   dnnl::stream stream(engine);
   memory blocked_t(copy.forward->desc, engine, copy.forward->values.get());
   memory plain_t(memory::desc({in, rows}, Type::bf16, Tag::ba), engine, plain.data());
@@ -204,7 +206,7 @@ Product make_product(const ProductKey& key, const memory::desc& weight) {
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, cpu_engine());
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, onednn_cpu_engine());
   return Product{dnnl::matmul(pd), a, c};
 }
 
@@ -240,7 +242,7 @@ void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Mat
   bf16_bits* a16 = activation_buffer(M * K);
   float_to_bf16(a, a16, M * K);
   const Product& p = cached_product({M, K, N, beta != 0.0f, omp_get_max_threads()}, b.desc);
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   memory am(p.a, engine, a16), bm(b.desc, engine, b.values.get()), cm(p.c, engine, c);
   dnnl::stream stream(engine);
   p.primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});

@@ -11,11 +11,12 @@
 
 #include <string>
 
+#include "core/precision.h"
 #include "nn/module.h"
 
 namespace ag::nn {
 
-enum class Precision { kFp32, kBf16 };
+using Precision = ag::Precision;  // kFp32 or kBf16 (core/precision.h)
 
 struct PrecisionChoice {
   Precision precision = Precision::kFp32;

@@ -1,0 +1,11 @@
+// The one oneDNN CPU engine every bf16 product runs on (internal to core/; include it only
+// under ADAPTGRAD_HAVE_ONEDNN, after <oneapi/dnnl/dnnl.hpp>).
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace ag {
+
+dnnl::engine& onednn_cpu_engine();  // bf16_gemm.cpp
+
+}  // namespace ag
