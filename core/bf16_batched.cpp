@@ -18,8 +18,10 @@
 
 namespace ag {
 
-Bf16Values::Bf16Values(const float* values, int64_t n) : storage_((n + 1) / 2) {
-  float_to_bf16(values, reinterpret_cast<bf16_bits*>(storage_.data), n);
+Bf16Values::Bf16Values(int64_t n) : storage_((n + 1) / 2) {}
+
+Bf16Values::Bf16Values(const float* values, int64_t n) : Bf16Values(n) {
+  float_to_bf16(values, data(), n);
 }
 
 static void check_layouts(const MatrixBatch& a, const MatrixBatch& b, const MatrixBatch& c) {

@@ -36,11 +36,13 @@ void bf16_batched_product(int64_t B, int64_t H, float alpha, const bf16_bits* a,
                           const MatrixBatch& b_layout, float beta, float* c,
                           const MatrixBatch& c_layout);
 
-// n fp32 values rounded to bf16 (float_to_bf16), in a block of the tensor block cache: the
-// buffers of one training step are those of the step before, not fresh pages.
+// n bf16 values in a block of the tensor block cache: the buffers of one training step are
+// those of the step before, not fresh pages.
 class Bf16Values {
  public:
-  Bf16Values(const float* values, int64_t n);
+  explicit Bf16Values(int64_t n);              // uninitialised
+  Bf16Values(const float* values, int64_t n);  // the values rounded to bf16 (float_to_bf16)
+  bf16_bits* data() { return reinterpret_cast<bf16_bits*>(storage_.data); }
   const bf16_bits* data() const { return reinterpret_cast<const bf16_bits*>(storage_.data); }
 
  private:

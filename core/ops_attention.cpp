@@ -93,6 +93,49 @@ inline void softmax_backward(const float* P, const float* G, float* dS, int64_t 
   }
 }
 
+// The bf16 operands a backward reads: rounded once in the forward and kept, as torch.autocast
+// keeps its bf16 casts for the backward (half the memory of the fp32 values, no second pass).
+using SavedBf16 = std::shared_ptr<const Bf16Values>;
+
+// attention_probs' backward in bf16: dS in fp32 block by block (while the block is in cache),
+// rounded into one bf16 buffer for all (b, h), then dQ and dK as one batched product each.
+void probs_backward_bf16(Node& n, const Heads& s, float scale, const Tensor& P,
+                         const Bf16Values* q16, const Bf16Values* k16) {
+  GradBuffer dq = n.needs_grad(ProbsSlot::kQuery) ? n.grad_for(ProbsSlot::kQuery) : GradBuffer{};
+  GradBuffer dk = n.needs_grad(ProbsSlot::kKey) ? n.grad_for(ProbsSlot::kKey) : GradBuffer{};
+  const float *pp = P.data(), *pg = n.grad.data();
+  Bf16Values dS16(P.numel());
+  Tensor scratch = Tensor::empty({omp_get_max_threads(), s.Tq, s.Tk});  // dS per thread
+#pragma omp parallel for collapse(2)
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < s.H; ++h) {
+      float* dS = scratch.data() + omp_get_thread_num() * s.Tq * s.Tk;
+      softmax_backward(pp + s.p_block(b, h), pg + s.p_block(b, h), dS, s.Tq, s.Tk);
+      float_to_bf16(dS, dS16.data() + s.p_block(b, h), s.Tq * s.Tk);
+    }
+  if (dq.data)
+    bf16_batched_product(s.B, s.H, scale, dS16.data(), s.p_blocks(), k16->data(), s.k_heads(),
+                         dq.beta(), dq.data, s.q_heads());
+  if (dk.data)
+    bf16_batched_product(s.B, s.H, scale, dS16.data(), s.p_blocks().transposed(), q16->data(),
+                         s.q_heads(), dk.beta(), dk.data, s.k_heads());
+}
+
+// attention_context's backward in bf16: dP = dC Vᵀ and dV = Pᵀ dC, one batched product each.
+void context_backward_bf16(Node& n, const Heads& s, const Bf16Values* p16, const Bf16Values* v16) {
+  GradBuffer dp =
+      n.needs_grad(ContextSlot::kProbs) ? n.grad_for(ContextSlot::kProbs) : GradBuffer{};
+  GradBuffer dv =
+      n.needs_grad(ContextSlot::kValue) ? n.grad_for(ContextSlot::kValue) : GradBuffer{};
+  const Bf16Values dc16(n.grad.data(), n.grad.numel());
+  if (dp.data)
+    bf16_batched_product(s.B, s.H, 1.0f, dc16.data(), s.q_heads(), v16->data(),
+                         s.k_heads().transposed(), dp.beta(), dp.data, s.p_blocks());
+  if (dv.data)
+    bf16_batched_product(s.B, s.H, 1.0f, p16->data(), s.p_blocks().transposed(), dc16.data(),
+                         s.q_heads(), dv.beta(), dv.data, s.k_heads());
+}
+
 }  // namespace
 
 // probs (B, H, Tq, Tk): for each (b, h), S = scale · Q Kᵀ (sgemm NT, lda = ldb = D), then
@@ -109,52 +152,41 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
     throw ShapeError("attention_probs: key mask has " + std::to_string(key_mask.numel()) +
                      " entries, expected B·T = " + std::to_string(s.B * s.Tk));
   check_precision(precision, "attention_probs");
+  const bool bf16 = precision == Precision::kBf16;
   Tensor probs = Tensor::empty({s.B, s.H, s.Tq, s.Tk});
   const float *pq = q.data(), *pk = k.data();
   float* pp = probs.data();
   const int32_t* mask = key_mask.values.data();
-  if (precision == Precision::kBf16) {
-    const Bf16Values q16(pq, q.numel()), k16(pk, k.numel());
-    bf16_batched_product(s.B, s.H, scale, q16.data(), s.q_heads(), k16.data(),
+  SavedBf16 q16, k16;
+  if (bf16) {
+    q16 = std::make_shared<const Bf16Values>(pq, q.numel());
+    k16 = std::make_shared<const Bf16Values>(pk, k.numel());
+    bf16_batched_product(s.B, s.H, scale, q16->data(), s.q_heads(), k16->data(),
                          s.k_heads().transposed(), 0.0f, pp, s.p_blocks());
   }
 #pragma omp parallel for collapse(2)
   for (int64_t b = 0; b < s.B; ++b) {
     for (int64_t h = 0; h < s.H; ++h) {
       float* P = pp + s.p_block(b, h);
-      if (precision == Precision::kFp32)  // S for this (b, h) while its block is in cache
+      if (!bf16)  // S for this (b, h) while its block is in cache
         gemm_ld(false, true, s.Tq, s.Tk, s.dh, scale, pq + s.q_head(b, h), s.D, pk + s.k_head(b, h),
                 s.D, 0.0f, P, s.Tk);
       mask_and_softmax(P, mask + b * s.Tk, s.Tq, s.Tk);
     }
   }
-  if (auto node = record("attention_probs", {q, k}, probs)) {
-    node->backward_fn = [q, k, P = probs.detach(), s, scale, precision](Node& n) {
+  auto node = record("attention_probs", {q, k}, probs);
+  if (node && bf16) {  // dQ reads K, dK reads Q: each kept only if its gradient is wanted
+    node->backward_fn = [q16 = node->needs_grad(ProbsSlot::kKey) ? q16 : nullptr,
+                         k16 = node->needs_grad(ProbsSlot::kQuery) ? k16 : nullptr,
+                         P = probs.detach(), s, scale](Node& n) {
+      probs_backward_bf16(n, s, scale, P, q16.get(), k16.get());
+    };
+  } else if (node) {
+    node->backward_fn = [q, k, P = probs.detach(), s, scale](Node& n) {
       GradBuffer dq =
           n.needs_grad(ProbsSlot::kQuery) ? n.grad_for(ProbsSlot::kQuery) : GradBuffer{};
       GradBuffer dk = n.needs_grad(ProbsSlot::kKey) ? n.grad_for(ProbsSlot::kKey) : GradBuffer{};
       const float *pq = q.data(), *pk = k.data(), *pp = P.data(), *pg = n.grad.data();
-      if (precision == Precision::kBf16) {
-        // dS for every (b, h) in one buffer, rounded to bf16, then the two batched products.
-        Tensor dS = Tensor::empty({s.B, s.H, s.Tq, s.Tk});
-#pragma omp parallel for collapse(2)
-        for (int64_t b = 0; b < s.B; ++b)
-          for (int64_t h = 0; h < s.H; ++h)
-            softmax_backward(pp + s.p_block(b, h), pg + s.p_block(b, h),
-                             dS.data() + s.p_block(b, h), s.Tq, s.Tk);
-        const Bf16Values dS16(dS.data(), dS.numel());
-        if (dq.data) {
-          const Bf16Values k16(pk, k.numel());
-          bf16_batched_product(s.B, s.H, scale, dS16.data(), s.p_blocks(), k16.data(), s.k_heads(),
-                               dq.beta(), dq.data, s.q_heads());
-        }
-        if (dk.data) {
-          const Bf16Values q16(pq, q.numel());
-          bf16_batched_product(s.B, s.H, scale, dS16.data(), s.p_blocks().transposed(), q16.data(),
-                               s.q_heads(), dk.beta(), dk.data, s.k_heads());
-        }
-        return;
-      }
       Tensor scratch = Tensor::empty({omp_get_max_threads(), s.Tq, s.Tk});  // dS per thread
 #pragma omp parallel for collapse(2)
       for (int64_t b = 0; b < s.B; ++b) {
@@ -190,12 +222,15 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads, Pr
                      " do not match values " + to_string(v.shape()) + " with " +
                      std::to_string(heads) + " heads");
   check_precision(precision, "attention_context");
+  const bool bf16 = precision == Precision::kBf16;
   Tensor ctx = Tensor::empty({s.B, s.Tq, s.D});
   const float *pp = probs.data(), *pv = v.data();
   float* pc = ctx.data();
-  if (precision == Precision::kBf16) {
-    const Bf16Values p16(pp, probs.numel()), v16(pv, v.numel());
-    bf16_batched_product(s.B, s.H, 1.0f, p16.data(), s.p_blocks(), v16.data(), s.k_heads(), 0.0f,
+  SavedBf16 p16, v16;
+  if (bf16) {
+    p16 = std::make_shared<const Bf16Values>(pp, probs.numel());
+    v16 = std::make_shared<const Bf16Values>(pv, v.numel());
+    bf16_batched_product(s.B, s.H, 1.0f, p16->data(), s.p_blocks(), v16->data(), s.k_heads(), 0.0f,
                          pc, s.q_heads());
   } else {
 #pragma omp parallel for collapse(2)
@@ -204,29 +239,20 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads, Pr
         gemm_ld(false, false, s.Tq, s.dh, s.Tk, 1.0f, pp + s.p_block(b, h), s.Tk,
                 pv + s.k_head(b, h), s.D, 0.0f, pc + s.q_head(b, h), s.D);
   }
-  if (auto node = record("attention_context", {probs, v}, ctx)) {
+  auto node = record("attention_context", {probs, v}, ctx);
+  if (node && bf16) {  // dP reads V, dV reads P: each kept only if its gradient is wanted
+    node->backward_fn = [p16 = node->needs_grad(ContextSlot::kValue) ? p16 : nullptr,
+                         v16 = node->needs_grad(ContextSlot::kProbs) ? v16 : nullptr,
+                         s](Node& n) { context_backward_bf16(n, s, p16.get(), v16.get()); };
+  } else if (node) {
     Tensor saved_p = node->needs_grad(ContextSlot::kValue) ? probs : Tensor();
     Tensor saved_v = node->needs_grad(ContextSlot::kProbs) ? v : Tensor();
-    node->backward_fn = [saved_p, saved_v, s, precision](Node& n) {
+    node->backward_fn = [saved_p, saved_v, s](Node& n) {
       GradBuffer dp =
           n.needs_grad(ContextSlot::kProbs) ? n.grad_for(ContextSlot::kProbs) : GradBuffer{};
       GradBuffer dv =
           n.needs_grad(ContextSlot::kValue) ? n.grad_for(ContextSlot::kValue) : GradBuffer{};
       const float* pg = n.grad.data();
-      if (precision == Precision::kBf16) {
-        const Bf16Values dc16(pg, n.grad.numel());
-        if (dp.data) {
-          const Bf16Values v16(saved_v.data(), saved_v.numel());
-          bf16_batched_product(s.B, s.H, 1.0f, dc16.data(), s.q_heads(), v16.data(),
-                               s.k_heads().transposed(), dp.beta(), dp.data, s.p_blocks());
-        }
-        if (dv.data) {
-          const Bf16Values p16(saved_p.data(), saved_p.numel());
-          bf16_batched_product(s.B, s.H, 1.0f, p16.data(), s.p_blocks().transposed(), dc16.data(),
-                               s.q_heads(), dv.beta(), dv.data, s.k_heads());
-        }
-        return;
-      }
 #pragma omp parallel for collapse(2)
       for (int64_t b = 0; b < s.B; ++b)
         for (int64_t h = 0; h < s.H; ++h) {
