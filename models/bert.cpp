@@ -112,7 +112,7 @@ BertForSequenceClassification::BertForSequenceClassification(const EncoderConfig
 }
 
 Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
-  return bert_->forward(in, false, attention_precision_);
+  return bert_->forward(in, /*first_token_only=*/false, attention_precision_);
 }
 
 // pooled [CLS] -> dropout -> classifier

@@ -101,7 +101,7 @@ DistilBertForSequenceClassification::DistilBertForSequenceClassification(const E
 }
 
 Tensor DistilBertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
-  return distilbert_->forward(in, false, attention_precision_);
+  return distilbert_->forward(in, /*first_token_only=*/false, attention_precision_);
 }
 
 // hidden state of [CLS] -> pre_classifier -> ReLU -> dropout -> classifier
