@@ -282,7 +282,7 @@ TEST_CASE("attention_probs backward in bf16: dQ, dK from bf16-rounded dS, K, Q, 
   }
 }
 
-TEST_CASE("attention runs in fp32 by default; kBf16 changes every output and gradient") {
+TEST_CASE("attention runs in fp32 by default, and kBf16 changes every output and gradient") {
   REQUIRE(ag::bf16_gemm_built());
   const int64_t B = 2, Tq = 4, Tk = 7, D = 16, H = 2;
   const Indices mask{{B, Tk}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}};
