@@ -22,6 +22,8 @@
 
 #ifdef ADAPTGRAD_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/onednn_engine.h"
 #endif
 
 namespace ag {
@@ -105,16 +107,16 @@ bool bf16_gemm_built() {
   return true;
 }
 
+dnnl::engine& onednn_cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Type = memory::data_type;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // Primitives and layouts are built on first use and kept: one small map per kind, guarded by one
 // lock (ops run on the main thread; the lock only keeps the maps safe if that ever changes).
@@ -135,7 +137,7 @@ memory::desc blocked_weight_desc(int64_t K, int64_t N) {
       dnnl::matmul::desc(memory::desc({kRowsForLayout, K}, Type::bf16, Tag::ab),
                          memory::desc({K, N}, Type::bf16, Tag::any),
                          memory::desc({kRowsForLayout, N}, Type::f32, Tag::ab)),
-      cpu_engine());
+      onednn_cpu_engine());
   return layouts.emplace(std::make_pair(K, N), pd.weights_desc()).first->second;
 }
 
@@ -163,7 +165,7 @@ void allocate(Bf16Matrix::Blocked& out, const memory::desc& desc) {
 void fill_forward(const float* w, int64_t rows, int64_t cols, Bf16Matrix::Blocked& out) {
   allocate(out, blocked_weight_desc(cols, rows));
   memory::desc plain({cols, rows}, Type::f32, Tag::ba);
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   memory src(plain, engine, const_cast<float*>(w)), dst(out.desc, engine, out.values.get());
   dnnl::stream stream(engine);
   dnnl::reorder(src, dst).execute(stream, src, dst);
@@ -177,7 +179,7 @@ void fill_backward_from_forward(const Bf16Matrix& copy, Bf16Matrix::Blocked& out
   const int64_t in = copy.cols, rows = copy.rows;
   allocate(out, blocked_weight_desc(rows, in));
   std::vector<bf16_bits> plain(size_t(rows * in));
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   dnnl::stream stream(engine);
   memory blocked_t(copy.forward->desc, engine, copy.forward->values.get());
   memory plain_t(memory::desc({in, rows}, Type::bf16, Tag::ba), engine, plain.data());
@@ -217,7 +219,7 @@ Product make_product(const ProductKey& key, const memory::desc& weight) {
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, cpu_engine());
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, weight, c), attr, onednn_cpu_engine());
   return Product{dnnl::matmul(pd), a, c, pd.scratchpad_desc()};
 }
 
@@ -254,11 +256,14 @@ bf16_bits* activation_buffer(int64_t n) {
   return static_cast<bf16_bits*>(buffer.get(size_t(n) * sizeof(bf16_bits)));
 }
 
-// oneDNN's work buffer for one product (the same one for every shape).
-void* scratchpad_buffer(size_t bytes) {
+}  // namespace
+
+void* onednn_scratchpad(size_t bytes) {
   static thread_local ReusedBuffer buffer;
   return buffer.get(bytes == 0 ? 64 : bytes);
 }
+
+namespace {
 
 // C (M, N) = A (M, K) B + beta · C with A fp32 (rounded here) and B a blocked bf16 weight.
 void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Matrix::Blocked& b,
@@ -268,9 +273,9 @@ void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Mat
   bf16_bits* a16 = activation_buffer(M * K);
   float_to_bf16(a, a16, M * K);
   const Product& p = cached_product({M, K, N, beta != 0.0f, omp_get_max_threads()}, b.desc);
-  dnnl::engine& engine = cpu_engine();
+  dnnl::engine& engine = onednn_cpu_engine();
   memory am(p.a, engine, a16), bm(b.desc, engine, b.values.get()), cm(p.c, engine, c);
-  memory work(p.scratchpad, engine, scratchpad_buffer(p.scratchpad.get_size()));
+  memory work(p.scratchpad, engine, onednn_scratchpad(p.scratchpad.get_size()));
   dnnl::stream stream(engine);
   p.primitive.execute(stream, {{DNNL_ARG_SRC, am},
                                {DNNL_ARG_WEIGHTS, bm},

@@ -5,10 +5,11 @@
 // multiplies bf16 at two to five times its fp32 rate. A weight that carries a bf16 copy
 // (attach_bf16_copy) is multiplied in bf16 by every op that takes it as a linear layer's
 // weight (linear, linear_gelu, lora_linear, dora_linear): the forward product x Wᵀ and the
-// input gradient dy W. Everything else stays fp32: the fp32 weight itself (the master copy,
-// which the optimizer updates and merge reads), adapters, gradients, optimizer state and every
-// non-GEMM op. The precision travels with the weight, as a dtype does in PyTorch: no global
-// switch is read inside an op.
+// input gradient dy W. The attention products take their precision as an argument
+// (core/ops.h, core/bf16_batched.h). Everything else stays fp32: the fp32 weight itself (the
+// master copy, which the optimizer updates and merge reads), adapters, gradients, optimizer
+// state and every non-GEMM op. The precision travels with the weight, as a dtype does in
+// PyTorch: no global switch is read inside an op.
 //
 // bf16 keeps fp32's 8 exponent bits and 7 of its 23 mantissa bits: rounding to nearest even
 // changes a value by at most 2⁻⁸ of itself (relative error ≤ 2⁻⁸ ≈ 0.0039).

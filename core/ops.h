@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "core/precision.h"
 #include "core/tensor.h"
 
 namespace ag {
@@ -27,10 +28,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 // [h·dh, (h+1)·dh) of every row, read in place through cblas leading dimensions.
 // probs (B, H, Tq, Tk) = softmax(scale · Q_h K_hᵀ with masked keys set to the lowest float),
 // fusing the QKᵀ GEMM, the scale, the mask and the softmax. key_mask (B, Tk): 1 keep, 0 mask.
+// `precision` kBf16 runs the products (forward and backward) on bf16-rounded operands with fp32
+// accumulation, as torch.autocast does; mask and softmax stay fp32. It needs oneDNN.
 Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask, int64_t heads,
-                       float scale);
+                       float scale, Precision precision = Precision::kFp32);
 // context (B, Tq, D) = probs_h V_h for every head, written in place into its column block.
-Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads);
+Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads,
+                         Precision precision = Precision::kFp32);
 
 // --- elementwise (ops_elementwise.cpp) ---------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b);

@@ -48,7 +48,7 @@ BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
 }
 
 Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
-                          bool first_token_only) {
+                          bool first_token_only, nn::Precision attention) {
   const BertSelfAttention& self = *attention_->self;
   const EncoderLayerParts parts{*self.query,
                                 *self.key,
@@ -58,7 +58,8 @@ Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
                                 *intermediate_->dense,
                                 *output_->dense,
                                 *output_->layer_norm};
-  return encoder_layer_forward(parts, config_, x, mask, training, true, first_token_only);
+  return encoder_layer_forward(parts, config_, x, mask, training, true, first_token_only,
+                               attention);
 }
 
 BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
@@ -79,7 +80,7 @@ BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
   register_module("pooler", &pooler_);
 }
 
-Tensor BertModel::forward(const EncoderInput& in, bool first_token_only) {
+Tensor BertModel::forward(const EncoderInput& in, bool first_token_only, nn::Precision attention) {
   check_input(in, config_);
   const int64_t T = in.length();
   Indices positions{{T}, std::vector<int32_t>(T)};
@@ -93,7 +94,7 @@ Tensor BertModel::forward(const EncoderInput& in, bool first_token_only) {
   x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
   for (size_t i = 0; i < layers_.size(); ++i)
     x = layers_[i]->forward(x, in.attention_mask, is_training(),
-                            first_token_only && i + 1 == layers_.size());
+                            first_token_only && i + 1 == layers_.size(), attention);
   return x;
 }
 
@@ -111,12 +112,12 @@ BertForSequenceClassification::BertForSequenceClassification(const EncoderConfig
 }
 
 Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
-  return bert_->forward(in);
+  return bert_->forward(in, /*first_token_only=*/false, attention_precision_);
 }
 
 // pooled [CLS] -> dropout -> classifier
 Tensor BertForSequenceClassification::forward(const EncoderInput& in) {
-  Tensor pooled = bert_->pool(bert_->forward(in, /*first_token_only=*/true));
+  Tensor pooled = bert_->pool(bert_->forward(in, /*first_token_only=*/true, attention_precision_));
   return classifier_->forward(dropout(pooled, config_.classifier_dropout, is_training()));
 }
 

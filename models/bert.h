@@ -50,7 +50,8 @@ class BertAttention : public nn::Module {
 class BertLayer : public nn::Module {
  public:
   explicit BertLayer(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only);
+  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only,
+                 nn::Precision attention);
 
  private:
   const EncoderConfig& config_;
@@ -62,8 +63,10 @@ class BertLayer : public nn::Module {
 class BertModel : public nn::Module {
  public:
   explicit BertModel(const EncoderConfig& c);
-  // last hidden state (B, T, D); (B, 1, D) with `first_token_only` (see encoder_layer_forward)
-  Tensor forward(const EncoderInput& input, bool first_token_only = false);
+  // last hidden state (B, T, D); (B, 1, D) with `first_token_only`; `attention` the precision
+  // of the attention products (see encoder_layer_forward)
+  Tensor forward(const EncoderInput& input, bool first_token_only = false,
+                 nn::Precision attention = nn::Precision::kFp32);
   Tensor pool(const Tensor& last_hidden_state);  // tanh(dense(h[:, 0])) (B, D)
 
  private:

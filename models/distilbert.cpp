@@ -40,11 +40,12 @@ DistilBertBlock::DistilBertBlock(const EncoderConfig& c) : Module("TransformerBl
 }
 
 Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool training,
-                                bool first_token_only) {
+                                bool first_token_only, nn::Precision attention) {
   const EncoderLayerParts parts{*attention_->q_lin,   *attention_->k_lin, *attention_->v_lin,
                                 *attention_->out_lin, *sa_layer_norm_,    *ffn_->lin1,
                                 *ffn_->lin2,          *output_layer_norm_};
-  return encoder_layer_forward(parts, config_, x, mask, training, false, first_token_only);
+  return encoder_layer_forward(parts, config_, x, mask, training, false, first_token_only,
+                               attention);
 }
 
 void fill_sinusoidal_positions(const Tensor& table) {
@@ -73,7 +74,8 @@ DistilBertModel::DistilBertModel(const EncoderConfig& c) : Module("DistilBertMod
   blocks_ = register_layer_stack<DistilBertBlock>(*this, "transformer", "Transformer", c);
 }
 
-Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only) {
+Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only,
+                                nn::Precision attention) {
   check_input(in, config_);
   const int64_t T = in.length();
   Indices positions{{T}, std::vector<int32_t>(T)};
@@ -83,7 +85,7 @@ Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only) {
   x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
   for (size_t i = 0; i < blocks_.size(); ++i)
     x = blocks_[i]->forward(x, in.attention_mask, is_training(),
-                            first_token_only && i + 1 == blocks_.size());
+                            first_token_only && i + 1 == blocks_.size(), attention);
   return x;
 }
 
@@ -99,12 +101,13 @@ DistilBertForSequenceClassification::DistilBertForSequenceClassification(const E
 }
 
 Tensor DistilBertForSequenceClassification::last_hidden_state(const EncoderInput& in) {
-  return distilbert_->forward(in);
+  return distilbert_->forward(in, /*first_token_only=*/false, attention_precision_);
 }
 
 // hidden state of [CLS] -> pre_classifier -> ReLU -> dropout -> classifier
 Tensor DistilBertForSequenceClassification::forward(const EncoderInput& in) {
-  Tensor cls = select(distilbert_->forward(in, /*first_token_only=*/true), 1, 0);
+  Tensor cls =
+      select(distilbert_->forward(in, /*first_token_only=*/true, attention_precision_), 1, 0);
   Tensor h = relu(pre_classifier_->forward(cls));
   h = dropout(h, config_.classifier_dropout, is_training());
   return classifier_->forward(h);

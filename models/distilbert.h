@@ -31,7 +31,8 @@ class DistilBertFFN : public nn::Module {
 class DistilBertBlock : public nn::Module {
  public:
   explicit DistilBertBlock(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only);
+  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only,
+                 nn::Precision attention);
 
  private:
   const EncoderConfig& config_;
@@ -44,8 +45,10 @@ class DistilBertBlock : public nn::Module {
 class DistilBertModel : public nn::Module {
  public:
   explicit DistilBertModel(const EncoderConfig& c);
-  // last hidden state (B, T, D); (B, 1, D) with `first_token_only` (see encoder_layer_forward)
-  Tensor forward(const EncoderInput& input, bool first_token_only = false);
+  // last hidden state (B, T, D); (B, 1, D) with `first_token_only`; `attention` the precision
+  // of the attention products (see encoder_layer_forward)
+  Tensor forward(const EncoderInput& input, bool first_token_only = false,
+                 nn::Precision attention = nn::Precision::kFp32);
 
  private:
   const EncoderConfig& config_;

@@ -12,14 +12,14 @@ namespace ag::models {
 
 Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c, const Tensor& x,
                              const Indices& mask, bool training, bool dropout_after_attn_out,
-                             bool first_token_only) {
+                             bool first_token_only, nn::Precision attention) {
   const float scale = 1.0f / std::sqrt(float(c.head_dim()));
   // The rows that get an output: all of x, or the first token of each sequence (B, 1, D).
   const Tensor rows = first_token_only ? reshape(select(x, 1, 0), {x.size(0), 1, x.size(2)}) : x;
   Tensor q = m.query.forward(rows), k = m.key.forward(x), v = m.value.forward(x);
-  Tensor probs =
-      dropout(attention_probs(q, k, mask, c.heads, scale), c.attention_dropout, training);
-  Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads));
+  Tensor probs = dropout(attention_probs(q, k, mask, c.heads, scale, attention),
+                         c.attention_dropout, training);
+  Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads, attention));
   if (dropout_after_attn_out) a = dropout(a, c.hidden_dropout, training);
   Tensor h = m.attention_norm.forward(a, rows);
 
@@ -41,6 +41,11 @@ std::shared_ptr<nn::Embedding> make_word_embeddings(const EncoderConfig& c) {
 
 std::shared_ptr<nn::Embedding> make_position_embeddings(const EncoderConfig& c) {
   return std::make_shared<nn::Embedding>(c.max_positions, c.hidden, c.initializer_range);
+}
+
+void set_precision(SequenceClassifier& model, nn::Precision p, nn::FrozenFp32 frozen) {
+  nn::set_precision(model, p, frozen);
+  model.set_attention_precision(p);
 }
 
 std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config) {

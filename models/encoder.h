@@ -10,6 +10,7 @@
 #include "models/config.h"
 #include "nn/layers.h"
 #include "nn/module.h"
+#include "nn/precision.h"
 
 namespace ag::models {
 
@@ -39,10 +40,12 @@ struct EncoderLayerParts {
 // With `first_token_only` only the first position's output is computed: its query attends to
 // every key, and the rest of the layer runs on B rows instead of B·T. A sequence classifier
 // reads nothing else from the last layer, so this skips about 5/6 of that layer's work and
-// gives the same logits.
+// gives the same logits. `attention` is the precision of the two attention products (QKᵀ and
+// P V, and their gradients); the linear layers run in their weights' own precision.
 Tensor encoder_layer_forward(const EncoderLayerParts& parts, const EncoderConfig& config,
                              const Tensor& x, const Indices& attention_mask, bool training,
-                             bool dropout_after_attention_output, bool first_token_only = false);
+                             bool dropout_after_attention_output, bool first_token_only = false,
+                             nn::Precision attention = nn::Precision::kFp32);
 
 // A sequence classifier: DistilBertForSequenceClassification or BertForSequenceClassification.
 class SequenceClassifier : public nn::Module {
@@ -61,10 +64,21 @@ class SequenceClassifier : public nn::Module {
   // value, projection, mlp, head) mapped to this model's module names.
   virtual std::vector<std::string> module_names_for(const std::string& switch_name) const = 0;
   const EncoderConfig& config() const { return config_; }
+  // The precision the forward hands to every encoder layer's attention products. Set with the
+  // weights' precision by models::set_precision; fp32 until then.
+  nn::Precision attention_precision() const { return attention_precision_; }
+  void set_attention_precision(nn::Precision p) { attention_precision_ = p; }
 
  protected:
   EncoderConfig config_;
+  nn::Precision attention_precision_ = nn::Precision::kFp32;
 };
+
+// Runs `model` in precision `p`, as torch.autocast runs a model in bf16: nn::set_precision for
+// the linear layers' weights (bf16 copies, `frozen` saying what becomes of the frozen fp32
+// values) and the attention products in the same precision.
+void set_precision(SequenceClassifier& model, nn::Precision p,
+                   nn::FrozenFp32 frozen = nn::FrozenFp32::kRelease);
 
 // Maps the LoRA/DoRA tutorial's switch names (query, key, value, projection, mlp, head) to this
 // model's module names and passes any other name (q_lin, attention.output.dense, ...) through.

@@ -100,9 +100,10 @@ std::vector<double> ProcessGroup::sum(const std::vector<double>& values) {
 void ProcessGroup::broadcast(const std::vector<Tensor>& tensors) {
 #ifdef ADAPTGRAD_MPI
   if (size_ > 1)
-    for (auto& t : tensors)
+    for (auto& t : tensors) {
       check(MPI_Bcast(t.data(), int(t.numel()), MPI_FLOAT, 0, MPI_COMM_WORLD), "Bcast");
-  refresh_bf16_copy(t);
+      refresh_bf16_copy(t);
+    }
 #else
   (void)tensors;
 #endif

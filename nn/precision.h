@@ -1,21 +1,24 @@
 // The precision of a model's matrix products: fp32, or bf16 for the linear layers' weights
-// (frozen ones above all) on CPUs that multiply bf16 natively.
+// (frozen ones above all) and the attention products on CPUs that multiply bf16 natively.
 //
 // Mixed precision as PyTorch's torch.autocast("cpu", dtype=torch.bfloat16) runs it, minus its
-// per-step casts: each linear layer's weight gets a bf16 copy once (core/bf16_gemm.h), and the
-// products x Wᵀ and dy W read it. The fp32 weight stays the master copy: the optimizer updates it
-// and refreshes the bf16 copy after each step (full fine-tuning), merge and save read it.
-// LoRA/DoRA's A, B and magnitudes, every gradient, the optimizer state and the non-GEMM ops stay
-// fp32.
+// per-step casts of the weights: each linear layer's weight gets a bf16 copy once
+// (core/bf16_gemm.h), and the products x Wᵀ and dy W read it. The fp32 weight stays the master
+// copy: the optimizer updates it and refreshes the bf16 copy after each step (full fine-tuning),
+// merge and save read it. The attention products (QKᵀ, P V and their gradients) round their
+// activations to bf16 at each call; a classifier gets that precision with its weights'
+// (models::set_precision). LoRA/DoRA's A, B and magnitudes, every gradient, the optimizer state
+// and the non-GEMM ops (softmax, LayerNorm, the loss) stay fp32.
 #pragma once
 
 #include <string>
 
+#include "core/precision.h"
 #include "nn/module.h"
 
 namespace ag::nn {
 
-enum class Precision { kFp32, kBf16 };
+using Precision = ag::Precision;  // kFp32 or kBf16 (core/precision.h)
 
 struct PrecisionChoice {
   Precision precision = Precision::kFp32;
@@ -41,7 +44,8 @@ enum class FrozenFp32 {
 // AdamW updates; frozen ones as `frozen` says, except the base of the tutorial's input-axis
 // DoRA, which forms W + s·B A in fp32 at every step. Returns how many weights carry a copy.
 int64_t use_bf16_weights(Module& model, FrozenFp32 frozen = FrozenFp32::kRelease);
-// Applies `p` to the model: use_bf16_weights for kBf16, nothing for kFp32.
+// Applies `p` to the model's weights: use_bf16_weights for kBf16, nothing for kFp32. (The
+// attention's precision is a classifier's own setting: models::set_precision sets both.)
 void set_precision(Module& model, Precision p, FrozenFp32 frozen = FrozenFp32::kRelease);
 
 }  // namespace ag::nn

@@ -108,7 +108,7 @@ std::shared_ptr<models::SequenceClassifier> build_bench_model(const BenchOptions
   std::ostringstream method_log;  // not printed: the JSON line reports the parameter counts
   apps::apply_method(*model, adapter, method_log);
   if (o.method == "infer") nn::merge_and_unload(*model);
-  nn::set_precision(*model, nn::resolve_precision(o.precision).precision);
+  models::set_precision(*model, nn::resolve_precision(o.precision).precision);
   return model;
 }
 

@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--weight-seed", o.weight_seed, "seed of the random weights and dropout")
       ->capture_default_str();
   app.add_option("--precision", o.precision,
-                 "fp32, bf16 (linear layers' weights in bf16 through oneDNN) or auto (bf16 "
-                 "where the CPU has AMX-BF16, or AVX512_BF16 on AMD)")
+                 "fp32, bf16 (linear layers' weights and attention products in bf16 through "
+                 "oneDNN) or auto (bf16 where the CPU has AMX-BF16, or AVX512_BF16 on AMD)")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->capture_default_str();
   app.add_flag("--profile", o.profile, "time per phase and per op family");

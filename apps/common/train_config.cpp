@@ -95,9 +95,9 @@ const std::vector<Field>& fields() {
        "OMP_NUM_THREADS when set)",
        "Training"},
       {"precision", &C::precision,
-       "fp32|bf16|auto: matrix products of the linear layers' weights in bf16 (fp32 master "
-       "weights, adapters, gradients and optimizer); auto: bf16 where the CPU has AMX-BF16 or is "
-       "an AMD with AVX512_BF16, else fp32",
+       "fp32|bf16|auto: matrix products of the linear layers' weights and of the attention in "
+       "bf16 (fp32 master weights, adapters, softmax, gradients and optimizer); auto: bf16 where "
+       "the CPU has AMX-BF16 or is an AMD with AVX512_BF16, else fp32",
        "Training"},
       {"max-steps", &C::max_steps, "stop after this many optimizer steps (0: no cap)", "Training"},
       {"eval-every", &C::eval_every, "validate every N steps (0: after each epoch)", "Training"},

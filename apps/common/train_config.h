@@ -58,7 +58,8 @@ struct TrainConfig {
   int64_t grad_accum = 1;
   uint64_t seed = 42;   // any of 0 .. 2^64-1; a negative seed is refused
   int64_t threads = 0;  // 0: all cores
-  // fp32|bf16|auto: the linear layers' weights in bf16 (nn/precision.h); auto: where it pays
+  // fp32|bf16|auto: the linear layers' weights and the attention products in bf16
+  // (nn/precision.h); auto: where it pays
   std::string precision = "auto";
   int64_t max_steps = 0;
   int64_t eval_every = 0;        // 0: after every epoch

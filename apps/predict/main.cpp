@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
     RunThreads thread_count(threads, 1);
     TrainedRun run = load_trained_run(o, &std::cerr);
-    nn::set_precision(*run.model, nn::resolve_precision(precision).precision);
+    models::set_precision(*run.model, nn::resolve_precision(precision).precision);
     thread_count.settle();  // one thread per free core; said nowhere: stdout is the answers
     data::LineReader lines(input.empty() ? std::cin : file, input.empty() ? "stdin" : input,
                            max_line_bytes);

@@ -166,8 +166,8 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   const auto lora = apply_method(*model, c, std::cout);
   const nn::PrecisionChoice precision = nn::resolve_precision(c.precision);
   // An adapter run saves the adapter alone; head and full save the whole model, frozen part too.
-  nn::set_precision(*model, precision.precision,
-                    lora ? nn::FrozenFp32::kRelease : nn::FrozenFp32::kKeep);
+  models::set_precision(*model, precision.precision,
+                        lora ? nn::FrozenFp32::kRelease : nn::FrozenFp32::kKeep);
   if (!c.quiet_params)
     for (auto& [name, p] : model->named_parameters())
       std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";

@@ -356,8 +356,9 @@ def main():
       + f", repeats {a.repeats} (median); ms/step = median step; {' and '.join(a.precisions)}; "
         f"fixed = 16x128 all real, mixed = 32 x U(8..64) padded to batch max")
     if "bf16" in a.precisions:
-        P("- bf16: adaptgrad = bf16 copies of the linear layers' weights, their products "
-          "bf16 x bf16 -> fp32 (oneDNN), adapters, gradients, optimizer and other ops fp32; "
+        P("- bf16: adaptgrad = bf16 copies of the linear layers' weights, their products and "
+          "the attention products bf16 x bf16 -> fp32 (oneDNN), adapters, gradients, optimizer "
+          "and other ops fp32; "
           "PyTorch = torch.autocast(\"cpu\", dtype=torch.bfloat16) around forward + loss "
           "(every nn.Linear, adapters included, and the matmuls in bf16), backward outside, "
           "fp32 master weights and AdamW. \"% bf16 GEMM\" = model FLOP/s over each side's "

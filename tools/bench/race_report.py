@@ -76,7 +76,8 @@ def print_report(a, runs, info, raw_path):
     P(f"- date: {info['started']}; load average before / after: {info['load']}")
     P(f"- machine: {info['cpu']}; {info['os']}")
     P(f"- precision {a.precision} on both sides"
-      + (" (adaptgrad: bf16 copies of the linear layers' weights, oneDNN; PyTorch: "
+      + (" (adaptgrad: bf16 copies of the linear layers' weights and bf16 attention products, "
+         "oneDNN; PyTorch: "
          "torch.autocast bf16 around forward + loss)" if a.precision == "bf16" else ""))
     P(f"- threads {a.threads}, repeats {a.repeats} (alternating, fresh process each), "
       + (f"capped at {a.max_steps} steps" if a.max_steps else "full epochs")
