@@ -120,15 +120,7 @@ void bf16_batched_product(int64_t B, int64_t H, float alpha, const bf16_bits* a,
     return;
   }
   const BatchedProduct& p = cached_product(B, H, alpha, a_layout, b_layout, beta != 0.0f, c_layout);
-  dnnl::engine& engine = onednn_cpu_engine();
-  memory am(p.a, engine, const_cast<bf16_bits*>(a)), bm(p.b, engine, const_cast<bf16_bits*>(b));
-  memory cm(p.c, engine, c), work(p.scratchpad, engine, onednn_scratchpad(p.scratchpad.get_size()));
-  dnnl::stream stream(engine);
-  p.primitive.execute(stream, {{DNNL_ARG_SRC, am},
-                               {DNNL_ARG_WEIGHTS, bm},
-                               {DNNL_ARG_DST, cm},
-                               {DNNL_ARG_SCRATCHPAD, work}});
-  stream.wait();
+  run_onednn_matmul(p.primitive, p.a, a, p.b, b, p.c, c, p.scratchpad);
 }
 
 #else  // built without oneDNN

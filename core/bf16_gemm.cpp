@@ -263,6 +263,21 @@ void* onednn_scratchpad(size_t bytes) {
   return buffer.get(bytes == 0 ? 64 : bytes);
 }
 
+void run_onednn_matmul(const dnnl::matmul& matmul, const memory::desc& a, const void* a_data,
+                       const memory::desc& b, const void* b_data, const memory::desc& c,
+                       float* c_data, const memory::desc& scratchpad) {
+  dnnl::engine& engine = onednn_cpu_engine();
+  // oneDNN's memory objects take non-const pointers; the inputs are only read.
+  memory am(a, engine, const_cast<void*>(a_data)), bm(b, engine, const_cast<void*>(b_data));
+  memory cm(c, engine, c_data), work(scratchpad, engine, onednn_scratchpad(scratchpad.get_size()));
+  dnnl::stream stream(engine);
+  matmul.execute(stream, {{DNNL_ARG_SRC, am},
+                          {DNNL_ARG_WEIGHTS, bm},
+                          {DNNL_ARG_DST, cm},
+                          {DNNL_ARG_SCRATCHPAD, work}});
+  stream.wait();
+}
+
 namespace {
 
 // C (M, N) = A (M, K) B + beta · C with A fp32 (rounded here) and B a blocked bf16 weight.
@@ -273,15 +288,7 @@ void bf16_product(const float* a, int64_t M, int64_t K, int64_t N, const Bf16Mat
   bf16_bits* a16 = activation_buffer(M * K);
   float_to_bf16(a, a16, M * K);
   const Product& p = cached_product({M, K, N, beta != 0.0f, omp_get_max_threads()}, b.desc);
-  dnnl::engine& engine = onednn_cpu_engine();
-  memory am(p.a, engine, a16), bm(b.desc, engine, b.values.get()), cm(p.c, engine, c);
-  memory work(p.scratchpad, engine, onednn_scratchpad(p.scratchpad.get_size()));
-  dnnl::stream stream(engine);
-  p.primitive.execute(stream, {{DNNL_ARG_SRC, am},
-                               {DNNL_ARG_WEIGHTS, bm},
-                               {DNNL_ARG_DST, cm},
-                               {DNNL_ARG_SCRATCHPAD, work}});
-  stream.wait();
+  run_onednn_matmul(p.primitive, p.a, a16, b.desc, b.values.get(), p.c, c, p.scratchpad);
 }
 
 Bf16Matrix& copy_of(const Tensor& w) {
