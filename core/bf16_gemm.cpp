@@ -6,8 +6,10 @@
 // training run sees a handful of (rows, in, out) triples, one per padded batch length.
 #include "core/bf16_gemm.h"
 
-#include <immintrin.h>
 #include <omp.h>
+#if defined(__x86_64__)
+#include <immintrin.h>  // VCVTNE2PS2BF16
+#endif
 
 #include <algorithm>
 #include <cstdlib>
