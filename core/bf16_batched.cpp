@@ -67,7 +67,7 @@ struct BatchedProduct {
 BatchedProduct make_product(int64_t B, int64_t H, float alpha, const MatrixBatch& a,
                             const MatrixBatch& b, bool accumulate, const MatrixBatch& c) {
   BatchedProduct p{dnnl::matmul(), batch_desc(B, H, a, Type::bf16), batch_desc(B, H, b, Type::bf16),
-                   batch_desc(B, H, c, Type::f32)};
+                   batch_desc(B, H, c, Type::f32), memory::desc()};
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // one shared buffer (onednn_engine.h)
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});  // applied before the sum post-op
