@@ -111,6 +111,14 @@ void Tensor::copy_(const Tensor& other) const {
   refresh_bf16_copy(*this);
 }
 
+void Tensor::copy_(const std::vector<float>& values) const {
+  if (int64_t(values.size()) != numel())
+    throw ShapeError("copy_: cannot copy " + std::to_string(values.size()) + " values into " +
+                     to_string(shape()));
+  std::copy(values.begin(), values.end(), data());
+  refresh_bf16_copy(*this);
+}
+
 void Tensor::fill_(float value) const {
   std::fill_n(data(), numel(), value);
   refresh_bf16_copy(*this);

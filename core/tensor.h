@@ -78,6 +78,9 @@ class Tensor {
   Tensor detach() const;
   // Copies values from `other` (same numel) into this tensor's storage, outside autograd.
   void copy_(const Tensor& other) const;
+  // The same from numel() values read from a file (a checkpoint, weights, an adapter). Both
+  // refresh a weight's bf16 copy (core/bf16_gemm.h) to the new values.
+  void copy_(const std::vector<float>& values) const;
   void fill_(float value) const;
 
   // --- autograd -------------------------------------------------------------------------

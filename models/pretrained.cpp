@@ -1,5 +1,4 @@
 #include "models/pretrained.h"
-#include "core/bf16_gemm.h"
 
 #include <unistd.h>
 
@@ -63,9 +62,7 @@ void load_weights(SequenceClassifier& model, const std::string& path, std::ostre
       throw ShapeError(path + ": tensor \"" + key + "\" has shape " + to_string(info.shape) +
                        ", the model (" + model.config().model_type + ", config.json) expects " +
                        to_string(param.shape()) + " for " + name);
-    std::vector<float> values = file.read_finite_f32(key);
-    std::copy(values.begin(), values.end(), param.data());
-    refresh_bf16_copy(param);
+    param.copy_(file.read_finite_f32(key));
     used.insert(key);
   }
   if (!missing.empty()) {

@@ -1,5 +1,4 @@
 #include "nn/adapter_io.h"
-#include "core/bf16_gemm.h"
 
 #include <algorithm>
 #include <charconv>
@@ -225,9 +224,7 @@ LoraConfig load_adapter(Module& model, const std::string& folder, std::ostream* 
     if (it->second.shape() != info.shape && !saved_as_row)
       throw ShapeError(path + ": tensor \"" + info.name + "\" has shape " + to_string(info.shape) +
                        ", the model expects " + to_string(it->second.shape()));
-    std::vector<float> values = file.read_finite_f32(info.name);
-    std::copy(values.begin(), values.end(), it->second.data());
-    refresh_bf16_copy(it->second);
+    it->second.copy_(file.read_finite_f32(info.name));
     it->second.set_requires_grad(true);  // a saved head module (PEFT's modules_to_save)
     loaded.insert(name);
   }

@@ -35,19 +35,19 @@ PrecisionChoice resolve_precision(const std::string& asked) {
                                 : "fp32 (auto: " + hardware + " without AMX runs bf16 slower)"};
 }
 
-static bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 int64_t use_bf16_weights(Module& model, FrozenFp32 frozen) {
-  std::set<const Linear*> keep_fp32;  // the bases of input-axis DoRA layers
-  for (auto& [name, module] : model.named_modules())
-    if (auto* dora = dynamic_cast<InputAxisDoraLinear*>(module))
-      keep_fp32.insert(&dora->base_layer());
+  // The adapters' own A and B (Linear modules too) train in fp32; the tutorial's input-axis
+  // DoRA forms W + s·B A from its base's fp32 values.
+  std::set<const TensorImpl*> adapter_weights;
+  std::set<const Linear*> keep_fp32;
+  for (auto& [name, layer] : lora_layers(model)) {
+    adapter_weights.insert({layer->lora_A().impl().get(), layer->lora_B().impl().get()});
+    if (dynamic_cast<InputAxisDoraLinear*>(layer)) keep_fp32.insert(&layer->base_layer());
+  }
   int64_t count = 0;
   for (auto& [name, module] : model.named_modules()) {
     auto* linear = dynamic_cast<Linear*>(module);
-    if (linear == nullptr || ends_with(name, "lora_A") || ends_with(name, "lora_B")) continue;
+    if (linear == nullptr || adapter_weights.count(linear->weight.impl().get())) continue;
     attach_bf16_copy(linear->weight);
     if (frozen == FrozenFp32::kRelease && !linear->weight.requires_grad() &&
         !keep_fp32.count(linear))

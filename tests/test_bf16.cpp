@@ -190,7 +190,9 @@ TEST_CASE("releasing a frozen weight's fp32 values changes no bit of LoRA and Do
     Tensor a = gradcheck::random_tensor({R, IN}, 24).set_requires_grad(true);
     Tensor bm = gradcheck::random_tensor({OUT, R}, 25).set_requires_grad(true);
     Tensor m = gradcheck::random_tensor({OUT}, 26, 1.0f, 2.0f).set_requires_grad(true);
-    ag::AdapterDropout drop{.p = 0.25f, .seed = 7};
+    ag::AdapterDropout drop;
+    drop.p = 0.25f;
+    drop.seed = 7;
     Tensor y = kind == 0   ? ag::lora_linear(x, w, b, a, bm, 2.0f, drop)
                : kind == 1 ? ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, drop, true)
                            : ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, {}, false);

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <filesystem>
 
-#include "core/bf16_gemm.h"
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
@@ -27,9 +26,7 @@ void read_into(const safetensors::File& file, const std::string& key, const Tens
     throw ShapeError(file.path() + ": tensor \"" + key + "\" has shape " + to_string(info.shape) +
                      ", this run expects " + to_string(t.shape()) +
                      " (were the settings changed since the checkpoint?)");
-  const std::vector<float> values = file.read_f32(key);
-  std::copy(values.begin(), values.end(), t.data());
-  refresh_bf16_copy(t);  // a trained weight's bf16 copy follows its restored values
+  t.copy_(file.read_f32(key));
 }
 
 }  // namespace
