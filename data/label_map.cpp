@@ -1,6 +1,7 @@
 #include "data/label_map.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,21 @@ LabelMap::LabelMap(std::vector<std::string> names) : names_(std::move(names)) {
   }
 }
 
+LabelMap::LabelMap(std::vector<std::string> names, std::vector<std::string> data_values)
+    : LabelMap(std::move(names)) {
+  if (data_values.size() != names_.size())
+    throw std::invalid_argument("label names and data values differ in number");
+  if (data_values == names_) return;
+  for (std::size_t id = 0; id < data_values.size(); ++id) {
+    if (const auto problem = invalid_name(data_values[id])) throw std::invalid_argument(*problem);
+    // "-1" may stand for "negative" only: never for another id, by name or by value.
+    for (std::size_t other = 0; other < names_.size(); ++other)
+      if (other != id && (data_values[id] == names_[other] || data_values[id] == data_values[other]))
+        throw std::invalid_argument("label \"" + data_values[id] + "\" stands for two labels");
+  }
+  data_values_ = std::move(data_values);
+}
+
 LabelMap LabelMap::from_values(const std::vector<std::string>& values) {
   std::vector<std::string> names(values.begin(), values.end());
   std::sort(names.begin(), names.end());
@@ -99,7 +115,14 @@ LabelMap LabelMap::from_values(const std::vector<std::string>& values) {
 std::optional<int32_t> LabelMap::find(std::string_view name) const {
   for (std::size_t id = 0; id < names_.size(); ++id)
     if (names_[id] == name) return static_cast<int32_t>(id);
+  for (std::size_t id = 0; id < data_values_.size(); ++id)
+    if (data_values_[id] == name) return static_cast<int32_t>(id);
   return std::nullopt;
+}
+
+const std::string& LabelMap::data_value(int32_t id) const {
+  const std::string& label_name = name(id);  // checks the id
+  return data_values_.empty() ? label_name : data_values_[static_cast<std::size_t>(id)];
 }
 
 const std::string& LabelMap::name(int32_t id) const {
@@ -110,7 +133,10 @@ const std::string& LabelMap::name(int32_t id) const {
 
 std::string LabelMap::describe() const {
   std::string out = "{";
-  for (std::size_t id = 0; id < names_.size(); ++id) out += (id ? ", " : "") + names_[id];
+  for (std::size_t id = 0; id < names_.size(); ++id) {
+    out += (id ? ", " : "") + names_[id];
+    if (!data_values_.empty()) out += " (" + data_values_[id] + ")";
+  }
   return out + "}";
 }
 
@@ -135,7 +161,14 @@ std::string LabelMap::to_json() const {
     id2label[std::to_string(id)] = names_[id];
     label2id[names_[id]] = id;
   }
-  return nlohmann::ordered_json{{"id2label", id2label}, {"label2id", label2id}}.dump(2) + "\n";
+  nlohmann::ordered_json root{{"id2label", id2label}, {"label2id", label2id}};
+  if (!data_values_.empty()) {
+    nlohmann::ordered_json data_labels = nlohmann::ordered_json::object();
+    for (std::size_t id = 0; id < names_.size(); ++id)
+      data_labels[std::to_string(id)] = data_values_[id];
+    root["data_labels"] = data_labels;
+  }
+  return root.dump(2) + "\n";
 }
 
 LabelMap LabelMap::from_json(std::string_view json_text, const std::string& where) {
@@ -161,8 +194,22 @@ LabelMap LabelMap::from_json(std::string_view json_text, const std::string& wher
   }
   if (std::find(seen.begin(), seen.end(), false) != seen.end())
     throw DataError(where + ": id2label ids are not 0..K-1");
+  // "data_labels": how the data files write each label, when not by its name.
+  std::vector<std::string> values = names;
+  if (root.contains("data_labels")) {
+    const nlohmann::json& data_labels = root["data_labels"];
+    if (!data_labels.is_object() || data_labels.size() != names.size())
+      throw DataError(where + ": data_labels needs one value for each id of id2label");
+    for (const auto& [key, value] : data_labels.items()) {
+      const std::optional<int64_t> id = as_integer(key);
+      if (!id || *id < 0 || *id >= static_cast<int64_t>(names.size()) || !value.is_string())
+        throw DataError(where + ": data_labels needs ids 0.." + std::to_string(names.size() - 1) +
+                        " mapped to strings, found \"" + key + "\"");
+      values[static_cast<std::size_t>(*id)] = value.get<std::string>();
+    }
+  }
   try {
-    return LabelMap(std::move(names));
+    return LabelMap(std::move(names), std::move(values));
   } catch (const std::invalid_argument& e) {
     throw DataError(where + ": " + e.what());
   }
@@ -174,6 +221,17 @@ void LabelMap::save(const std::string& path) const {
 
 LabelMap LabelMap::load(const std::string& path) {
   return from_json(read_utf8_file(path), path);
+}
+
+LabelMap with_known_names(const LabelMap& labels, const std::string& path) {
+  std::string lower = path;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool sst2 =
+      lower.find("sst2") != std::string::npos || lower.find("sst-2") != std::string::npos;
+  if (sst2 && !labels.has_data_values() && labels.names() == std::vector<std::string>{"0", "1"})
+    return LabelMap({"negative", "positive"}, {"0", "1"});
+  return labels;
 }
 
 }  // namespace ag::data

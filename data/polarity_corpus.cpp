@@ -7,7 +7,7 @@ Dataset read_pang_lee_polarity(const std::string& path, bool skip_bad_rows) {
   options.has_header = false;
   options.label_column = "0";
   options.text_column = "1";
-  options.labels = LabelMap({"-1", "1"});
+  options.labels = LabelMap({"negative", "positive"}, {"-1", "1"});
   options.skip_bad_rows = skip_bad_rows;
   Dataset dataset = read_table(path, options);
   for (Example& example : dataset.examples) {

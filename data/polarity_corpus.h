@@ -17,8 +17,9 @@
 
 namespace ag::data {
 
-// Reads the sentences with labels {"-1", "1"} -> ids {0 (negative), 1 (positive)}, as in
-// SST-2. Trailing whitespace of each sentence is removed.
+// Reads the sentences with labels {"-1", "1"} -> ids {0, 1} named "negative" and "positive",
+// as in SST-2 (the label map keeps "-1" and "1" as their data values). Trailing whitespace of
+// each sentence is removed.
 Dataset read_pang_lee_polarity(const std::string& path, bool skip_bad_rows = false);
 
 }  // namespace ag::data

@@ -47,40 +47,6 @@ Options with_common_settings(Options o, const TrainConfig& c,
   return o;
 }
 
-data::Dataset read_file(const TrainConfig& c, const std::string& path,
-                        const std::optional<data::LabelMap>& labels) {
-  if (!fs::exists(path)) throw Error(path + ": no such file");
-  if (fs::is_directory(path)) throw Error(path + ": is a folder, expected a data file");
-  const std::string format = format_of(c, path);
-  data::Dataset d;
-  if (format == "polarity") {
-    d = data::read_pang_lee_polarity(path, c.skip_bad_rows);
-  } else if (format == "jsonl") {
-    auto o = with_common_settings(data::JsonlReadOptions{}, c, labels);
-    if (!c.text_column.empty()) o.text_key = c.text_column;
-    o.text_pair_key = c.text_pair_column;
-    if (!c.label_column.empty()) o.label_key = c.label_column;
-    d = data::read_jsonl(path, o);
-  } else {
-    auto o = with_common_settings(
-        format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv(), c, labels);
-    o.text_column = !c.text_column.empty() ? c.text_column : format == "tsv" ? "sentence" : "text";
-    o.text_pair_column = c.text_pair_column;
-    if (!c.label_column.empty()) o.label_column = c.label_column;
-    d = data::read_table(path, o);
-  }
-  if (d.bad_rows_skipped > 0)
-    std::cerr << "warning: " << path << ": skipped " << d.bad_rows_skipped << " bad rows"
-              << (d.bad_row_messages.empty() ? "" : " (first: " + d.bad_row_messages[0] + ")")
-              << "\n";
-  if (d.examples.empty()) throw Error(path + ": no examples");
-  // A label map from a polarity file is fixed; check other splits agree with the training one.
-  if (labels && !(d.labels == *labels))
-    throw Error(path + ": labels " + d.labels.describe() + " differ from the training labels " +
-                labels->describe());
-  return d;
-}
-
 std::vector<double> parse_split(const std::string& text) {
   std::vector<double> f;
   std::stringstream ss(text);
@@ -127,12 +93,48 @@ void describe(std::ostream& log, const char* name, const data::Dataset& d) {
 
 }  // namespace
 
+data::Dataset read_data_file(const TrainConfig& c, const std::string& path,
+                        const std::optional<data::LabelMap>& labels) {
+  if (!fs::exists(path)) throw Error(path + ": no such file");
+  if (fs::is_directory(path)) throw Error(path + ": is a folder, expected a data file");
+  const std::string format = format_of(c, path);
+  data::Dataset d;
+  if (format == "polarity") {
+    d = data::read_pang_lee_polarity(path, c.skip_bad_rows);
+  } else if (format == "jsonl") {
+    auto o = with_common_settings(data::JsonlReadOptions{}, c, labels);
+    if (!c.text_column.empty()) o.text_key = c.text_column;
+    o.text_pair_key = c.text_pair_column;
+    if (!c.label_column.empty()) o.label_key = c.label_column;
+    d = data::read_jsonl(path, o);
+  } else {
+    auto o = with_common_settings(
+        format == "tsv" ? data::TableReadOptions::tsv() : data::TableReadOptions::csv(), c, labels);
+    o.text_column = !c.text_column.empty() ? c.text_column : format == "tsv" ? "sentence" : "text";
+    o.text_pair_column = c.text_pair_column;
+    if (!c.label_column.empty()) o.label_column = c.label_column;
+    d = data::read_table(path, o);
+  }
+  if (d.bad_rows_skipped > 0)
+    std::cerr << "warning: " << path << ": skipped " << d.bad_rows_skipped << " bad rows"
+              << (d.bad_row_messages.empty() ? "" : " (first: " + d.bad_row_messages[0] + ")")
+              << "\n";
+  if (d.examples.empty()) throw Error(path + ": no examples");
+  // A label map from a polarity file is fixed; check other splits agree with the training one.
+  // The training file names its labels when its convention is known (SST-2: 0 negative).
+  if (!labels) d.labels = data::with_known_names(d.labels, path);
+  if (labels && !(d.labels == *labels))
+    throw Error(path + ": labels " + d.labels.describe() + " differ from the training labels " +
+                labels->describe());
+  return d;
+}
+
 RunData load_run_data(const TrainConfig& c, std::ostream& log) {
   RunData run;
   if (!c.train.empty()) {
-    run.train = read_file(c, c.train, std::nullopt);
+    run.train = read_data_file(c, c.train, std::nullopt);
     if (!c.validation.empty()) {
-      run.validation = read_file(c, c.validation, run.train.labels);
+      run.validation = read_data_file(c, c.validation, run.train.labels);
     } else {
       auto s = data::stratified_split(run.train, c.val_split, 0.0, uint64_t(c.seed));
       log << "validation: " << c.val_split << " of " << c.train << " (stratified, seed " << c.seed
@@ -140,7 +142,7 @@ RunData load_run_data(const TrainConfig& c, std::ostream& log) {
       run.train = std::move(s.train);
       run.validation = std::move(s.validation);
     }
-    if (!c.test.empty()) run.test = read_file(c, c.test, run.train.labels);
+    if (!c.test.empty()) run.test = read_data_file(c, c.test, run.train.labels);
   } else {
     data::Dataset all;
     if (c.demo) {
@@ -149,7 +151,7 @@ RunData load_run_data(const TrainConfig& c, std::ostream& log) {
       log << "*** DEMO: the data is SYNTHETIC (" << data::kSyntheticSentimentSource
           << "). Accuracy on it says nothing about real text. ***\n";
     } else {
-      all = read_file(c, c.data, std::nullopt);
+      all = read_data_file(c, c.data, std::nullopt);
     }
     const auto f = parse_split(c.split);
     auto s = data::stratified_split(all, f[1], f[2], uint64_t(c.seed));

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct RunData {
 // Reads --train/--validation/--test, or splits --data, or generates --demo (stratified splits,
 // seeded with --seed). Prints one line per split to `log`. Errors are one-line ag::Errors.
 RunData load_run_data(const TrainConfig& config, std::ostream& log);
+
+// One data file read with train's conventions (--format or the extension; the text, pair and
+// label columns; --skip-bad-rows). With `labels` (the training labels), every label must be
+// one of them (by name or by the value the data writes); without, the file's labels are taken,
+// named when the data's convention is known (data::with_known_names). Errors name the file.
+data::Dataset read_data_file(const TrainConfig& config, const std::string& path,
+                             const std::optional<data::LabelMap>& labels);
 
 // A hash of every text and label of every split: a resumed run checks it is fed the same data.
 uint64_t data_fingerprint(const RunData& data);

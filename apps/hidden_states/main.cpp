@@ -21,9 +21,11 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 #include "apps/common/app_util.h"
+#include "apps/common/base_load_notices.h"
 #include "apps/common/run_folder.h"
 
 #include "core/autograd.h"
@@ -61,6 +63,14 @@ ag::models::EncoderInput pad_batch(const std::vector<ag::data::Encoding>& encodi
     }
   }
   return batch;
+}
+
+std::set<std::string> head_parameter_names(ag::models::SequenceClassifier& model) {
+  std::set<std::string> names;
+  for (const std::string& head : model.head_modules())
+    for (auto& [name, p] : model.find_module(head)->named_parameters())
+      names.insert(head + "." + name);
+  return names;
 }
 
 std::vector<int64_t> to_i64(const ag::Indices& x) {
@@ -101,8 +111,12 @@ int main(int argc, char** argv) {
       throw ag::Error("no sentences in " + (input_path.empty() ? "stdin" : input_path));
 
     ag::models::LoadOptions options;
-    options.notices = &std::cerr;  // "no classification head" and ignored keys
+    // Ignored keys are said; a missing classification head is not: the head takes no part in
+    // the hidden states, so a base model without one (the usual case) is no news here.
+    ag::apps::BaseLoadNotices notices(&std::cerr);
+    options.notices = notices.stream();
     auto model = ag::models::from_pretrained(model_dir, options);
+    notices.release(head_parameter_names(*model));
     model->eval();
     const auto batch =
         pad_batch(tokenizer.encode_batch(

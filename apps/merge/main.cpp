@@ -1,6 +1,12 @@
 // merge: base model + adapter -> one merged Hugging Face model folder (PEFT's merge_and_unload).
 //
-//   build/bin/merge --model BASE_FOLDER --adapter ADAPTER_FOLDER --out MERGED_FOLDER
+//   build/bin/merge --run RUN_FOLDER --out MERGED_FOLDER
+//   build/bin/merge --adapter ADAPTER_FOLDER [--model BASE_FOLDER] --out MERGED_FOLDER
+//
+// The base is the one the adapter records (adapter_config.json's base_model_name_or_path, or
+// the random base a run saved in base-model/), as PEFT's AutoPeftModel finds it; --model
+// overrides it. Either way its digests must be those train_config.json records. The base
+// folder is only read: the merged model is a new folder.
 //
 // --out must be a new or empty folder; --overwrite replaces an earlier merged model there
 // (config.json, model.safetensors and the tokenizer files, nothing else), after the merge has
@@ -17,8 +23,10 @@
 #include <iostream>
 #include "apps/common/app_util.h"
 #include "apps/common/base_digest.h"
+#include "apps/common/base_load_notices.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/run_data.h"
+#include "apps/common/run_base.h"
 #include "apps/common/run_folder.h"
 
 #include "core/errors.h"
@@ -68,13 +76,16 @@ static void remove_merged_files(const std::string& out) {
 int main(int argc, char** argv) {
   ag::apps::start_app(argv);
   CLI::App app{"Merge a PEFT-format LoRA/DoRA adapter into its base model"};
-  std::string model_name, adapter, out, labels_path, tokenizer;
+  std::string model_name, run_dir, adapter, out, labels_path, tokenizer;
   int64_t num_labels = 0;
   bool overwrite = false;
-  app.add_option("--model", model_name, "Base model: Hugging Face folder or preset")->required();
+  app.add_option("--run", run_dir, "A train run folder (--out of train): its adapter and base");
+  app.add_option("--model", model_name,
+                 "Base model: Hugging Face folder or preset (default: the one the adapter "
+                 "records)");
   app.add_option("--adapter", adapter,
-                 "Adapter folder (adapter_config.json + adapter_model.safetensors)")
-      ->required();
+                 "Adapter folder (adapter_config.json + adapter_model.safetensors; default: "
+                 "the run folder)");
   app.add_option("--out", out,
                  "Folder for the merged model (config.json, model.safetensors, tokenizer files)")
       ->required();
@@ -91,8 +102,12 @@ int main(int argc, char** argv) {
     if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     if (app.count("--num-labels") && num_labels < 1)
       throw ag::Error("--num-labels must be at least 1, got " + std::to_string(num_labels));
+    if (run_dir.empty() && adapter.empty()) throw ag::Error("give --run RUN_FOLDER or --adapter DIR");
+    if (adapter.empty()) adapter = run_dir;
     // Checked first, so that a folder without it is reported by its own name.
     ag::nn::read_adapter_config(adapter);
+    model_name = ag::apps::find_adapter_base(adapter, run_dir.empty() ? adapter : run_dir,
+                                            model_name);
     // Never write over an input; never merge an adapter into a base it was not trained on.
     ag::apps::check_output_apart_from_inputs({"--out", out}, {{"--model", model_name},
                                                               {"--adapter", adapter},
@@ -100,17 +115,18 @@ int main(int argc, char** argv) {
                                                               {"--tokenizer", tokenizer}});
     ag::apps::check_output_folder({"--out", out});
     check_merge_output(out, overwrite);
-    ag::apps::check_base_digest(adapter, model_name);
+    ag::apps::check_base_digest(run_dir.empty() ? adapter : run_dir, model_name);
     if (labels_path.empty() && fs::exists(fs::path(adapter) / "labels.json"))
       labels_path = (fs::path(adapter) / "labels.json").string();
     std::shared_ptr<ag::models::SequenceClassifier> model;
+    ag::apps::BaseLoadNotices base_notices(&std::cerr);  // said once the adapter is in
     if (!labels_path.empty()) {
       // The run's label names become config.json's id2label / label2id.
-      model =
-          ag::apps::load_base_model(model_name, ag::data::LabelMap::load(labels_path), &std::cerr);
+      model = ag::apps::load_base_model(model_name, ag::data::LabelMap::load(labels_path),
+                                        base_notices.stream());
     } else {
       ag::models::LoadOptions options;
-      options.notices = &std::cerr;
+      options.notices = base_notices.stream();
       if (num_labels > 0)
         options.num_labels = num_labels;
       else {
@@ -122,6 +138,8 @@ int main(int argc, char** argv) {
       model = ag::models::from_pretrained(model_name, options);
     }
     ag::nn::load_adapter(*model, adapter, &std::cerr);
+    base_notices.release(ag::apps::BaseLoadNotices::saved_by_adapter(
+        (fs::path(adapter) / "adapter_model.safetensors").string()));
     ag::nn::merge_and_unload(*model);
     const std::string tokenizer_from =
         tokenizer.empty() ? tokenizer_folder({adapter, model_name}) : tokenizer;
@@ -132,7 +150,9 @@ int main(int argc, char** argv) {
     if (tokenizer_from.empty() || !ag::apps::copy_tokenizer_files(tokenizer_from, out))
       std::cerr << "warning: no tokenizer files in " << adapter << " or " << model_name << ": "
                 << out << " has none (pass --tokenizer FOLDER)\n";
-    std::cout << "merged " << adapter << " into " << model_name << ": " << out << "\n";
+    // The base folder is only read: say where the merged model went, apart from it.
+    std::cout << "wrote " << out << ": base " << model_name << " with adapter " << adapter
+              << " merged in (the base folder is unchanged)\n";
     return 0;
   });
 }

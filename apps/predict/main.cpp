@@ -2,9 +2,13 @@
 //
 //   build/bin/predict --run runs/X [--input FILE]            (one text per line; default stdin)
 //   build/bin/predict --model BASE --adapter ADAPTER_DIR [--labels labels.json] [--input FILE]
+//   build/bin/predict --run runs/X --input labelled.tsv --evaluate [--metrics-out FILE.json]
 //
 // Prints one line per input line, in order: label <TAB> probability <TAB> text (a blank line is
-// an empty text, so outputs always line up with inputs). For a run trained on text pairs
+// an empty text, so outputs always line up with inputs). --all-scores adds every class's
+// probability, --logits the raw logits, --format tsv|jsonl machine-readable lines at full
+// precision (apps/predict/prediction_output.h). --evaluate scores the run on a labelled file
+// instead: accuracy, macro-F1, loss and the confusion matrix (apps/predict/labelled_evaluation.h). For a run trained on text pairs
 // (--text-pair-column) each line is "text<TAB>text_pair". A line that is not UTF-8 text (invalid
 // UTF-8, a NUL byte, longer than --max-line-bytes), a line without a TAB for a pair model, or
 // logits that are not finite numbers are errors naming the line, printed after the answers to
@@ -23,7 +27,11 @@
 #include "apps/common/app_util.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/run_threads.h"
+#include "apps/common/run_folder.h"
+#include "apps/predict/labelled_evaluation.h"
+#include "apps/predict/prediction_output.h"
 #include "apps/predict/trained_run.h"
+#include "core/io/atomic_file.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/parallel.h"
@@ -73,6 +81,23 @@ int main(int argc, char** argv) {
                  "AMX-BF16 or is an AMD with AVX512_BF16)")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->capture_default_str();
+  PredictionFormat output;
+  bool evaluate_input = false;
+  std::string metrics_out, input_format;
+  app.add_flag("--all-scores", output.all_scores,
+               "also print every class's probability (pipeline's top_k=None)");
+  app.add_flag("--logits", output.logits, "also print the raw logits (model(...).logits)");
+  app.add_option("--format", output.format,
+                 "text: label, probability (4 decimals), text; tsv: a header and full "
+                 "precision; jsonl: one JSON object per line")
+      ->check(CLI::IsMember({"text", "tsv", "jsonl"}));
+  app.add_flag("--evaluate", evaluate_input,
+               "--input is labelled (train's data formats): print accuracy, macro-F1, loss and "
+               "the confusion matrix instead of one answer per line");
+  app.add_option("--metrics-out", metrics_out, "with --evaluate: also write the metrics as JSON");
+  app.add_option("--input-format", input_format,
+                 "with --evaluate: tsv|csv|jsonl|polarity (default: from the extension)")
+      ->check(CLI::IsMember({"tsv", "csv", "jsonl", "polarity"}));
   return run_guarded([&] {
     if (auto done = parse_arguments(app, argc, argv)) return *done;
     if (batch_size <= 0) throw Error("--batch-size must be positive");
@@ -80,6 +105,33 @@ int main(int argc, char** argv) {
     if (input.empty() && stdin_closed)
       throw Error("stdin is closed: pipe the texts in or pass --input FILE");
     check_input_limits(app, o.max_length, max_line_bytes);
+    if (evaluate_input) {
+      if (input.empty()) throw Error("--evaluate needs --input LABELLED_FILE");
+      if (!metrics_out.empty())
+        check_output_file({"--metrics-out", metrics_out},
+                          {{"--input", input}, {"--run", o.run}, {"--model", o.model},
+                           {"--adapter", o.adapter}, {"--labels", o.labels}});
+      TrainConfig settings;  // the run's data conventions (text/label columns)
+      const std::string settings_file = o.run + "/train_config.json";
+      if (!o.run.empty() && std::filesystem::exists(settings_file))
+        load_config_file(settings, settings_file);
+      settings.format = input_format;
+      settings.skip_bad_rows = false;
+      settings.max_line_bytes = max_line_bytes;
+      RunThreads thread_count(threads, 1);
+      TrainedRun run = load_trained_run(o, &std::cerr);
+      models::set_precision(*run.model, nn::resolve_precision(precision).precision);
+      thread_count.settle();
+      const LabelledEvaluation e = evaluate_labelled_file(run, settings, input, batch_size);
+      print_evaluation(std::cout, e, run.labels);
+      if (!metrics_out.empty())
+        write_text_file_atomically(metrics_out, evaluation_json(e, run.labels).dump(2) + "\n");
+      data::close_stdout_checked();
+      return 0;
+    }
+    if (!metrics_out.empty() || !input_format.empty())
+      throw Error(std::string(!metrics_out.empty() ? "--metrics-out" : "--input-format") +
+                  " goes with --evaluate");
     std::ifstream file;
     if (!input.empty()) file = data::open_text_input(input);  // before the model loads
     RunThreads thread_count(threads, 1);
@@ -91,6 +143,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> texts;  // read, not yet answered
     int64_t first_line = 0;          // the line number of texts[0]
     NoGradGuard no_grad;
+    PredictionWriter writer(std::cout, output, run.labels);
+    writer.begin();
     auto flush = [&] {
       if (texts.empty()) return;
       std::vector<data::EncodedExample> enc;
@@ -119,11 +173,7 @@ int main(int argc, char** argv) {
                       ": the logits are not finite (NaN or Inf): the weights in " +
                       run.weights_file + " overflow float32");
         }
-        const auto p = softmax_row(row, k);
-        const int32_t best = int32_t(std::max_element(p.begin(), p.end()) - p.begin());
-        char probability[32];
-        std::snprintf(probability, sizeof probability, "%.4f", p[size_t(best)]);
-        std::cout << run.labels.name(best) << '\t' << probability << '\t' << texts[i] << '\n';
+        writer.write(texts[i], row, softmax_row(row, k).data());
       }
       data::flush_checked(std::cout, "stdout");  // stop at the first failed write
       texts.clear();

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/common/base_digest.h"
+#include "apps/common/base_load_notices.h"
 #include "apps/common/model_setup.h"
+#include "apps/common/run_base.h"
 #include "core/errors.h"
 #include "models/config.h"
 #include "nn/adapter_io.h"
@@ -66,30 +68,23 @@ TrainedRun load_trained_run(const TrainedRunOptions& o, std::ostream* notices) {
 
   // Base model: --model; else the saved random base; else the adapter's base; else the run.
   std::string base = o.model;
-  if (base.empty() && !adapter.empty()) {
-    if (!o.run.empty() && fs::exists(run / "base-model" / "model.safetensors"))
-      base = (run / "base-model").string();
-    else
-      base = read_json(adapter / "adapter_config.json").value("base_model_name_or_path", "");
-    if (base.empty()) throw Error(adapter.string() + ": no base_model_name_or_path; pass --model");
-    if (!fs::is_directory(base) && !models::is_preset(base))
-      throw Error((adapter / "adapter_config.json").string() + ": base_model_name_or_path " + base +
-                  ": no such folder" +
-                  (fs::path(base).is_relative() ? " (from this directory)" : "") +
-                  "; pass --model BASE_FOLDER");
-  }
+  if (!adapter.empty()) base = find_adapter_base(adapter.string(), o.run, o.model);
   if (!adapter.empty()) check_base_digest(o.run.empty() ? adapter.string() : o.run, base);
   if (base.empty()) base = o.run;  // full / head runs: the whole model is in the run folder
   bool random_init = false;
-  out.model = load_base_model(base, out.labels, notices, &random_init);
+  BaseLoadNotices base_notices(notices);  // said once the adapter has supplied its part
+  out.model = load_base_model(base, out.labels, base_notices.stream(), &random_init);
   if (random_init)
     throw Error("base model " + base +
                 " would be randomly initialised: pass the folder the run was trained from");
   if (!adapter.empty()) {
     nn::load_adapter(*out.model, adapter.string(), notices);
+    base_notices.release(
+        BaseLoadNotices::saved_by_adapter((adapter / "adapter_model.safetensors").string()));
     out.description = "adapter " + adapter.string() + " on " + base;
     out.weights_file = (adapter / "adapter_model.safetensors").string();
   } else {
+    base_notices.release({});
     out.description = "model " + base;
     out.weights_file =
         fs::is_directory(base) ? (fs::path(base) / "model.safetensors").string() : base;

@@ -19,6 +19,7 @@
 #include "apps/common/base_digest.h"
 #include "apps/common/evaluate.h"
 #include "apps/common/model_setup.h"
+#include "apps/common/peft_count.h"
 #include "apps/common/resume_check.h"
 #include "apps/common/run_data.h"
 #include "apps/common/run_folder.h"
@@ -171,7 +172,10 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   if (!c.quiet_params)
     for (auto& [name, p] : model->named_parameters())
       std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
-  std::cout << nn::trainable_parameters_line(*model) << std::endl;
+  const PeftCount count =  // as PEFT prints it, and as count_params does
+      count_like_peft(*model, lora ? lora->modules_to_save : std::vector<std::string>{});
+  std::cout << peft_trainable_line(count) << std::endl;
+  if (const std::string note = distinct_count_note(count); !note.empty()) std::cout << note << "\n";
 
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
