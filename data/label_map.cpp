@@ -91,7 +91,8 @@ LabelMap::LabelMap(std::vector<std::string> names, std::vector<std::string> data
     if (const auto problem = invalid_name(data_values[id])) throw std::invalid_argument(*problem);
     // "-1" may stand for "negative" only: never for another id, by name or by value.
     for (std::size_t other = 0; other < names_.size(); ++other)
-      if (other != id && (data_values[id] == names_[other] || data_values[id] == data_values[other]))
+      if (other != id &&
+          (data_values[id] == names_[other] || data_values[id] == data_values[other]))
         throw std::invalid_argument("label \"" + data_values[id] + "\" stands for two labels");
   }
   data_values_ = std::move(data_values);

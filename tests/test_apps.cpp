@@ -45,9 +45,19 @@ TEST_CASE("count_params prints PEFT's numbers for distilbert-base-uncased") {
   CHECK(dora.output ==
         "trainable params: 156,672 || all params: 67,111,682 || trainable%: 0.2334\n");
   Run mlp = run("count_params --targets query,value,mlp --train-head=false --quiet");
+  // With the head (train's default): PEFT 0.21.2's print_trainable_parameters() on
+  // get_peft_model(DistilBertForSequenceClassification(DistilBertConfig(num_labels=2)),
+  // LoraConfig(task_type="SEQ_CLS", r=8, lora_alpha=16, target_modules=["q_lin", "v_lin"],
+  // modules_to_save=["pre_classifier", "classifier"])) counts the head twice (original_module
+  // and its trained copy): 67,694,596 = 67,102,466 + 592,130.
   Run with_head = run("count_params --quiet");
   CHECK(with_head.output ==
-        "trainable params: 739,586 || all params: 67,102,466 || trainable%: 1.1022\n");
+        "trainable params: 739,586 || all params: 67,694,596 || trainable%: 1.0925\n"
+        "(distinct parameters: 67,102,466, trainable%: 1.1022; PEFT counts the 592,130 "
+        "parameters of modules_to_save twice: the frozen original and the trained copy)\n");
+  Run dora_head = run("count_params --method dora --quiet");  // PEFT: the same with use_dora
+  CHECK(dora_head.output.rfind(
+            "trainable params: 748,802 || all params: 67,703,812 || trainable%: 1.1060\n", 0) == 0);
   CHECK(mlp.output.find("trainable params: 516,096 ||") == 0);
   Run head = run("count_params --method head --quiet");
   CHECK(head.output.find("trainable params: 592,130 || all params: 66,955,010") ==

@@ -277,6 +277,31 @@ TEST_CASE("delimited text: the parser on its own") {
   CHECK(unquoted[0].fields == Strings{"x", "\"y"});
 }
 
+TEST_CASE("LabelMap: names with the values the data writes (polarity -1/1, SST-2 0/1)") {
+  const LabelMap polarity({"negative", "positive"}, {"-1", "1"});
+  CHECK(polarity.find("-1") == 0);
+  CHECK(polarity.find("positive") == 1);
+  CHECK(polarity.data_value(0) == "-1");
+  CHECK(LabelMap::from_json(polarity.to_json()) == polarity);
+  CHECK(polarity.to_json().find("\"data_labels\": {\n    \"0\": \"-1\",\n    \"1\": \"1\"\n  }") !=
+        std::string::npos);
+  // A value may not stand for another label, by name or by value.
+  CHECK_THROWS_AS(LabelMap({"0", "1"}, {"1", "0"}), std::invalid_argument);
+  CHECK_THROWS_AS(LabelMap({"a", "b"}, {"x", "x"}), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      LabelMap::from_json(R"({"id2label": {"0": "a", "1": "b"}, "data_labels": {"0": "b",
+        "1": "c"}})",
+                          "l.json"),
+      doctest::Contains("l.json: label \"b\" stands for two labels"), DataError);
+  const LabelMap zero_one({"0", "1"});
+  CHECK(with_known_names(zero_one, "../shared/data/sst2/train.tsv").names() ==
+        Strings{"negative", "positive"});
+  CHECK(with_known_names(zero_one, "glue/SST-2/dev.tsv").find("0") == 0);
+  CHECK(with_known_names(zero_one, "data/cola/train.tsv") == zero_one);  // meaning unknown
+  CHECK(with_known_names(LabelMap({"0", "1", "2"}), "sst2/x.tsv").names() ==
+        Strings{"0", "1", "2"});
+}
+
 TEST_CASE("LabelMap: ordering, JSON round trip, errors") {
   CHECK(LabelMap::from_values({"10", "-1", "2", "1", "2"}).names() ==
         Strings{"-1", "1", "2", "10"});
@@ -451,14 +476,20 @@ TEST_CASE("Pang & Lee polarity corpus: the python3-pattern CSV format") {
   CHECK(dataset.examples[1].text ==
         "it all feels like a monty python sketch gone horribly wrong .");
   CHECK(labels_of(dataset) == Ids{1, 0});
-  CHECK(dataset.labels.names() == Strings{"-1", "1"});
+  // Named as the corpus means them; "-1" and "1" still read as their ids.
+  CHECK(dataset.labels.names() == Strings{"negative", "positive"});
+  CHECK(dataset.labels.find("-1") == 0);
+  CHECK(dataset.labels.find("1") == 1);
+  CHECK(dataset.labels.find("negative") == 0);
+  CHECK(dataset.labels.describe() == "{negative (-1), positive (1)}");
   CHECK(dataset.examples[1].line == 3);  // the first record spans lines 1-2
 
   const std::string bad =
       dir.write("bad.csv", "\"1\",\"fine\"\r\n\"0\",\"zero is not a label\"\r\n");
   CHECK_THROWS_WITH_AS(
       read_pang_lee_polarity(bad),
-      doctest::Contains("bad.csv:2: label \"0\" is not one of the known labels {-1, 1}"),
+      doctest::Contains(
+          "bad.csv:2: label \"0\" is not one of the known labels {negative (-1), positive (1)}"),
       DataError);
 }
 

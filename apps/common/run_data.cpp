@@ -94,7 +94,7 @@ void describe(std::ostream& log, const char* name, const data::Dataset& d) {
 }  // namespace
 
 data::Dataset read_data_file(const TrainConfig& c, const std::string& path,
-                        const std::optional<data::LabelMap>& labels) {
+                             const std::optional<data::LabelMap>& labels) {
   if (!fs::exists(path)) throw Error(path + ": no such file");
   if (fs::is_directory(path)) throw Error(path + ": is a folder, expected a data file");
   const std::string format = format_of(c, path);

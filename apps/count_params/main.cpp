@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
     if (!quiet)
       for (auto& [name, p] : model->named_parameters())
         std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
-    const ag::apps::PeftCount count =
-        ag::apps::count_like_peft(*model, lora ? lora->modules_to_save : std::vector<std::string>{});
+    const ag::apps::PeftCount count = ag::apps::count_like_peft(
+        *model, lora ? lora->modules_to_save : std::vector<std::string>{});
     std::cout << ag::apps::peft_trainable_line(count) << "\n";
     if (const std::string note = ag::apps::distinct_count_note(count); !note.empty())
       std::cout << note << "\n";

@@ -25,8 +25,8 @@
 #include "apps/common/base_digest.h"
 #include "apps/common/base_load_notices.h"
 #include "apps/common/model_setup.h"
-#include "apps/common/run_data.h"
 #include "apps/common/run_base.h"
+#include "apps/common/run_data.h"
 #include "apps/common/run_folder.h"
 
 #include "core/errors.h"
@@ -102,12 +102,13 @@ int main(int argc, char** argv) {
     if (auto done = ag::apps::parse_arguments(app, argc, argv)) return *done;
     if (app.count("--num-labels") && num_labels < 1)
       throw ag::Error("--num-labels must be at least 1, got " + std::to_string(num_labels));
-    if (run_dir.empty() && adapter.empty()) throw ag::Error("give --run RUN_FOLDER or --adapter DIR");
+    if (run_dir.empty() && adapter.empty())
+      throw ag::Error("give --run RUN_FOLDER or --adapter DIR");
     if (adapter.empty()) adapter = run_dir;
     // Checked first, so that a folder without it is reported by its own name.
     ag::nn::read_adapter_config(adapter);
-    model_name = ag::apps::find_adapter_base(adapter, run_dir.empty() ? adapter : run_dir,
-                                            model_name);
+    model_name =
+        ag::apps::find_adapter_base(adapter, run_dir.empty() ? adapter : run_dir, model_name);
     // Never write over an input; never merge an adapter into a base it was not trained on.
     ag::apps::check_output_apart_from_inputs({"--out", out}, {{"--model", model_name},
                                                               {"--adapter", adapter},

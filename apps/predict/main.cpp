@@ -8,7 +8,8 @@
 // an empty text, so outputs always line up with inputs). --all-scores adds every class's
 // probability, --logits the raw logits, --format tsv|jsonl machine-readable lines at full
 // precision (apps/predict/prediction_output.h). --evaluate scores the run on a labelled file
-// instead: accuracy, macro-F1, loss and the confusion matrix (apps/predict/labelled_evaluation.h). For a run trained on text pairs
+// instead: accuracy, macro-F1, loss and the confusion matrix (apps/predict/labelled_evaluation.h).
+// For a run trained on text pairs
 // (--text-pair-column) each line is "text<TAB>text_pair". A line that is not UTF-8 text (invalid
 // UTF-8, a NUL byte, longer than --max-line-bytes), a line without a TAB for a pair model, or
 // logits that are not finite numbers are errors naming the line, printed after the answers to
@@ -26,14 +27,14 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/evaluate.h"
-#include "apps/common/run_threads.h"
 #include "apps/common/run_folder.h"
+#include "apps/common/run_threads.h"
 #include "apps/predict/labelled_evaluation.h"
 #include "apps/predict/prediction_output.h"
 #include "apps/predict/trained_run.h"
-#include "core/io/atomic_file.h"
 #include "core/autograd.h"
 #include "core/errors.h"
+#include "core/io/atomic_file.h"
 #include "core/parallel.h"
 #include "data/data_error.h"
 #include "data/text_file.h"
@@ -108,9 +109,11 @@ int main(int argc, char** argv) {
     if (evaluate_input) {
       if (input.empty()) throw Error("--evaluate needs --input LABELLED_FILE");
       if (!metrics_out.empty())
-        check_output_file({"--metrics-out", metrics_out},
-                          {{"--input", input}, {"--run", o.run}, {"--model", o.model},
-                           {"--adapter", o.adapter}, {"--labels", o.labels}});
+        check_output_file({"--metrics-out", metrics_out}, {{"--input", input},
+                                                           {"--run", o.run},
+                                                           {"--model", o.model},
+                                                           {"--adapter", o.adapter},
+                                                           {"--labels", o.labels}});
       TrainConfig settings;  // the run's data conventions (text/label columns)
       const std::string settings_file = o.run + "/train_config.json";
       if (!o.run.empty() && std::filesystem::exists(settings_file))

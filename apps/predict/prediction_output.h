@@ -30,8 +30,7 @@ struct PredictionFormat {
 
 class PredictionWriter {
  public:
-  PredictionWriter(std::ostream& out, const PredictionFormat& format,
-                   const data::LabelMap& labels);
+  PredictionWriter(std::ostream& out, const PredictionFormat& format, const data::LabelMap& labels);
   // Writes the tsv header, once, before the first answer (nothing for text and jsonl).
   void begin();
   // One answer: `logits` and `probabilities` hold one value per label.
