@@ -119,6 +119,12 @@ int main(int argc, char** argv) {
                       ": the logits are not finite (NaN or Inf): the weights in " +
                       run.weights_file + " overflow float32");
         }
+        if (k == 1) {  // a regression (one output, e.g. STS-B): the value, then the text
+          char score[32];
+          std::snprintf(score, sizeof score, "%.4f", row[0]);
+          std::cout << score << '\t' << texts[i] << '\n';
+          continue;
+        }
         const auto p = softmax_row(row, k);
         const int32_t best = int32_t(std::max_element(p.begin(), p.end()) - p.begin());
         char probability[32];
