@@ -24,8 +24,7 @@ Tensor mse_loss(const Tensor& predictions, const std::vector<float>& targets) {
   const bool column = predictions.dim() == 2 && predictions.size(1) == 1;
   if (!(predictions.dim() == 1 || column) || predictions.size(0) != int64_t(targets.size()))
     throw ShapeError("mse_loss: predictions " + to_string(predictions.shape()) +
-                     " need (N) or (N, 1) with N = " + std::to_string(targets.size()) +
-                     " targets");
+                     " need (N) or (N, 1) with N = " + std::to_string(targets.size()) + " targets");
   const int64_t N = predictions.size(0);
   const float* p = predictions.data();
   std::vector<float> errors(static_cast<size_t>(N));  // p_i − t_i, for the backward pass

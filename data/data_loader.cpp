@@ -22,9 +22,8 @@ std::vector<EncodedExample> encode_dataset(const Dataset& dataset, const BertTok
     } catch (const DataError& e) {
       throw DataError(dataset.source + ":" + std::to_string(example.line) + ": " + e.what());
     }
-    encoded.push_back(
-        {std::move(encoding.input_ids), std::move(encoding.token_type_ids), example.label,
-         example.target});
+    encoded.push_back({std::move(encoding.input_ids), std::move(encoding.token_type_ids),
+                       example.label, example.target});
   }
   return encoded;
 }

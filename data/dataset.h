@@ -35,7 +35,7 @@ struct Dataset {
   std::vector<Example> examples;
   LabelMap labels;
   bool has_text_pair = false;
-  bool float_labels = false;  // a regression task: Example::target holds each label
+  bool float_labels = false;                  // a regression task: Example::target holds each label
   int64_t bad_rows_skipped = 0;               // with skip_bad_rows
   std::vector<std::string> bad_row_messages;  // the first few of them, "file:line: what"
 

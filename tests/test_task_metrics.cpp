@@ -21,7 +21,8 @@ const std::vector<double> kPredicted = {0.7, 1.9, 3.4, 2.8, 4.1, 1.6, 2.9, 0.3, 
 }  // namespace
 
 TEST_CASE("matthews_corrcoef: binary and three classes, as scikit-learn") {
-  CHECK(matthews_corrcoef(kLabels, kPredictions) == doctest::Approx(0.3142857142857143).epsilon(1e-12));
+  CHECK(matthews_corrcoef(kLabels, kPredictions) ==
+        doctest::Approx(0.3142857142857143).epsilon(1e-12));
   CHECK(matthews_corrcoef({0, 1, 2, 2, 1, 0, 2, 1, 0, 1}, {0, 2, 2, 1, 1, 0, 2, 0, 0, 1}) ==
         doctest::Approx(0.5606060606060606).epsilon(1e-12));
   // Perfect and inverted predictions.

@@ -38,7 +38,8 @@ std::string glue_file(const std::string& task, int rows, bool dev) {
   if (task == "MNLI")
     t = std::string("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\t") +
         "sentence2_binary_parse\tsentence1_parse\tsentence2_parse\tsentence1\tsentence2\t" +
-        (mnli_dev ? "label1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n" : "label1\tgold_label\n");
+        (mnli_dev ? "label1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n"
+                  : "label1\tgold_label\n");
   if (task == "QNLI") t = "index\tquestion\tsentence\tlabel\n";
   if (task == "RTE" || task == "WNLI") t = "index\tsentence1\tsentence2\tlabel\n";
   for (int i = 0; i < rows; ++i) {
@@ -48,7 +49,8 @@ std::string glue_file(const std::string& task, int rows, bool dev) {
     const std::string nli = y ? "entailment" : "not_entailment";
     if (task == "CoLA") t += "gj04\t" + std::to_string(y) + "\t" + (y ? "" : "*") + "\t" + a + "\n";
     if (task == "SST-2") t += a + "\t" + std::to_string(y) + "\n";
-    if (task == "MRPC") t += std::to_string(y) + "\t" + id + "\t" + id + "0\t" + a + "\t" + b + "\n";
+    if (task == "MRPC")
+      t += std::to_string(y) + "\t" + id + "\t" + id + "0\t" + a + "\t" + b + "\n";
     if (task == "QQP")
       t += id + "\t" + id + "\t" + id + "0\t" + a + " ?\t" + b + " ?\t" + std::to_string(y) + "\n";
     if (task == "STS-B")
@@ -108,7 +110,8 @@ std::string task_args(const std::string& task, const std::string& folder, const 
          " --train " + (f / "train.tsv").string() + " --test " +
          (f / (task == "mnli" ? "dev_matched.tsv" : "dev.tsv")).string() +
          " --epochs 2 --batch-size 8 --lr 5e-3 --max-length 32 --threads 1 --quiet-params"
-         " --skip-bad-rows --out " + (scratch() / out).string();
+         " --skip-bad-rows --out " +
+         (scratch() / out).string();
 }
 
 json summary_of(const std::string& out) {
@@ -193,16 +196,16 @@ TEST_CASE("tools/glue.sh trains every GLUE task in a folder and prints the table
   if (!have_apps()) return;
   const fs::path out = scratch() / "glue-runs";
   const std::string build = fs::path(ADAPTGRAD_BIN).parent_path().string();
-  const Result r = run_command("BUILD_DIR=" + build + " " + ADAPTGRAD_SOURCE_DIR +
-                               "/tools/glue.sh " + glue_dir().string() + " --model " + tiny_bert() +
-                               " --tokenizer " + tokenizer() + " --out " + out.string() +
-                               " -- --epochs 1 --max-length 32 --threads 1");
+  const Result r =
+      run_command("BUILD_DIR=" + build + " " + ADAPTGRAD_SOURCE_DIR + "/tools/glue.sh " +
+                  glue_dir().string() + " --model " + tiny_bert() + " --tokenizer " + tokenizer() +
+                  " --out " + out.string() + " -- --epochs 1 --max-length 32 --threads 1");
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-  for (const char* row : {"| CoLA | matthews / accuracy | ", "| SST-2 | accuracy | ",
-                          "| MRPC | accuracy / f1 | ", "| QQP | accuracy / f1 | ",
-                          "| STS-B | pearson / spearman | ", "| MNLI | accuracy | ",
-                          "| QNLI | accuracy | ", "| RTE | accuracy | ", "| WNLI | accuracy | "}) {
+  for (const char* row :
+       {"| CoLA | matthews / accuracy | ", "| SST-2 | accuracy | ", "| MRPC | accuracy / f1 | ",
+        "| QQP | accuracy / f1 | ", "| STS-B | pearson / spearman | ", "| MNLI | accuracy | ",
+        "| QNLI | accuracy | ", "| RTE | accuracy | ", "| WNLI | accuracy | "}) {
     INFO(row);
     CHECK(r.out.find(row) != std::string::npos);
   }
@@ -219,10 +222,9 @@ TEST_CASE("tools/glue.sh: a folder without GLUE's files, an unknown task") {
   if (!have_apps()) return;
   fs::create_directories(scratch() / "not-glue");
   const std::string glue = std::string(ADAPTGRAD_SOURCE_DIR) + "/tools/glue.sh ";
-  const std::string build =
-      "BUILD_DIR=" + fs::path(ADAPTGRAD_BIN).parent_path().string() + " ";
-  Result r = run_command(build + glue + (scratch() / "not-glue").string() + " --model " +
-                         tiny_bert());
+  const std::string build = "BUILD_DIR=" + fs::path(ADAPTGRAD_BIN).parent_path().string() + " ";
+  Result r =
+      run_command(build + glue + (scratch() / "not-glue").string() + " --model " + tiny_bert());
   CHECK(r.code == 1);
   CHECK(r.err.find("holds none of GLUE's folders") != std::string::npos);
   r = run_command(build + glue + glue_dir().string() + " --model " + tiny_bert() +

@@ -31,8 +31,7 @@ double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& 
 // ranks (one Allreduce), so every rank returns the whole result.
 // With `regression` the loss is the MSE of the single output against the batch's targets.
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
-                    int64_t num_labels, nn::ProcessGroup* group = nullptr,
-                    bool regression = false);
+                    int64_t num_labels, nn::ProcessGroup* group = nullptr, bool regression = false);
 
 // Softmax probabilities of one logits row.
 std::vector<float> softmax_row(const float* logits, int64_t n);

@@ -232,8 +232,8 @@ void TrainConfig::validate_task() const {
   auto fail = [](const std::string& msg) { throw Error(msg); };
   if (!task.empty()) glue_task(task);  // an unknown name lists the tasks
   if (!problem_type.empty() && !one_of(problem_type, {"single_label_classification", "regression"}))
-    fail("--problem-type must be single_label_classification or regression, got '" +
-         problem_type + "' (multi_label_classification is not implemented)");
+    fail("--problem-type must be single_label_classification or regression, got '" + problem_type +
+         "' (multi_label_classification is not implemented)");
   if (!metric.empty() && !is_metric_name(metric))
     fail("--metric must be accuracy, matthews, f1, pearson or spearman, got '" + metric + "'");
   const bool correlation = metric == "pearson" || metric == "spearman";
@@ -242,8 +242,9 @@ void TrainConfig::validate_task() const {
          (correlation ? "a regression metric: add --problem-type regression"
                       : "a classification metric: a regression run reports pearson or spearman"));
   if (is_regression() && (demo || format == "polarity"))
-    fail("--problem-type regression needs a data file with numeric labels (not --demo or "
-         "polarity)");
+    fail(
+        "--problem-type regression needs a data file with numeric labels (not --demo or "
+        "polarity)");
 }
 
 void TrainConfig::validate() const {

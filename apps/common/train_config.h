@@ -34,8 +34,8 @@ struct TrainConfig {
   // The task (apps/common/glue_task.h): a GLUE preset, the loss and the metric.
   std::string task;          // cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli: columns, type, metric
   std::string problem_type;  // "" or single_label_classification (cross-entropy) | regression (MSE)
-  std::string metric;  // accuracy|matthews|f1|pearson|spearman: picks the best evaluation
-  bool demo = false;  // the built-in SYNTHETIC sentiment task
+  std::string metric;        // accuracy|matthews|f1|pearson|spearman: picks the best evaluation
+  bool demo = false;         // the built-in SYNTHETIC sentiment task
   int64_t demo_size = 2000;
   bool skip_bad_rows = false;
   int64_t max_line_bytes = int64_t(1) << 20;  // a longer line in a data file is an error

@@ -127,8 +127,7 @@ void Trainer::write_metrics_and_curves() const {
 }
 
 void Trainer::evaluate_now(double epoch_position) {
-  const EvalResult r =
-      evaluate(model_, val_loader_, num_labels_, &group_, config_.is_regression());
+  const EvalResult r = evaluate(model_, val_loader_, num_labels_, &group_, config_.is_regression());
   // The first metric picks the best evaluation (best_val_acc holds its value: accuracy unless
   // --task or --metric chose another).
   const std::vector<std::string> metrics = run_metrics(config_);

@@ -136,9 +136,9 @@ def print_report(a, runs, info, raw_path):
     if ag_acc is not None and lo is not None:
         verdict = "PASS" if lo <= ag_acc <= hi else \
             "MISS (above)" if ag_acc > hi else "MISS (below)"
-        scale = 100 if percent else 1
-        P(f"- adaptgrad test {metric} {scale * ag_acc:.4g}{'%' if percent else ''} within "
-          f"PyTorch's 95% interval [{scale * lo:.4g}, {scale * hi:.4g}]: {verdict}"
+        value, interval = (f"{100 * ag_acc:.2f}%", f"[{100 * lo:.1f}, {100 * hi:.1f}]") \
+            if percent else (f"{ag_acc:.4f}", f"[{lo:.3f}, {hi:.3f}]")
+        P(f"- adaptgrad test {metric} {value} within PyTorch's 95% interval {interval}: {verdict}"
           + (f" (after {a.max_steps} steps, not the recipe's accuracy)" if a.max_steps else ""))
     P()
     P(f"Raw JSON lines: {raw_path}; logs and run folders next to it.")
