@@ -87,6 +87,9 @@ Tensor transpose2d(const Tensor& x);
 // Mean cross-entropy of logits (N, C) against labels (N); labels equal to ignore_index are
 // skipped (and do not count in the mean), as torch.nn.functional.cross_entropy.
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index = -100);
+// Mean squared error of predictions (N) or (N, 1) against N float targets, as
+// torch.nn.functional.mse_loss(predictions.squeeze(), targets) (ops_loss_regression.cpp).
+Tensor mse_loss(const Tensor& predictions, const std::vector<float>& targets);
 
 // --- adapters (ops_lora.cpp, ops_dora.cpp) -----------------------------------------------------
 // Dropout on an adapter's input: off (p = 0), a counter-based mask from `seed`, or an explicit

@@ -22,8 +22,8 @@ std::vector<EncodedExample> encode_dataset(const Dataset& dataset, const BertTok
     } catch (const DataError& e) {
       throw DataError(dataset.source + ":" + std::to_string(example.line) + ": " + e.what());
     }
-    encoded.push_back(
-        {std::move(encoding.input_ids), std::move(encoding.token_type_ids), example.label});
+    encoded.push_back({std::move(encoding.input_ids), std::move(encoding.token_type_ids),
+                       example.label, example.target});
   }
   return encoded;
 }
@@ -89,6 +89,7 @@ Batch DataLoader::batch(int64_t index) const {
         batch.token_type_ids[offset + t] = example.token_type_ids[t];
     }
     batch.labels.push_back(example.label);
+    batch.targets.push_back(example.target);
     batch.example_indices.push_back(static_cast<int64_t>(members[row]));
   }
   return batch;
@@ -108,6 +109,7 @@ Batch slice_rows(const Batch& batch, int64_t begin, int64_t end) {
   out.token_type_ids.assign(batch.token_type_ids.begin() + cell(begin),
                             batch.token_type_ids.begin() + cell(end));
   out.labels.assign(batch.labels.begin() + begin, batch.labels.begin() + end);
+  out.targets.assign(batch.targets.begin() + begin, batch.targets.begin() + end);
   out.example_indices.assign(batch.example_indices.begin() + begin,
                              batch.example_indices.begin() + end);
   return out;

@@ -31,6 +31,7 @@ struct EncodedExample {
   std::vector<int32_t> input_ids;
   std::vector<int32_t> token_type_ids;
   int32_t label = -1;
+  float target = 0.0f;  // a regression task's float label
 };
 
 // Encodes every example ([CLS] text [SEP] (pair [SEP])), truncated to max_length (0: none).
@@ -42,6 +43,7 @@ struct Batch {
   int64_t batch_size = 0, seq_len = 0;
   std::vector<int32_t> input_ids, attention_mask, token_type_ids;
   std::vector<int32_t> labels;           // (batch_size)
+  std::vector<float> targets;            // (batch_size): regression labels (0 otherwise)
   std::vector<int64_t> example_indices;  // (batch_size): positions in the loader's examples
 };
 

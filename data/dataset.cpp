@@ -1,6 +1,10 @@
 #include "data/dataset.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -54,6 +58,41 @@ class BadRows {
   bool skip_;
   Dataset& dataset_;
 };
+
+// A regression label: a finite number, written in full ("3.8", "4", "5e-1"). "n/a", "3.8x",
+// "inf", "nan" and values beyond a float are not.
+std::optional<float> parse_float_label(const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+      !std::isfinite(value) || std::abs(value) > double(std::numeric_limits<float>::max()))
+    return std::nullopt;
+  return float(value);
+}
+
+// Regression rows: every label a number kept in Example::target, one class "LABEL_0".
+void add_float_rows(std::vector<RawRow> rows, BadRows& bad_rows, Dataset& dataset) {
+  dataset.float_labels = true;
+  dataset.labels = LabelMap({"LABEL_0"});
+  dataset.examples.reserve(rows.size());
+  for (RawRow& row : rows) {
+    const std::optional<float> value = parse_float_label(row.label);
+    if (!value) {
+      bad_rows.report(row.line, "label \"" + row.label +
+                                    "\" is not a finite number (a regression task's labels are "
+                                    "numbers, e.g. 3.8)");
+      continue;
+    }
+    dataset.examples.push_back(
+        {std::move(row.text), std::move(row.text_pair), 0, row.line, *value});
+  }
+  if (dataset.examples.empty())
+    throw DataError(dataset.source + ": no examples" +
+                    (dataset.bad_rows_skipped > 0
+                         ? " (all " + std::to_string(dataset.bad_rows_skipped) + " rows were bad)"
+                         : std::string(" (no data rows)")));
+}
 
 // Turns raw labels into ids and fills `dataset`; shared by every reader.
 void add_rows(std::vector<RawRow> rows, bool labelled, const std::optional<LabelMap>& known,
@@ -204,7 +243,10 @@ Dataset read_table(const std::string& path, const TableReadOptions& options) {
     }
     rows.push_back(std::move(row));
   }
-  add_rows(std::move(rows), labelled, options.labels, bad_rows, dataset);
+  if (labelled && options.float_labels)
+    add_float_rows(std::move(rows), bad_rows, dataset);
+  else
+    add_rows(std::move(rows), labelled, options.labels, bad_rows, dataset);
   return dataset;
 }
 
@@ -266,6 +308,8 @@ Dataset read_jsonl(const std::string& path, const JsonlReadOptions& options) {
       }
       if (label->is_number_integer()) {
         row.label = std::to_string(label->get<int64_t>());
+      } else if (label->is_number_float() && options.float_labels) {
+        row.label = label->dump();
       } else if (label->is_string() && !trim(label->get<std::string>()).empty()) {
         row.label = trim(label->get<std::string>());
       } else {
@@ -276,7 +320,10 @@ Dataset read_jsonl(const std::string& path, const JsonlReadOptions& options) {
     }
     rows.push_back(std::move(row));
   }
-  add_rows(std::move(rows), labelled, options.labels, bad_rows, dataset);
+  if (labelled && options.float_labels)
+    add_float_rows(std::move(rows), bad_rows, dataset);
+  else
+    add_rows(std::move(rows), labelled, options.labels, bad_rows, dataset);
   return dataset;
 }
 

@@ -27,6 +27,7 @@ struct Example {
   std::string text_pair;  // the second text of a pair task; empty otherwise
   int32_t label = -1;     // index into Dataset::labels; -1 for unlabelled data
   int64_t line = 0;       // 1-based line in the source file (0 for generated data)
+  float target = 0.0f;    // with float_labels: the label's value (label is then 0)
 };
 
 struct Dataset {
@@ -34,6 +35,7 @@ struct Dataset {
   std::vector<Example> examples;
   LabelMap labels;
   bool has_text_pair = false;
+  bool float_labels = false;                  // a regression task: Example::target holds each label
   int64_t bad_rows_skipped = 0;               // with skip_bad_rows
   std::vector<std::string> bad_row_messages;  // the first few of them, "file:line: what"
 
@@ -50,6 +52,9 @@ struct TableReadOptions {
   std::string text_pair_column;        // empty: single-text task
   std::string label_column = "label";  // empty: unlabelled data
   std::optional<LabelMap> labels;      // the known labels; unset: taken from this file
+  // A regression task (GLUE's STS-B): every label is a finite number, kept in Example::target;
+  // the label map is the single class "LABEL_0" (transformers' id2label for num_labels 1).
+  bool float_labels = false;
   bool skip_bad_rows = false;
   int64_t max_line_bytes = kDefaultMaxLineBytes;  // a longer line is an error
 
@@ -69,6 +74,9 @@ struct JsonlReadOptions {
   std::string text_pair_key;        // empty: single-text task
   std::string label_key = "label";  // integer or string values; empty: unlabelled
   std::optional<LabelMap> labels;
+  // A regression task (GLUE's STS-B): every label is a finite number, kept in Example::target;
+  // the label map is the single class "LABEL_0" (transformers' id2label for num_labels 1).
+  bool float_labels = false;
   bool skip_bad_rows = false;
   int64_t max_line_bytes = kDefaultMaxLineBytes;  // a longer line is an error
 };

@@ -41,6 +41,7 @@ DatasetSplits stratified_split(const Dataset& dataset, double validation_fractio
     split.source = dataset.source + " [" + name + " split]";
     split.labels = dataset.labels;
     split.has_text_pair = dataset.has_text_pair;
+    split.float_labels = dataset.float_labels;
     split.examples.reserve(indices.size());
     for (std::size_t i : indices) split.examples.push_back(dataset.examples[i]);
     return split;

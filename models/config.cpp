@@ -114,6 +114,12 @@ void read_labels(const json& j, EncoderConfig& c, const std::string& file) {
     c.id2label.clear();
     for (int64_t i = 0; i < c.num_labels; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
   }
+  // The accepted values are checked with the refused keys (config_keys.cpp).
+  if (const auto it = j.find("problem_type"); it != j.end() && it->is_string())
+    c.problem_type = it->get<std::string>();
+  if (c.problem_type == "regression" && c.num_labels != 1)
+    throw FormatError(file, "key \"problem_type\"",
+                      "\"regression\" needs num_labels 1, got " + std::to_string(c.num_labels));
 }
 
 }  // namespace
@@ -240,6 +246,7 @@ std::string config_to_json_text(const EncoderConfig& c) {
   j["pad_token_id"] = c.pad_token_id >= 0 ? json(c.pad_token_id) : json(nullptr);
   j["id2label"] = id2label;
   j["label2id"] = label2id;
+  if (!c.problem_type.empty()) j["problem_type"] = c.problem_type;
   const bool bert = c.model_type == "bert";
   const ConfigKeys& k = bert ? kBertKeys : kDistilBertKeys;
   j[k.hidden] = c.hidden;

@@ -26,6 +26,9 @@ struct EncoderConfig {
   int64_t pad_token_id = 0;  // a row of the word embeddings; -1 (config.json null) for none
   int64_t num_labels = 2;
   std::vector<std::string> id2label;  // label names, index = class id
+  // "" (unset), "single_label_classification" or "regression" (num_labels 1, MSE loss): the
+  // forward pass is the same, the loss a trainer picks and what a score means are not.
+  std::string problem_type;
 
   int64_t head_dim() const { return hidden / heads; }
 };

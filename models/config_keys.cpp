@@ -24,7 +24,8 @@ std::vector<ConfigKey> common_keys() {
       {"num_labels", U::kImplemented, {}},  // PretrainedConfig(num_labels=...)
       // Change the model or its loss, and are not implemented.
       {"is_encoder_decoder", U::kRefusedUnlessDefault, {false}},
-      {"problem_type", U::kRefusedUnlessDefault, {"single_label_classification"}},
+      // Read into EncoderConfig (the train app picks the loss from it); multi-label is refused.
+      {"problem_type", U::kRefusedUnlessDefault, {"single_label_classification", "regression"}},
       {"pruned_heads", U::kRefusedUnlessDefault, {json::object()}},
       // Never change what the classifier computes.
       {"transformers_version", U::kIgnored, {}},

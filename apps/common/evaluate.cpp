@@ -37,7 +37,7 @@ double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& 
 }
 
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
-                    int64_t num_labels, nn::ProcessGroup* group) {
+                    int64_t num_labels, nn::ProcessGroup* group, bool regression) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
@@ -46,14 +46,23 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
   EvalResult r;
   r.predictions.assign(n, -1);
   std::vector<int32_t> labels(n, -1);
+  if (regression) r.scores.assign(n, 0.0), r.targets.assign(n, 0.0);
   double loss_sum = 0;
   int64_t correct = 0;
   for (int64_t index = rank; index < loader.num_batches(); index += ranks) {
     const data::Batch batch = loader.batch(index);
     const Tensor logits = models::forward_in_length_chunks(model, models::to_encoder_input(batch));
+    const float* l = logits.data();
+    if (regression) {
+      loss_sum += double(mse_loss(logits, batch.targets).item()) * double(batch.batch_size);
+      for (int64_t i = 0; i < batch.batch_size; ++i) {
+        r.scores[size_t(batch.example_indices[i])] = l[i];
+        r.targets[size_t(batch.example_indices[i])] = batch.targets[size_t(i)];
+      }
+      continue;
+    }
     const Indices y{{batch.batch_size}, batch.labels};
     loss_sum += double(cross_entropy(logits, y).item()) * double(batch.batch_size);
-    const float* l = logits.data();
     for (int64_t i = 0; i < batch.batch_size; ++i) {
       const float* row = l + i * num_labels;
       const int32_t pred = int32_t(std::max_element(row, row + num_labels) - row);
@@ -66,6 +75,9 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
     std::vector<double> totals{loss_sum, double(correct)};
     for (int32_t p : r.predictions) totals.push_back(p + 1);
     for (int32_t y : labels) totals.push_back(y + 1);
+    // Each example is one rank's (its batch's): the others hold 0, so the sum is its value.
+    totals.insert(totals.end(), r.scores.begin(), r.scores.end());
+    totals.insert(totals.end(), r.targets.begin(), r.targets.end());
     totals = group->sum(totals);
     loss_sum = totals[0];
     correct = int64_t(totals[1]);
@@ -73,13 +85,18 @@ EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& l
       r.predictions[i] = int32_t(totals[2 + i]) - 1;
       labels[i] = int32_t(totals[2 + n + i]) - 1;
     }
+    for (size_t i = 0; i < r.scores.size(); ++i) {
+      r.scores[i] = totals[2 + 2 * n + i];
+      r.targets[i] = totals[2 + 3 * n + i];
+    }
   }
   r.examples = loader.num_examples();
   if (r.examples) {
     r.loss = loss_sum / double(r.examples);
     r.accuracy = double(correct) / double(r.examples);
-    r.macro_f1 = macro_f1(labels, r.predictions, num_labels);
+    if (!regression) r.macro_f1 = macro_f1(labels, r.predictions, num_labels);
   }
+  r.labels = std::move(labels);
   model.train(was_training);
   return r;
 }

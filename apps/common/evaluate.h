@@ -15,6 +15,10 @@ struct EvalResult {
   double loss = 0, accuracy = 0, macro_f1 = 0;
   int64_t examples = 0;
   std::vector<int32_t> predictions;  // per example of the loader, in the loader's order
+  std::vector<int32_t> labels;       // the same order
+  // A regression (one output, MSE loss): the predicted and the true value per example, in the
+  // loader's order; accuracy, macro_f1, predictions and labels are then unused.
+  std::vector<double> scores, targets;
 };
 
 // Per-class F1 = 2·TP / (2·TP + FP + FN), averaged over the classes that occur among the labels
@@ -25,8 +29,9 @@ double macro_f1(const std::vector<int32_t>& labels, const std::vector<int32_t>& 
 // Switches the model to eval mode for the pass and restores the previous mode after. With a
 // distributed `group`, rank r runs batches r, r + N, ... and the counts are summed over the
 // ranks (one Allreduce), so every rank returns the whole result.
+// With `regression` the loss is the MSE of the single output against the batch's targets.
 EvalResult evaluate(models::SequenceClassifier& model, const data::DataLoader& loader,
-                    int64_t num_labels, nn::ProcessGroup* group = nullptr);
+                    int64_t num_labels, nn::ProcessGroup* group = nullptr, bool regression = false);
 
 // Softmax probabilities of one logits row.
 std::vector<float> softmax_row(const float* logits, int64_t n);

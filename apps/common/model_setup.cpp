@@ -32,6 +32,11 @@ std::shared_ptr<models::SequenceClassifier> load_base_model(const std::string& n
     config = models::preset_config(name);
   config.num_labels = labels.size();
   config.id2label = labels.names();
+  // transformers' rule: one output is a regression (MSE on a float label), more are classes.
+  if (labels.size() == 1)
+    config.problem_type = "regression";
+  else if (config.problem_type == "regression")
+    config.problem_type.clear();
   models::check_model_size(config, name);  // the head grows with the labels
   models::check_fits_in_memory(config, name);
   if (random_init) *random_init = !folder;

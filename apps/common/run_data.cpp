@@ -44,6 +44,7 @@ Options with_common_settings(Options o, const TrainConfig& c,
   o.labels = labels;
   o.skip_bad_rows = c.skip_bad_rows;
   o.max_line_bytes = c.max_line_bytes;
+  o.float_labels = c.is_regression();
   return o;
 }
 
@@ -71,6 +72,15 @@ std::vector<double> parse_split(const std::string& text) {
 // run "succeeds" with accuracy 1 and loss 0. Labels that mix numbers and words ("0" and "pos")
 // are often one class spelled two ways: warn.
 void check_classes(const data::Dataset& train, const std::string& source) {
+  if (train.float_labels) {  // regression: one output, but the targets must vary
+    const auto [low, high] = std::minmax_element(
+        train.examples.begin(), train.examples.end(),
+        [](const data::Example& a, const data::Example& b) { return a.target < b.target; });
+    if (low->target == high->target)
+      throw Error(source + ": every training label is " + std::to_string(low->target) +
+                  "; a regression needs labels that vary");
+    return;
+  }
   const auto counts = train.label_counts();
   const auto present = std::count_if(counts.begin(), counts.end(), [](int64_t n) { return n > 0; });
   if (present < 2)
@@ -85,6 +95,16 @@ void check_classes(const data::Dataset& train, const std::string& source) {
 
 void describe(std::ostream& log, const char* name, const data::Dataset& d) {
   log << "  " << name << ": " << d.size() << " examples";
+  if (d.float_labels) {
+    double low = d.examples[0].target, high = low, sum = 0;
+    for (auto& e : d.examples) {
+      low = std::min(low, double(e.target));
+      high = std::max(high, double(e.target));
+      sum += e.target;
+    }
+    log << " (labels " << low << " to " << high << ", mean " << sum / double(d.size()) << ")\n";
+    return;
+  }
   const auto counts = d.label_counts();
   for (size_t i = 0; i < counts.size(); ++i)
     log << (i ? ", " : " (") << d.labels.name(int32_t(i)) << " " << counts[i];
@@ -113,6 +133,7 @@ data::Dataset read_data_file(const TrainConfig& c, const std::string& path,
     o.text_column = !c.text_column.empty() ? c.text_column : format == "tsv" ? "sentence" : "text";
     o.text_pair_column = c.text_pair_column;
     if (!c.label_column.empty()) o.label_column = c.label_column;
+    o.has_header = !c.no_header;
     d = data::read_table(path, o);
   }
   if (d.bad_rows_skipped > 0)
@@ -180,6 +201,7 @@ uint64_t data_fingerprint(const RunData& data) {
       mix(e.text);
       mix(e.text_pair);
       mix(std::to_string(e.label));
+      if (d->float_labels) mix(std::to_string(e.target));  // classification runs: as before
     }
   return h;
 }

@@ -11,7 +11,9 @@
 #include <variant>
 
 #include "apps/common/base_digest.h"
+#include "apps/common/glue_task.h"
 #include "apps/common/resume_check.h"
+#include "apps/common/task_metrics.h"
 #include "core/errors.h"
 
 namespace ag::apps {
@@ -48,6 +50,20 @@ const std::vector<Field>& fields() {
        "Data"},
       {"text-pair-column", &C::text_pair_column, "second text column for pair tasks", "Data"},
       {"label-column", &C::label_column, "label column/key (default: label)", "Data"},
+      {"no-header", &C::no_header,
+       "tsv/csv: the first row is data, not a header; columns are named 0, 1, ...", "Data"},
+      {"task", &C::task,
+       "a GLUE task: cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli (GLUE's TSV columns, the "
+       "problem type and the metric; flags given explicitly win)",
+       "Task"},
+      {"problem-type", &C::problem_type,
+       "single_label_classification (cross-entropy; default)|regression (one output, float "
+       "labels, MSE loss), as transformers' config.problem_type",
+       "Task"},
+      {"metric", &C::metric,
+       "accuracy|matthews|f1|pearson|spearman: reported and picks the best evaluation "
+       "(default: the task's, else accuracy; pearson for regression)",
+       "Task"},
       {"demo", &C::demo, "the built-in SYNTHETIC sentiment task (no files needed)", "Data"},
       {"demo-size", &C::demo_size, "number of synthetic examples for --demo", "Data"},
       {"skip-bad-rows", &C::skip_bad_rows, "skip (and count) malformed rows instead of failing",
@@ -212,6 +228,25 @@ void TrainConfig::validate_adapter() const {
   if (!(dropout >= 0 && dropout < 1)) fail("--dropout must be in [0, 1)");
 }
 
+void TrainConfig::validate_task() const {
+  auto fail = [](const std::string& msg) { throw Error(msg); };
+  if (!task.empty()) glue_task(task);  // an unknown name lists the tasks
+  if (!problem_type.empty() && !one_of(problem_type, {"single_label_classification", "regression"}))
+    fail("--problem-type must be single_label_classification or regression, got '" + problem_type +
+         "' (multi_label_classification is not implemented)");
+  if (!metric.empty() && !is_metric_name(metric))
+    fail("--metric must be accuracy, matthews, f1, pearson or spearman, got '" + metric + "'");
+  const bool correlation = metric == "pearson" || metric == "spearman";
+  if (!metric.empty() && correlation != is_regression())
+    fail("--metric " + metric + " is " +
+         (correlation ? "a regression metric: add --problem-type regression"
+                      : "a classification metric: a regression run reports pearson or spearman"));
+  if (is_regression() && (demo || format == "polarity"))
+    fail(
+        "--problem-type regression needs a data file with numeric labels (not --demo or "
+        "polarity)");
+}
+
 void TrainConfig::validate() const {
   auto fail = [](const std::string& msg) { throw Error(msg); };
   if (model.empty()) fail("--model is required (a Hugging Face folder or a preset name)");
@@ -250,6 +285,7 @@ void TrainConfig::validate() const {
   if (!(val_split > 0 && val_split < 1)) fail("--val-split must be in (0, 1)");
   if (demo && demo_size < 20) fail("--demo-size must be at least 20");
   if (max_line_bytes <= 0) fail("--max-line-bytes must be positive");
+  validate_task();
 }
 
 nlohmann::json to_json(const TrainConfig& config) {

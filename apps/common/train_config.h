@@ -30,7 +30,12 @@ struct TrainConfig {
   double val_split = 0.1;  // validation carved from --train when there is no --validation
   std::string format;      // tsv|csv|jsonl|polarity; default from the file extension
   std::string text_column, text_pair_column, label_column;
-  bool demo = false;  // the built-in SYNTHETIC sentiment task
+  bool no_header = false;  // tsv/csv: the first row is data; columns are named "0", "1", ...
+  // The task (apps/common/glue_task.h): a GLUE preset, the loss and the metric.
+  std::string task;          // cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli: columns, type, metric
+  std::string problem_type;  // "" or single_label_classification (cross-entropy) | regression (MSE)
+  std::string metric;        // accuracy|matthews|f1|pearson|spearman: picks the best evaluation
+  bool demo = false;         // the built-in SYNTHETIC sentiment task
   int64_t demo_size = 2000;
   bool skip_bad_rows = false;
   int64_t max_line_bytes = int64_t(1) << 20;  // a longer line in a data file is an error
@@ -82,8 +87,12 @@ struct TrainConfig {
   // The checks of the adapter settings alone (--method ... --dora-dropout), for the apps that
   // build an adapter from add_adapter_flags() without training it.
   void validate_adapter() const;
+  // The checks of --problem-type and --metric (validate() calls it).
+  void validate_task() const;
   std::vector<std::string> target_list() const;
   bool uses_adapter() const { return method == "lora" || method == "dora"; }
+  // Float labels, one output, MSE loss (transformers' problem_type "regression").
+  bool is_regression() const { return problem_type == "regression"; }
   // Examples per optimizer micro-batch over all processes (what the training loader yields).
   int64_t global_batch() const { return global_batch_size > 0 ? global_batch_size : batch_size; }
 };

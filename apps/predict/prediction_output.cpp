@@ -25,6 +25,10 @@ PredictionWriter::PredictionWriter(std::ostream& out, const PredictionFormat& fo
 
 void PredictionWriter::begin() {
   if (format_.format != "tsv") return;
+  if (regression()) {
+    out_ << "score\ttext\n";
+    return;
+  }
   out_ << "label\tscore";
   for (int32_t id = 0; format_.all_scores && id < labels_.size(); ++id)
     out_ << "\tscore:" << labels_.name(id);
@@ -35,6 +39,13 @@ void PredictionWriter::begin() {
 
 void PredictionWriter::write(const std::string& text, const float* logits,
                              const float* probabilities) {
+  if (regression()) {  // one output (e.g. STS-B): the value itself is the answer
+    if (format_.format == "jsonl")
+      out_ << nlohmann::ordered_json{{"score", double(logits[0])}, {"text", text}}.dump() << '\n';
+    else
+      out_ << number(logits[0], format_.format == "tsv") << '\t' << text << '\n';
+    return;
+  }
   const int32_t k = int32_t(labels_.size());
   const int32_t best = int32_t(std::max_element(probabilities, probabilities + k) - probabilities);
   if (format_.format == "jsonl") {

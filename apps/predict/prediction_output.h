@@ -12,6 +12,10 @@
 //                    "positive": 0.93}, "logits": {"negative": -1.2, "positive": 1.4},
 //                    "text": "..."}   ("scores" with --all-scores, "logits" with --logits;
 //                   numbers printed so that they read back as the same float32)
+//
+// A regression (one output, transformers' problem_type "regression", e.g. STS-B) answers with
+// its value: score<TAB>text, {"score": 3.7, "text": "..."}; --all-scores and --logits add
+// nothing there, the score is the model's output itself.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +41,8 @@ class PredictionWriter {
   void write(const std::string& text, const float* logits, const float* probabilities);
 
  private:
+  bool regression() const { return labels_.size() == 1; }
+
   std::ostream& out_;
   PredictionFormat format_;
   const data::LabelMap& labels_;

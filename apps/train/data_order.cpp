@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/common/glue_task.h"
 #include "core/io/atomic_file.h"
 
 namespace ag::apps {
@@ -16,7 +17,9 @@ void write_split(std::ostream& out, const char* name, const data::Dataset& d,
     out << nlohmann::json{{"split", name},
                           {"text", d.examples[i].text},
                           {"text_pair", d.examples[i].text_pair},
-                          {"label", d.examples[i].label},
+                          // A regression's label is its float value; a class's its id.
+                          {"label", d.float_labels ? nlohmann::json(d.examples[i].target)
+                                                   : nlohmann::json(d.examples[i].label)},
                           {"input_ids", encoded[i].input_ids}}
         << "\n";
 }
@@ -33,6 +36,9 @@ void write_data_order(const std::string& path, const RunData& run,
                           {"epochs", c.epochs},
                           {"seed", c.seed},
                           {"bucket", c.bucket},
+                          {"problem_type",
+                           c.is_regression() ? "regression" : "single_label_classification"},
+                          {"metrics", run_metrics(c)},
                           {"sizes",
                            {{"train", run.train.size()},
                             {"validation", run.validation.size()},

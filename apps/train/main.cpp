@@ -18,6 +18,7 @@
 #include "apps/common/app_util.h"
 #include "apps/common/base_digest.h"
 #include "apps/common/evaluate.h"
+#include "apps/common/glue_task.h"
 #include "apps/common/model_setup.h"
 #include "apps/common/peft_count.h"
 #include "apps/common/resume_check.h"
@@ -25,6 +26,7 @@
 #include "apps/common/run_folder.h"
 #include "apps/common/run_outputs.h"
 #include "apps/common/run_threads.h"
+#include "apps/common/task_metrics.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/data_order.h"
 #include "apps/train/signals.h"
@@ -105,6 +107,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   const std::string& resume_dir = flags.resume_dir;
   const bool resuming = !resume_dir.empty();
   install_stop_handlers();  // from the start: Ctrl-C while loading must stop the run too
+  apply_task_preset(c);     // --task: GLUE's columns, problem type and metric, unless given
   c.validate();
   if (flags.overwrite && resuming)
     throw Error("--overwrite replaces a run and --resume continues it: give only one");
@@ -136,6 +139,7 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
 
   RunData run = load_run_data(c, std::cout);
   const data::LabelMap labels = run.train.labels;
+  check_metrics_fit_labels(c, labels, c.train.empty() ? c.data : c.train);
   RunTokenizer tok = load_run_tokenizer(c, run);
   if (c.interrupt_at_startup) std::raise(SIGINT);
   const uint64_t generator_at_model = generator_state();
@@ -244,31 +248,42 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
 
   trainer.restore_best();
   const auto& st = trainer.state();
-  std::cout << "best validation accuracy " << st.best_val_acc << " at epoch " << st.best_epoch
-            << " (step " << st.best_step << "): restored\n";
-  nlohmann::json summary = {{"best_val_acc", st.best_val_acc},
-                            {"best_epoch", st.best_epoch},
+  const std::vector<std::string> metrics = run_metrics(c);
+  std::cout << "best validation " << (metrics[0] == "accuracy" ? "accuracy" : metrics[0]) << " "
+            << st.best_val_acc << " at epoch " << st.best_epoch << " (step " << st.best_step
+            << "): restored\n";
+  nlohmann::json summary = {{"best_epoch", st.best_epoch},
                             {"best_step", st.best_step},
                             {"steps", st.step},
                             {"trainable_params", nn::count_parameters(*model).trainable},
                             {"all_params", nn::count_parameters(*model).total},
                             {"synthetic_data", run.synthetic}};
+  add_task_summary(summary, c, st.best_val_acc);
   if (!run.test.examples.empty()) {
-    const EvalResult r =
-        evaluate(*model, make_loader(run.test, tok, c, false), labels.size(), &world);
+    const EvalResult r = evaluate(*model, make_loader(run.test, tok, c, false), labels.size(),
+                                  &world, c.is_regression());
     nlohmann::json event = {{"event", "test"},
                             {"step", st.step},
                             {"test_loss", r.loss},
                             {"test_acc", r.accuracy},
                             {"test_examples", r.examples}};
+    if (c.is_regression()) event.erase("test_acc");
     if (labels.size() > 2) event["test_macro_f1"] = r.macro_f1;
+    std::string others;  // the task's metrics besides accuracy
+    for (const std::string& m : metrics) {
+      if (m == "accuracy") continue;
+      event["test_" + m] = summary["test_" + m] = metric_value(m, r);
+      others += ", " + m + " " + std::to_string(metric_value(m, r));
+    }
     trainer.state().metrics.add(event);
-    summary["test_acc"] = r.accuracy;
+    if (!c.is_regression()) summary["test_acc"] = r.accuracy;
     summary["test_loss"] = r.loss;
     if (labels.size() > 2) summary["test_macro_f1"] = r.macro_f1;
-    std::cout << "test accuracy " << r.accuracy << " (" << r.examples << " examples"
-              << (labels.size() > 2 ? ", macro-F1 " + std::to_string(r.macro_f1) : "") << ")"
-              << (run.synthetic ? "  [SYNTHETIC demo data]" : "") << "\n";
+    std::cout << "test ";
+    if (!c.is_regression()) std::cout << "accuracy " << r.accuracy << " ";
+    std::cout << "(" << r.examples << " examples"
+              << (labels.size() > 2 ? ", macro-F1 " + std::to_string(r.macro_f1) : "") << others
+              << ")" << (run.synthetic ? "  [SYNTHETIC demo data]" : "") << "\n";
   }
   if (!main_rank) return 0;
   save_trained_weights(c.out, base_path, *model, lora);

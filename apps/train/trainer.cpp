@@ -135,7 +135,9 @@ double Trainer::accumulate_batch(const data::Batch& global, int64_t micro_batche
     set_batch_shard(group_.distributed() ? BatchShard{first, rows} : BatchShard{});
     const data::Batch local = group_.distributed() ? data::slice_rows(global, first, end) : global;
     const Tensor logits = model_.forward(models::to_encoder_input(local));
-    loss = cross_entropy(logits, Indices{{local.batch_size}, local.labels});
+    loss = config_.is_regression()
+               ? mse_loss(logits, local.targets)  // problem_type regression
+               : cross_entropy(logits, Indices{{local.batch_size}, local.labels});
     value = double(loss.item()) * double(rows) / double(global.batch_size);
   } else {
     // No rows here (a global batch smaller than the ranks, at the end of an epoch): run one

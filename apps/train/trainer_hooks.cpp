@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "apps/common/app_util.h"
+#include "apps/common/glue_task.h"
+#include "apps/common/task_metrics.h"
 #include "apps/train/signals.h"
 #include "apps/train/svg_plot.h"
 #include "apps/train/trainer.h"
@@ -105,8 +107,11 @@ void Trainer::maybe_checkpoint(bool epoch_end) {
 
 std::vector<std::pair<double, double>> Trainer::eval_points() const {
   std::vector<std::pair<double, double>> points;
+  // The curve of the metric that picks the best evaluation (accuracy unless --task/--metric).
+  const std::string metric = run_metrics(config_).front();
+  const std::string key = metric == "accuracy" ? "val_acc" : "val_" + metric;
   for (auto& e : state_.metrics.events())
-    if (e.value("event", "") == "eval") points.emplace_back(e["epoch"], e["val_acc"]);
+    if (e.value("event", "") == "eval") points.emplace_back(e["epoch"], e.value(key, 0.0));
   return points;
 }
 
@@ -122,10 +127,14 @@ void Trainer::write_metrics_and_curves() const {
 }
 
 void Trainer::evaluate_now(double epoch_position) {
-  const EvalResult r = evaluate(model_, val_loader_, num_labels_, &group_);
-  const bool best = r.accuracy > state_.best_val_acc;
+  const EvalResult r = evaluate(model_, val_loader_, num_labels_, &group_, config_.is_regression());
+  // The first metric picks the best evaluation (best_val_acc holds its value: accuracy unless
+  // --task or --metric chose another).
+  const std::vector<std::string> metrics = run_metrics(config_);
+  const double score = metric_value(metrics.front(), r);
+  const bool best = score > state_.best_val_acc || trainable_.best.empty();
   if (best) {
-    state_.best_val_acc = r.accuracy;
+    state_.best_val_acc = score;
     state_.best_step = state_.step;
     state_.best_epoch = epoch_position;
     for (size_t i = 0; i < trainable_.names.size(); ++i)
@@ -135,12 +144,27 @@ void Trainer::evaluate_now(double epoch_position) {
   nlohmann::json event = {{"event", "eval"},         {"step", state_.step},
                           {"epoch", epoch_position}, {"val_loss", r.loss},
                           {"val_acc", r.accuracy},   {"val_examples", r.examples}};
+  if (config_.is_regression()) event.erase("val_acc");
   if (num_labels_ > 2) event["val_macro_f1"] = r.macro_f1;
+  std::string others;  // the task's metrics besides accuracy, for the log line
+  for (const std::string& m : metrics) {
+    if (m == "accuracy") continue;
+    const double value = metric_value(m, r);
+    event["val_" + m] = value;
+    char text[64];
+    std::snprintf(text, sizeof text, "  val_%s %.4f", m.c_str(), value);
+    others += text;
+  }
   state_.metrics.add(event);
-  char line[200];
-  std::snprintf(line, sizeof line, "eval  epoch %.2f  step %ld  val_loss %.4f  val_acc %.4f%s",
-                epoch_position, long(state_.step), r.loss, r.accuracy,
-                best ? "  (best so far)" : "");
+  char line[300];
+  if (config_.is_regression())
+    std::snprintf(line, sizeof line, "eval  epoch %.2f  step %ld  val_loss %.4f%s%s",
+                  epoch_position, long(state_.step), r.loss, others.c_str(),
+                  best ? "  (best so far)" : "");
+  else
+    std::snprintf(line, sizeof line, "eval  epoch %.2f  step %ld  val_loss %.4f  val_acc %.4f%s%s",
+                  epoch_position, long(state_.step), r.loss, r.accuracy, others.c_str(),
+                  best ? "  (best so far)" : "");
   std::cout << line << std::endl;
 }
 

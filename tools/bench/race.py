@@ -4,6 +4,7 @@
     python tools/bench/race.py --recipe quickstart --threads 2 --repeats 2
     python tools/bench/race.py --recipe sst2-lora --max-steps 200     # capped timing run
     python tools/bench/race.py --recipe quickstart --precision bf16   # bf16 against autocast
+    python tools/bench/race.py --recipe glue-stsb --data GLUE_DIR       # a GLUE task (tools/glue.sh)
 
 Each repeat runs both sides once, in turn (adaptgrad first on even repeats, PyTorch first on
 odd ones), each in a fresh process with the same threads. The adaptgrad run writes its split,
@@ -17,7 +18,12 @@ Recipes (the README's): quickstart = tools/quickstart.sh (all-MiniLM-L6-v2, sent
 LoRA r 8 alpha 16 dropout 0.05 on query,value + head, 3 epochs, lr 2e-3, batch 16, max length
 64, split 0.8/0.1/0.1, seed 42 unless --seed); sst2-lora / sst2-dora = tools/run_sst2_comparison.sh (1 epoch
 of SST-2 train.tsv with 5% held out, batch 32, lr 2e-3, evaluation every 500 steps, dev.tsv as
-the test set).
+the test set); glue-<task> (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli) = tools/glue.sh's
+recipe on --data GLUE_DIR (GLUE's folders: MRPC/train.tsv, ...): train --task <task>, 10% of
+train.tsv held out for validation, dev.tsv (MNLI: dev_matched.tsv) as the test set, LoRA r 8
+alpha 16 dropout 0.05 on query,value + head, 3 epochs, batch 16, lr 2e-3, max length 128. The
+task's metric is compared: accuracy (Wilson interval), or for STS-B Pearson's r (Fisher-z
+interval); the PyTorch side trains STS-B with problem_type "regression" (MSE loss).
 
 --precision fp32 (default) | bf16: both sides at that precision. train gets `--precision` passed
 explicitly (its own default is auto); race_torch.py then runs forward + loss inside
@@ -33,9 +39,12 @@ import subprocess
 import sys
 import time
 
-from race_report import machine_info, print_report
+from race_report import machine_info, print_report, test_key
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# GLUE's folder of each task (apps/common/glue_task.cpp), and MNLI's dev file.
+GLUE_FOLDERS = {"cola": "CoLA", "sst2": "SST-2", "mrpc": "MRPC", "qqp": "QQP", "stsb": "STS-B",
+                "mnli": "MNLI", "qnli": "QNLI", "rte": "RTE", "wnli": "WNLI"}
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ADAPTER = ["--r", "8", "--alpha", "16", "--dropout", "0.05", "--targets", "query,value",
            "--max-length", "64", "--lr", "2e-3"]
@@ -46,10 +55,26 @@ def recipe_args(recipe, data, seed=42):
     if recipe == "quickstart":
         return ["--data", data, "--format", "polarity", "--split", "0.8,0.1,0.1",
                 "--method", "lora", "--epochs", "3", "--batch-size", "16"] + adapter
+    if recipe.startswith("glue-"):
+        return glue_args(recipe[len("glue-"):], data) + ["--seed", str(seed)]
     method = recipe.split("-")[1]
     return ["--train", os.path.join(data, "train.tsv"), "--test", os.path.join(data, "dev.tsv"),
             "--val-split", "0.05", "--method", method, "--epochs", "1", "--batch-size", "32",
             "--eval-every", "500"] + adapter
+
+
+def glue_dev_file(task):
+    return "dev_matched.tsv" if task == "mnli" else "dev.tsv"
+
+
+def glue_args(task, glue_dir):
+    """tools/glue.sh's recipe for one task (keep the two in step)."""
+    folder = os.path.join(glue_dir, GLUE_FOLDERS[task])
+    return ["--task", task, "--train", os.path.join(folder, "train.tsv"),
+            "--test", os.path.join(folder, glue_dev_file(task)), "--val-split", "0.1",
+            "--skip-bad-rows", "--method", "lora", "--epochs", "3", "--batch-size", "16",
+            "--r", "8", "--alpha", "16", "--dropout", "0.05", "--targets", "query,value",
+            "--max-length", "128", "--lr", "2e-3"]
 
 
 def default_model():
@@ -61,7 +86,8 @@ def default_model():
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--recipe", choices=["quickstart", "sst2-lora", "sst2-dora"],
+    p.add_argument("--recipe", choices=["quickstart", "sst2-lora", "sst2-dora"]
+                   + ["glue-" + t for t in GLUE_FOLDERS],
                    default="quickstart")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=2)
@@ -82,12 +108,15 @@ def parse_args():
     a = p.parse_args()
     if a.data is None:
         a.data = os.path.join("runs", "data", "polarity", "pang_lee_sentence_polarity.csv") \
-            if a.recipe == "quickstart" else os.path.join("runs", "data", "sst2")
+            if a.recipe == "quickstart" else os.path.join("runs", "data", "glue") \
+            if a.recipe.startswith("glue-") else os.path.join("runs", "data", "sst2")
         a.data = os.path.normpath(os.path.join(ROOT, a.data))
     problems = []
     if not a.model or not os.path.isfile(os.path.join(a.model, "model.safetensors")):
         problems.append("no all-MiniLM-L6-v2 folder: run tools/quickstart.sh first or pass --model")
     need = a.data if a.recipe == "quickstart" else os.path.join(a.data, "train.tsv")
+    if a.recipe.startswith("glue-"):
+        need = os.path.join(a.data, GLUE_FOLDERS[a.recipe[len("glue-"):]], "train.tsv")
     if not os.path.isfile(need):
         problems.append(f"{need}: no such file (pass --data)")
     if not os.access(a.train_bin, os.X_OK):
@@ -164,7 +193,9 @@ def main():
                 raw.write(json.dumps(rec) + "\n")
                 print(f"  {side}: {rec['seconds_per_epoch']:.1f} s/epoch, "
                       f"{rec['examples_per_second']:.1f} ex/s, {rec['peak_rss_mib']:.0f} MiB, "
-                      f"test acc {rec.get('test_acc')}", file=sys.stderr, flush=True)
+                      f"test {rec.get('metric', 'accuracy')} "
+                      f"{rec.get(test_key(rec.get('metric', 'accuracy')))}",
+                      file=sys.stderr, flush=True)
     info = machine_info(a.train_bin, a.python)
     info.update(started=started.strftime("%Y-%m-%d %H:%M %Z"),
                 load=f"{' '.join(f'{x:.2f}' for x in load_before)} / "

@@ -60,10 +60,33 @@ def median(recs, key):
     return statistics.median(vals) if vals else None
 
 
+def test_key(metric):
+    """summary.json's key of a test metric: test_acc for accuracy, else test_<metric>."""
+    return "test_acc" if metric == "accuracy" else f"test_{metric}"
+
+
+def best_key(metric):
+    return "best_val_acc" if metric == "accuracy" else f"best_val_{metric}"
+
+
+def fisher_interval(r, n):
+    """95% interval of a correlation r over n pairs: tanh(atanh(r) +- 1.96 / sqrt(n - 3))."""
+    z, se = math.atanh(max(-0.999999, min(0.999999, r))), 1.96 / math.sqrt(n - 3)
+    return math.tanh(z - se), math.tanh(z + se)
+
+
 def accuracy_cell(rec):
-    acc, n = rec.get("test_acc"), rec.get("test_examples") or 0
+    """The test metric with its 95% interval: Wilson for accuracy, Fisher-z for a correlation
+    (STS-B's Pearson); Matthews and F1 are shown without one."""
+    metric = rec.get("metric", "accuracy")
+    acc, n = rec.get(test_key(metric)), rec.get("test_examples") or 0
     if acc is None or not n:
         return "n/a", None
+    if metric in ("pearson", "spearman") and n > 3:
+        lo, hi = fisher_interval(acc, n)
+        return f"{acc:.4f} [{lo:.3f}, {hi:.3f}] of {n}", (lo, hi)
+    if metric != "accuracy":
+        return f"{acc:.4f} of {n}", None
     lo, hi = wilson_interval(round(acc * n), n)
     return f"{100 * acc:.2f}% [{100 * lo:.1f}, {100 * hi:.1f}] of {n}", (lo, hi)
 
@@ -89,14 +112,18 @@ def print_report(a, runs, info, raw_path):
     P(f"- trainable params: adaptgrad {ag[0]['trainable_params']:,}, "
       f"PyTorch {pt[0]['trainable_params']:,}")
     P()
-    P("| side | repeat | time/epoch (s) | examples/s | peak RSS (MiB) | steps | best val acc "
-      "| test acc [95% interval] |")
+    metric = ag[0].get("metric", "accuracy")
+    percent = metric == "accuracy"
+    P(f"| side | repeat | time/epoch (s) | examples/s | peak RSS (MiB) | steps | best val {metric} "
+      f"| test {metric} [95% interval] |")
     P("|---|---:|---:|---:|---:|---:|---:|---|")
     for side, recs in (("adaptgrad", ag), ("PyTorch+PEFT", pt)):
         for r in recs:
             P(f"| {side} | {r['repeat'] + 1} | {r['seconds_per_epoch']:.1f} "
               f"| {r['examples_per_second']:.1f} | {r['peak_rss_mib']:.0f} | {r['steps']} "
-              f"| {100 * r['best_val_acc']:.2f}% | {accuracy_cell(r)[0]} |")
+              + (f"| {100 * r[best_key(metric)]:.2f}% " if percent
+                 else f"| {r[best_key(metric)]:.4f} ")
+              + f"| {accuracy_cell(r)[0]} |")
     P()
     t_ag, t_pt = median(ag, "seconds_per_epoch"), median(pt, "seconds_per_epoch")
     m_ag, m_pt = median(ag, "peak_rss_mib"), median(pt, "peak_rss_mib")
@@ -105,12 +132,13 @@ def print_report(a, runs, info, raw_path):
       f"peak RSS {m_ag:.0f} / {m_pt:.0f} MiB = {m_ag / m_pt:.2f}")
     P(f"- time per epoch at least 2x PyTorch + PEFT: {speed:.2f}x — "
       f"{'PASS' if speed >= 2 else 'MISS'}")
-    ag_acc, (lo, hi) = ag[0].get("test_acc"), accuracy_cell(pt[0])[1] or (None, None)
+    ag_acc, (lo, hi) = ag[0].get(test_key(metric)), accuracy_cell(pt[0])[1] or (None, None)
     if ag_acc is not None and lo is not None:
         verdict = "PASS" if lo <= ag_acc <= hi else \
             "MISS (above)" if ag_acc > hi else "MISS (below)"
-        P(f"- adaptgrad test accuracy {100 * ag_acc:.2f}% within PyTorch's 95% interval "
-          f"[{100 * lo:.1f}, {100 * hi:.1f}]: {verdict}"
+        value, interval = (f"{100 * ag_acc:.2f}%", f"[{100 * lo:.1f}, {100 * hi:.1f}]") \
+            if percent else (f"{ag_acc:.4f}", f"[{lo:.3f}, {hi:.3f}]")
+        P(f"- adaptgrad test {metric} {value} within PyTorch's 95% interval {interval}: {verdict}"
           + (f" (after {a.max_steps} steps, not the recipe's accuracy)" if a.max_steps else ""))
     P()
     P(f"Raw JSON lines: {raw_path}; logs and run folders next to it.")

@@ -31,6 +31,8 @@ import resource
 import sys
 import time
 
+from task_metrics import metric_values
+
 
 def fail(msg):
     print(f"error: race_torch: {msg}", file=sys.stderr)
@@ -136,8 +138,9 @@ def tokenize_and_check(tokenizer, splits, max_length):
             r["token_type_ids"] = enc["token_type_ids"][i]
 
 
-def make_batch(torch, rows, pad_id):
-    """Pads to the batch's longest row, as adaptgrad's DataLoader does."""
+def make_batch(torch, rows, pad_id, regression=False):
+    """Pads to the batch's longest row, as adaptgrad's DataLoader does. A regression's labels
+    are floats (transformers then computes MSELoss(logits.squeeze(), labels))."""
     t = max(len(r["input_ids"]) for r in rows)
     ids = torch.full((len(rows), t), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), t), dtype=torch.long)
@@ -147,23 +150,29 @@ def make_batch(torch, rows, pad_id):
         ids[i, :n] = torch.tensor(r["input_ids"])
         mask[i, :n] = 1
         types[i, :n] = torch.tensor(r["token_type_ids"])
-    labels = torch.tensor([r["label"] for r in rows], dtype=torch.long)
+    labels = torch.tensor([r["label"] for r in rows],
+                          dtype=torch.float32 if regression else torch.long)
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types, "labels": labels}
 
 
-def evaluate(torch, model, rows, batch_size, pad_id, precision):
-    """Accuracy and mean loss, in length-sorted batches of batch_size (as adaptgrad)."""
+def evaluate(torch, model, rows, batch_size, pad_id, precision, task):
+    """({metric: value}, mean loss), in length-sorted batches of batch_size (as adaptgrad).
+    task: (metric names, regression) from the run's data_order.jsonl header."""
+    names, regression = task
     model.eval()
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))
-    correct, loss_sum = 0, 0.0
+    labels, outputs, loss_sum = [], [], 0.0
     with torch.inference_mode(), autocast_region(torch, precision):
         for s in range(0, len(order), batch_size):
-            batch = make_batch(torch, [rows[i] for i in order[s:s + batch_size]], pad_id)
+            batch = make_batch(torch, [rows[i] for i in order[s:s + batch_size]], pad_id,
+                               regression)
             out = model(**batch)
             loss_sum += float(out.loss) * len(batch["labels"])
-            correct += int((out.logits.argmax(-1) == batch["labels"]).sum())
+            labels += batch["labels"].tolist()
+            outputs += (out.logits.float().squeeze(-1) if regression
+                        else out.logits.argmax(-1)).tolist()
     model.train()
-    return correct / len(rows), loss_sum / len(rows)
+    return metric_values(names, labels, outputs, regression), loss_sum / len(rows)
 
 
 def param_groups(torch, model, weight_decay):
@@ -211,10 +220,11 @@ def check_logits_dtype(torch, out, precision):
 
 
 def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, splits, epochs,
-               pad_id, eval_batch, precision):
+               pad_id, eval_batch, precision, task):
     """adaptgrad's Trainer::run: the batches in their order, one optimizer step each, evaluation
     when due (every eval_every steps, else at each epoch's end, and after the last step), the
-    best validation accuracy's trainable tensors restored at the end. Only the steps are timed."""
+    best validation score's (the task's first metric) trainable tensors restored at the end. Only
+    the steps are timed."""
     rows, log_every = splits["train"], max(1, len(epochs[0]) // 20)
     step, train_seconds, loss = 0, 0.0, float("nan")
     best = {"acc": -1.0, "step": 0, "epoch": 0.0, "state": None}
@@ -223,7 +233,7 @@ def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, spl
             if step >= total:
                 break
             start = time.perf_counter()
-            batch = make_batch(torch, [rows[i] for i in indices], pad_id)
+            batch = make_batch(torch, [rows[i] for i in indices], pad_id, task[1])
             with autocast_region(torch, precision):  # forward and loss
                 out = model(**batch)
             if step == 0:
@@ -241,12 +251,13 @@ def train_loop(torch, model, opt, sched, trainable, eval_every, clip, total, spl
                       f"{step * len(indices) / train_seconds:.1f} ex/s", file=sys.stderr)
             epoch_end = b == len(batches) - 1
             if (step % eval_every == 0 if eval_every > 0 else epoch_end) or step == total:
-                acc, val_loss = evaluate(torch, model, splits["validation"], eval_batch, pad_id,
-                                         precision)
+                scores, val_loss = evaluate(torch, model, splits["validation"], eval_batch,
+                                            pad_id, precision, task)
+                acc = scores[task[0][0]]  # the first metric picks the best, as adaptgrad
                 position = epoch + (b + 1) / len(batches)
                 print(f"pytorch: eval epoch {position:.2f} step {step} val_loss {val_loss:.4f} "
-                      f"val_acc {acc:.4f}", file=sys.stderr)
-                if acc > best["acc"]:
+                      + " ".join(f"val_{k} {v:.4f}" for k, v in scores.items()), file=sys.stderr)
+                if acc > best["acc"] or best["state"] is None:
                     best = {"acc": acc, "step": step, "epoch": position,
                             "state": [p.detach().clone() for p in trainable]}
     with torch.no_grad():
@@ -279,9 +290,13 @@ def main():
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenize_and_check(tokenizer, splits, header["max_length"])
     torch.manual_seed(cfg["seed"])
+    # A regression (GLUE's STS-B): one output and problem_type "regression" (MSE loss).
+    regression = header.get("problem_type") == "regression"
+    task = (header.get("metrics") or ["accuracy"], regression)
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=len(header["labels"]), attn_implementation=a.attn,
-        dtype=torch.float32)
+        dtype=torch.float32,
+        problem_type="regression" if regression else "single_label_classification")
     lora = LoraConfig(r=cfg["r"], lora_alpha=cfg["alpha"], lora_dropout=cfg["dropout"],
                       target_modules=peft_targets(cfg["targets"]),
                       modules_to_save=["pooler", "classifier"] if cfg["train-head"] else None,
@@ -308,11 +323,16 @@ def main():
           f"warm-up {warmup}, threads {threads}, precision {precision}", file=sys.stderr)
 
     run = train_loop(torch, model, opt, sched, trainable, cfg["eval-every"], clip, total,
-                     splits, epochs, pad_id, eval_batch, precision)
+                     splits, epochs, pad_id, eval_batch, precision, task)
     step, train_seconds, best = run["steps"], run["train_seconds"], run["best"]
     train_rows = splits["train"]
-    test_acc, test_loss = evaluate(torch, model, splits["test"], eval_batch, pad_id, precision) \
-        if splits["test"] else (None, None)
+    test_scores, test_loss = evaluate(torch, model, splits["test"], eval_batch, pad_id,
+                                      precision, task) if splits["test"] else ({}, None)
+    metric = task[0][0]
+    task_keys = {"metric": metric, ("best_val_acc" if metric == "accuracy" else
+                                    f"best_val_{metric}"): best["acc"]}
+    task_keys.update({("test_acc" if k == "accuracy" else f"test_{k}"): v
+                      for k, v in test_scores.items()})
     print(json.dumps({
         "side": "pytorch", "method": cfg["method"], "threads": threads,
         "attn": a.attn, "precision": precision, "steps": step, "steps_per_epoch": steps_per_epoch,
@@ -320,8 +340,8 @@ def main():
         "train_seconds": train_seconds,
         "examples_per_second": step / steps_per_epoch * len(train_rows) / train_seconds,
         "peak_rss_mib": rss_mib(), "rss_after_import_mib": rss_import,
-        "best_val_acc": best["acc"], "best_step": best["step"], "best_epoch": best["epoch"],
-        "test_acc": test_acc, "test_loss": test_loss, "test_examples": len(splits["test"]),
+        **task_keys, "best_step": best["step"], "best_epoch": best["epoch"],
+        "test_loss": test_loss, "test_examples": len(splits["test"]),
         "last_loss": run["last_loss"], "trainable_params": n_trainable, "all_params": n_all,
         "torch": torch.__version__, "transformers": transformers.__version__,
         "peft": peft.__version__, "blas": blas_info(torch)}), flush=True)
