@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/help_defaults.h"
 #include "data/bert_tokenizer.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
@@ -70,7 +71,10 @@ std::optional<int> parse_arguments(int argc, char** argv, Arguments& args) {
   app.add_flag("--legacy-python", args.legacy_python,
                "the Python tokenizer's rules (BertTokenizerLegacy) instead of the fast one's");
   app.add_flag("--bench", args.bench, "time the tokenizer instead of printing ids");
-  app.add_flag("--unicode-table", args.unicode_table, "print the character tables (see above)");
+  app.add_flag("--unicode-table", args.unicode_table,
+               "print, for every code point, the tokenizer's character classes, lower-casing and "
+               "NFD (for tools/compare_tokenizer.py); needs no --vocab");
+  ag::apps::show_defaults(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
