@@ -14,7 +14,8 @@
 # file or folder argument that does not exist, e.g. GLUE's SST-2), placeholders (M, D, DIR,
 # `...`), the Python virtual environment, MPI or several machines, benchmarks, and the build and
 # test commands CI runs as steps of their own (tools/test.sh, cmake, tools/fuzz.sh,
-# tools/build_example.sh). Exit status 1 when a command that ran failed.
+# tools/build_example.sh). Exit status 1 when a command that ran failed. README_DRY_RUN=1 lists
+# what would run and what would be skipped, running nothing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 readme="${1:-README.md}"
@@ -55,6 +56,11 @@ reason_to_skip() {
     *"bin/bench "* | *"compare.py"* | *"race.py"* | *"mpi_scaling.sh"*)
       echo "a benchmark (minutes, and meaningless on a busy machine)"; return ;;
   esac
+  # Scripts whose data is missing say so in one line; the SST-2 comparison needs GLUE's SST-2.
+  case "$cmd" in
+    *run_sst2_comparison.sh*)
+      [ -f runs/data/sst2/train.tsv ] || { echo "needs GLUE's SST-2 in runs/data/sst2 (README: SST-2)"; return; } ;;
+  esac
   # Placeholders: an all-capitals word standing for a path (M, D, DIR, MODEL_DIR), [OPTIONAL]
   # arguments, or "..." for "the rest".
   local word
@@ -64,6 +70,12 @@ reason_to_skip() {
       "..." | \[*\]) echo "has a placeholder ($word)"; return ;;
     esac
     if [[ "$word" =~ ^[A-Z][A-Z0-9_]*$ ]]; then echo "has a placeholder ($word)"; return; fi
+  done
+  # A program that is not here (build-example/fine_tune: its build is one of CI's steps).
+  for word in $cmd; do
+    case "$word" in *=*) continue ;; esac
+    [[ "$word" == */* && ! -e "$word" ]] && { echo "needs $word, which a skipped command builds"; return; }
+    break
   done
   # Inputs that are not here: the value of an input flag, or a data file named by extension.
   local previous="" path
@@ -88,11 +100,6 @@ reason_to_skip() {
     esac
     return
   done
-  # Scripts whose data is missing say so in one line; the SST-2 comparison needs GLUE's SST-2.
-  case "$cmd" in
-    *run_sst2_comparison.sh*)
-      [ -f runs/data/sst2/train.tsv ] || { echo "needs GLUE's SST-2 in runs/data/sst2 (README: SST-2)"; return; } ;;
-  esac
 }
 
 run_command() {
@@ -108,6 +115,10 @@ run_command() {
     *tools/quickstart.sh*)
       here="MAX_STEPS=${README_MAX_STEPS:-20} OUT=$runs/quickstart-lora $here" ;;
   esac
+  if [ -n "${README_DRY_RUN:-}" ]; then
+    echo "would run README.md:$at  $here"
+    return
+  fi
   local t0=$SECONDS
   if timeout "${README_TIMEOUT:-600}" bash -c "$here" </dev/null >"$log" 2>&1; then
     echo "ran     README.md:$at  $cmd  ($((SECONDS - t0))s)"

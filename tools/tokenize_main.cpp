@@ -67,7 +67,8 @@ std::optional<int> parse_arguments(int argc, char** argv, Arguments& args) {
   app.add_option("--max-length", args.max_length, "truncate to this many ids (0: no limit)");
   app.add_option("--max-line-bytes", args.max_line_bytes, "longest input line accepted, in bytes");
   app.add_option("--repeat", args.repeat, "--bench: passes over the texts");
-  app.add_flag("!--no-special-tokens", args.special_tokens, "no [CLS]/[SEP], no truncation");
+  bool no_special_tokens = false;
+  app.add_flag("--no-special-tokens", no_special_tokens, "no [CLS]/[SEP], no truncation");
   app.add_flag("--legacy-python", args.legacy_python,
                "the Python tokenizer's rules (BertTokenizerLegacy) instead of the fast one's");
   app.add_flag("--bench", args.bench, "time the tokenizer instead of printing ids");
@@ -81,6 +82,7 @@ std::optional<int> parse_arguments(int argc, char** argv, Arguments& args) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     throw std::invalid_argument(e.what());
   }
+  args.special_tokens = !no_special_tokens;
   if (args.vocab_folder.empty() && !args.unicode_table)
     throw std::invalid_argument("--vocab DIR is required");
   if (args.max_length < 0) throw std::invalid_argument("--max-length must be >= 0");

@@ -1,9 +1,10 @@
 // Every flag's default in --help, for every app (and tools/tokenize).
 //
-// CLI11 prints an option's default only when it was captured (capture_default_str), and never
-// for a flag (an option without a value, like --bucket): show_defaults() captures every
-// option's and writes each flag's into its help line, "[default: true]". Call it after the
-// options are added and before parsing, while the bound variables still hold their defaults.
+// CLI11 prints an option's default ("--lr FLOAT=0.0005") only when it was captured
+// (capture_default_str), and keeps none for a flag (an option without a value, like --bucket):
+// show_defaults() captures every option's, and gives each flag the default flag_default()
+// recorded ("--train-head=true"), or false. Call it after the options are added and before
+// parsing, while the bound variables still hold their defaults.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,14 +20,12 @@ inline CLI::Option* flag_default(CLI::Option* flag, bool value) {
 inline void show_defaults(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     if (opt == app.get_help_ptr() || opt == app.get_help_all_ptr()) continue;
-    if (opt->get_type_size() != 0) {  // an option with a value: CLI11 prints "=DEFAULT"
-      opt->capture_default_str();
-      continue;
-    }
-    // A flag: off unless given, or the default flag_default() recorded (--train-head: true).
-    if (!opt->get_option_text().empty()) continue;
-    const std::string value = opt->get_default_str().empty() ? "false" : opt->get_default_str();
-    opt->option_text("[default: " + value + "]");
+    opt->capture_default_str();
+    const bool flag = opt->get_expected_max() == 0;                         // takes no value
+    if (flag && opt->get_default_str().empty()) opt->default_str("false");  // off unless given
+    // CLI11 prints "=DEFAULT" after an option with a type; say it in words for one without.
+    if (opt->get_type_size() == 0 && opt->get_option_text().empty())
+      opt->option_text("[default: " + opt->get_default_str() + "]");
   }
 }
 
