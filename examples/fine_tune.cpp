@@ -2,11 +2,13 @@
 // (see CMakeLists.txt here). It fine-tunes the model folder given as the first argument with
 // LoRA on a toy task and saves the adapter to the second:
 //
-//   fine_tune MODEL_DIR OUT_DIR
+//   fine_tune MODEL_DIR OUT_DIR [NUM_LABELS]
 //
+// NUM_LABELS (default 2) must match a head the folder holds (tests/fixtures/tiny-bert's has 3).
 // The toy task: 8 sequences of 6 token ids, labelled by whether the second id is above 50;
 // the same batch 30 times. The exit status says whether the loss fell below half its start.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <utility>
@@ -62,13 +64,14 @@ Batches toy_batches(int steps) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: fine_tune MODEL_DIR OUT_DIR\n";
+  if (argc != 3 && argc != 4) {
+    std::cerr << "usage: fine_tune MODEL_DIR OUT_DIR [NUM_LABELS]\n";
     return 2;
   }
+  const int64_t num_labels = argc == 4 ? std::atoll(argv[3]) : 2;
   try {
     ag::manual_seed(7);  // the adapters' initialisation and dropout masks
-    const std::vector<float> losses = fine_tune(argv[1], 2, toy_batches(30), argv[2]);
+    const std::vector<float> losses = fine_tune(argv[1], num_labels, toy_batches(30), argv[2]);
     std::printf("loss: first step %.4f, last step %.4f\n", losses.front(), losses.back());
     std::cout << "adapter saved in " << argv[2] << "\n";
     return losses.back() < 0.5f * losses.front() ? 0 : 1;

@@ -40,6 +40,6 @@ if grep -rq -- "$PWD/" "$work/prefix/lib/cmake/adaptgrad"; then
   grep -rn -- "$PWD/" "$work/prefix/lib/cmake/adaptgrad" >&2
   exit 1
 fi
-"$work/example/fine_tune" tests/fixtures/tiny-bert "$work/adapter"
+"$work/example/fine_tune" tests/fixtures/tiny-bert "$work/adapter" 3
 test -s "$work/adapter/adapter_model.safetensors"
 echo "build_example: the example built against the install and trained ($((SECONDS - start))s)"

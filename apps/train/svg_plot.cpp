@@ -56,7 +56,12 @@ void x_range_of(const Panel& p, double& x0, double& x1) {
       if (std::isfinite(x) && std::isfinite(y)) x0 = std::min(x0, x), x1 = std::max(x1, x);
   for (auto& m : p.x_marks) x0 = std::min(x0, m.value), x1 = std::max(x1, m.value);
   if (!std::isfinite(x0)) x0 = 0, x1 = 1;
-  if (x1 - x0 < 1e-12) x0 -= 0.5, x1 += 0.5;
+  if (x1 - x0 < 1e-12) {  // one point: from 0 (steps and epochs start there) to it
+    if (x0 > 0)
+      x0 = 0;
+    else
+      x0 -= 0.5, x1 += 0.5;
+  }
 }
 
 void draw_panel(std::ostringstream& svg, const Panel& p, double top) {
@@ -89,12 +94,16 @@ void draw_panel(std::ostringstream& svg, const Panel& p, double top) {
   svg << "<text transform=\"translate(" << ox - 48 << "," << oy + h / 2
       << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" << escape(p.y_label)
       << "</text>\n";
-  for (auto& m : p.x_marks) {  // dashed vertical line, its label at the top
+  // Dashed vertical line, its label at the bottom (the legend is at the top), on the line's
+  // left when the line is near the right edge.
+  for (auto& m : p.x_marks) {
+    const bool near_right = X(m.value) > ox + 0.7 * w;
     svg << "<line class=\"mark\" x1=\"" << num(X(m.value)) << "\" y1=\"" << oy << "\" x2=\""
         << num(X(m.value)) << "\" y2=\"" << oy + h << "\" stroke=\"" << m.color
         << "\" stroke-dasharray=\"5,3\"/>\n";
-    svg << "<text x=\"" << num(X(m.value) + 4) << "\" y=\"" << oy + 12
-        << "\" font-size=\"11\" fill=\"" << m.color << "\">" << escape(m.label) << "</text>\n";
+    svg << "<text x=\"" << num(X(m.value) + (near_right ? -4 : 4)) << "\" y=\"" << oy + h - 6
+        << "\" text-anchor=\"" << (near_right ? "end" : "start") << "\" font-size=\"11\" fill=\""
+        << m.color << "\">" << escape(m.label) << "</text>\n";
   }
   for (auto& m : p.y_marks) {  // dashed horizontal line, its label above it on the left
     svg << "<line class=\"mark\" x1=\"" << ox << "\" y1=\"" << num(Y(m.value)) << "\" x2=\""
