@@ -11,11 +11,11 @@
 # MAX_STEPS=$README_MAX_STEPS (default 20) and OUT in a temporary folder, and every `runs/...`
 # path of a command, except the downloaded runs/cache and runs/data, is read from that folder.
 # Skipped: commands that need the internet (hf download, pip install), data not present here (a
-# file or folder argument that does not exist, e.g. GLUE's SST-2), placeholders (M, D, DIR,
-# `...`), the Python virtual environment, MPI or several machines, benchmarks, and the build and
-# test commands CI runs as steps of their own (tools/test.sh, cmake, tools/fuzz.sh,
-# tools/build_example.sh). Exit status 1 when a command that ran failed. README_DRY_RUN=1 lists
-# what would run and what would be skipped, running nothing.
+# file or folder argument that does not exist), placeholders (M, D, DIR, `...`), GLUE's data
+# (unless README_GLUE=1), the Python virtual environment, MPI or several machines, benchmarks,
+# and the build and test commands CI runs as steps of their own (tools/test.sh, cmake,
+# tools/fuzz.sh, tools/build_example.sh). Exit status 1 when a command that ran failed.
+# README_DRY_RUN=1 lists what would run and what would be skipped, running nothing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 readme="${1:-README.md}"
@@ -53,6 +53,9 @@ reason_to_skip() {
     *".venv"* | python\ * | python3\ * | *" python "* | *" python3 "*)
       echo "needs the Python virtual environment (torch, transformers, peft)"; return ;;
     *mpirun*) echo "needs the MPI build and mpirun (CI: tools/test.sh --mpi)"; return ;;
+    *[Gg][Ll][Uu][Ee]* | *sst2* | *SST-2*)
+      # GLUE's data is large and not CI's to download; README_GLUE=1 runs these too.
+      if [ -z "${README_GLUE:-}" ]; then echo "needs GLUE data (README_GLUE=1 runs it)"; return; fi ;;
     *"bin/bench "* | *"compare.py"* | *"race.py"* | *"mpi_scaling.sh"*)
       echo "a benchmark (minutes, and meaningless on a busy machine)"; return ;;
   esac
