@@ -119,15 +119,15 @@ run_command() {
       here="MAX_STEPS=${README_MAX_STEPS:-20} OUT=$runs/quickstart-lora $here" ;;
   esac
   if [ -n "${README_DRY_RUN:-}" ]; then
-    echo "would run README.md:$at  $here"
+    echo "would run $readme:$at  $here"
     return
   fi
   local t0=$SECONDS
   if timeout "${README_TIMEOUT:-600}" bash -c "$here" </dev/null >"$log" 2>&1; then
-    echo "ran     README.md:$at  $cmd  ($((SECONDS - t0))s)"
+    echo "ran     $readme:$at  $cmd  ($((SECONDS - t0))s)"
     ran=$((ran + 1))
   else
-    echo "FAILED  README.md:$at  $cmd  ($((SECONDS - t0))s); its last lines:"
+    echo "FAILED  $readme:$at  $cmd  ($((SECONDS - t0))s); its last lines:"
     tail -n 15 "$log" | sed 's/^/        /'
     failed=$((failed + 1))
   fi
@@ -145,7 +145,7 @@ for entry in "${commands[@]}"; do
   [[ "$cmd" == "tools/quickstart.sh"* ]] && continue
   why="$(reason_to_skip "$cmd")"
   if [ -n "$why" ]; then
-    echo "skipped README.md:$at  $cmd  -- $why"
+    echo "skipped $readme:$at  $cmd  -- $why"
     skipped=$((skipped + 1))
   else
     run_command "$at" "$cmd"
