@@ -77,6 +77,13 @@ TEST_CASE("README: the library in a few lines is this file's code, and it trains
   const std::string block = "```cpp\n" + example_block() + "```\n";
   CHECK_MESSAGE(readme.find(block) != std::string::npos,
                 "README.md's few-lines example differs from tests/test_readme_example.cpp");
+  // examples/fine_tune.cpp, the same code built against an installed adaptgrad
+  // (tools/build_example.sh), carries the same block between the same markers.
+  const std::string example = ag::read_file(
+      std::string(ADAPTGRAD_SOURCE_DIR) + "/examples/fine_tune.cpp", ag::kSettingsFile);
+  CHECK_MESSAGE(
+      example.find("// README:" + std::string("begin\n") + example_block()) != std::string::npos,
+      "examples/fine_tune.cpp's README block differs from tests/test_readme_example.cpp");
 
   fixture::TempDir dir;
   const std::string out = (dir.path / "adapter").string();

@@ -35,8 +35,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["RAYON_NUM_THREADS"] = "1"
 
-from transformers import BertTokenizerFast  # noqa: E402
-from transformers.models.bert.tokenization_bert import load_vocab  # noqa: E402
+try:
+    from transformers import BertTokenizerFast  # noqa: E402
+    from transformers.models.bert.tokenization_bert import load_vocab  # noqa: E402
+except ImportError as e:
+    sys.exit(f"compare_tokenizer: {e}; make the virtual environment first: python3 -m venv .venv "
+             "&& .venv/bin/pip install torch transformers peft safetensors numpy scikit-learn, "
+             "then run it with .venv/bin/python")
 
 try:
     from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy as PythonBert
@@ -258,6 +263,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
+    needed = [args.dev] + ([] if args.skip_throughput else [args.train])
+    missing = [p for p in needed if not os.path.isfile(p)]
+    if missing:
+        sys.exit(f"compare_tokenizer: no {missing[0]}: SST-2 is GLUE's; put its train.tsv and "
+                 "dev.tsv in runs/data/sst2 (https://dl.fbaipublicfiles.com/glue/data/SST-2.zip, "
+                 "or the Hugging Face dataset nyu-mll/glue, config sst2), or pass --dev/--train")
 
     binary = find_binary(args.tokenize)
     # Absolute: the cased copy below links to it from a temporary folder.

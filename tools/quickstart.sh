@@ -13,22 +13,44 @@
 # If either cannot be downloaded it says so in one line and trains on the built-in SYNTHETIC
 # task instead, with a small randomly initialised DistilBERT. Everything goes under runs/.
 # Settings can be overridden through the environment: EPOCHS, LR, MAX_LENGTH, BATCH_SIZE,
-# THREADS, OUT.
+# THREADS, OUT, MAX_STEPS (stop after that many steps; tools/check_readme.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
-step() { echo; echo "== [$((SECONDS - start))s] $*"; }
+# Each phase says how long it took; the summary at the end lists them all.
+phase_name="" phase_start=$SECONDS timings=""
+end_phase() {
+  [ -n "$phase_name" ] || return 0
+  echo "   ${phase_name#* } took $((SECONDS - phase_start))s"
+  timings="${timings:+$timings, }${phase_name#* } $((SECONDS - phase_start))s"
+}
+step() {
+  end_phase
+  phase_name="$1" phase_start=$SECONDS
+  echo; echo "== [$((SECONDS - start))s] $*"
+}
+mkdir -p runs/logs
+# Runs a command with its output in runs/logs/NAME.log; on failure prints the log's tail.
+quiet() {
+  local name="$1"; shift
+  local log="runs/logs/$name.log"
+  if ! "$@" >"$log" 2>&1; then
+    echo "quickstart: '$*' failed; the last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+    exit 1
+  fi
+}
 sudo=""
 [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
 
-step "1/4 packages"
+step "1/4 packages" "(tools/install_deps.sh)"
 tools/install_deps.sh
 
-step "2/4 build (build/bin/train, build/bin/predict)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target train predict
+step "2/4 build" "(build/bin/train, build/bin/predict; log: runs/logs/build.log)"
+quiet configure cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+quiet build cmake --build build -j"$(nproc)" --target train predict
 
-step "3/4 model and data"
+step "3/4 model and data" "(runs/cache, runs/data)"
 cache=runs/cache
 mkdir -p "$cache"
 find_model() {  # the folder in the unpacked wheel with config.json, model.safetensors, vocab.txt
@@ -70,11 +92,12 @@ if [ -z "$model_problem" ] && [ -z "$data_problem" ]; then
   example="a gripping, beautifully acted film"
   echo "model: $model"
   echo "data:  $polarity"
-  step "4/4 fine-tune all-MiniLM-L6-v2 with LoRA on sentence polarity"
+  step "4/4 training" "(all-MiniLM-L6-v2, LoRA, sentence polarity)"
   build/bin/train --model "$model" --data "$polarity" --format polarity --split 0.8,0.1,0.1 \
     --method lora --r 8 --alpha 16 --dropout 0.05 --targets query,value \
     --epochs "${EPOCHS:-3}" --lr "${LR:-2e-3}" --batch-size "${BATCH_SIZE:-16}" \
-    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --overwrite --out "$out"
+    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --max-steps "${MAX_STEPS:-0}" \
+    --overwrite --out "$out"
 else
   echo "quickstart: no real model/data (${model_problem}${model_problem:+${data_problem:+; }}${data_problem}); falling back to the SYNTHETIC demo task on a small random DistilBERT"
   out="${OUT:-runs/quickstart-demo}"
@@ -102,15 +125,17 @@ else
   "sinusoidal_pos_embds": false
 }
 EOF
-  step "4/4 fine-tune a random tiny DistilBERT with LoRA on the SYNTHETIC demo task"
+  step "4/4 training" "(a random tiny DistilBERT, LoRA, the SYNTHETIC demo task)"
   build/bin/train --model runs/demo-model/config.json --demo --demo-size 4000 \
     --method lora --r 8 --alpha 16 --dropout 0.05 --targets query,value \
     --epochs "${EPOCHS:-8}" --lr "${LR:-5e-3}" --batch-size "${BATCH_SIZE:-16}" \
-    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --quiet-params --overwrite --out "$out"
+    --max-length "${MAX_LENGTH:-64}" --threads "$threads" --max-steps "${MAX_STEPS:-0}" \
+    --overwrite --out "$out"
 fi
 
+end_phase
 echo
-echo "== done in $((SECONDS - start))s. Outputs in $out/:"
+echo "== done in $((SECONDS - start))s ($timings). Outputs in $out/:"
 echo "   adapter_config.json + adapter_model.safetensors  the adapter (PEFT format)"
 echo "   metrics.jsonl, summary.json, curves.svg          every logged value, results, loss/accuracy curves"
 echo "   checkpoint/                                      resumable state (train --resume $out)"

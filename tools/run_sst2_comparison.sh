@@ -26,7 +26,7 @@ fi
   { echo "run_sst2_comparison: no all-MiniLM-L6-v2 folder; run tools/quickstart.sh first or pass MODEL_DIR" >&2; exit 1; }
 data="${2:-runs/data/sst2}"
 [ -f "$data/train.tsv" ] && [ -f "$data/dev.tsv" ] ||
-  { echo "run_sst2_comparison: $data has no train.tsv and dev.tsv" >&2; exit 1; }
+  { echo "run_sst2_comparison: $data has no train.tsv and dev.tsv: SST-2 is GLUE's; unzip https://dl.fbaipublicfiles.com/glue/data/SST-2.zip (or take the Hugging Face dataset nyu-mll/glue, config sst2) and put train.tsv and dev.tsv there (README: SST-2)" >&2; exit 1; }
 build="${BUILD_DIR:-build}"
 [ -x "$build/bin/train" ] || { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
                                cmake --build "$build" -j"$(nproc)" --target train predict; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds adaptgrad and runs every test suite.
-#   tools/test.sh             Release build in build/, then ctest
+#   tools/test.sh             Release build in build/, then ctest, then tools/build_example.sh
+#                             (a program built against the installed library)
 #   tools/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
 #   tools/test.sh --mpi       -DADAPTGRAD_MPI=ON build in build-mpi/ (installs Open MPI), then
 #                             the data-parallel tests (test_mpi: train under mpirun -np 2)
@@ -25,6 +26,8 @@ case "${1:-}" in
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
     cmake --build build -j"$(nproc)"
     ctest --test-dir build --output-on-failure -j"$(nproc)"
+    # The library as a user gets it: installed, found by find_package, linked by examples/.
+    tools/build_example.sh build
     ;;
   *)
     echo "tools/test.sh: unknown option '$1' (use --sanitize or --mpi)" >&2

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/help_defaults.h"
 #include "data/bert_tokenizer.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
@@ -66,17 +67,22 @@ std::optional<int> parse_arguments(int argc, char** argv, Arguments& args) {
   app.add_option("--max-length", args.max_length, "truncate to this many ids (0: no limit)");
   app.add_option("--max-line-bytes", args.max_line_bytes, "longest input line accepted, in bytes");
   app.add_option("--repeat", args.repeat, "--bench: passes over the texts");
-  app.add_flag("!--no-special-tokens", args.special_tokens, "no [CLS]/[SEP], no truncation");
+  bool no_special_tokens = false;
+  app.add_flag("--no-special-tokens", no_special_tokens, "no [CLS]/[SEP], no truncation");
   app.add_flag("--legacy-python", args.legacy_python,
                "the Python tokenizer's rules (BertTokenizerLegacy) instead of the fast one's");
   app.add_flag("--bench", args.bench, "time the tokenizer instead of printing ids");
-  app.add_flag("--unicode-table", args.unicode_table, "print the character tables (see above)");
+  app.add_flag("--unicode-table", args.unicode_table,
+               "print, for every code point, the tokenizer's character classes, lower-casing and "
+               "NFD (for tools/compare_tokenizer.py); needs no --vocab");
+  ag::apps::show_defaults(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     throw std::invalid_argument(e.what());
   }
+  args.special_tokens = !no_special_tokens;
   if (args.vocab_folder.empty() && !args.unicode_table)
     throw std::invalid_argument("--vocab DIR is required");
   if (args.max_length < 0) throw std::invalid_argument("--max-length must be >= 0");

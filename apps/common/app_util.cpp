@@ -1,5 +1,7 @@
 #include "apps/common/app_util.h"
 
+#include "apps/common/help_defaults.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -61,6 +63,7 @@ int run_guarded(const std::function<int()>& body) {
 }
 
 std::optional<int> parse_arguments(CLI::App& app, int argc, char** argv) {
+  show_defaults(app);  // every flag's default in --help
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -18,6 +18,7 @@ const std::set<std::string>& not_compared() {
                                              "threads",
                                              "out",
                                              "quiet-params",
+                                             "list-params",
                                              "log-every",
                                              "checkpoint-every",
                                              "save-data-order",

@@ -12,6 +12,7 @@
 
 #include "apps/common/base_digest.h"
 #include "apps/common/glue_task.h"
+#include "apps/common/help_defaults.h"
 #include "apps/common/resume_check.h"
 #include "apps/common/task_metrics.h"
 #include "core/errors.h"
@@ -122,7 +123,12 @@ const std::vector<Field>& fields() {
        "also checkpoint every N steps (0: after each epoch only)", "Training"},
       {"bucket", &C::bucket, "batch examples of similar length (--bucket=false: off)", "Training"},
       {"out", &C::out, "run folder (default: runs/<data>-<method>)", "Output"},
-      {"quiet-params", &C::quiet_params, "do not list every parameter before training", "Output"},
+      {"quiet-params", &C::quiet_params, "do not list the trainable parameters before training",
+       "Output"},
+      {"list-params", &C::list_params,
+       "list every parameter before training, `name: True/False` (True: it trains), as the "
+       "tutorial prints them",
+       "Output"},
       {"save-data-order", &C::save_data_order,
        "write data_order.jsonl: the split, token ids and batch order (for peer trainers)",
        "Output"},
@@ -385,8 +391,8 @@ void add_field_options(CLI::App& app, TrainConfig& config,
         [&](auto member) {
           using T = std::decay_t<decltype(config.*member)>;
           CLI::Option* opt;
-          if constexpr (std::is_same_v<T, bool>)
-            opt = app.add_flag(flag, config.*member, f.help);  // --bucket or --bucket=false
+          if constexpr (std::is_same_v<T, bool>)  // --bucket or --bucket=false
+            opt = flag_default(app.add_flag(flag, config.*member, f.help), config.*member);
           else
             opt = app.add_option(flag, config.*member, f.help);
           if constexpr (std::is_same_v<T, int64_t>) opt->check(whole_int64());

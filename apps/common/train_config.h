@@ -73,7 +73,8 @@ struct TrainConfig {
   bool bucket = true;
   // --- output -----------------------------------------------------------------------------
   std::string out;
-  bool quiet_params = false;
+  bool quiet_params = false;  // no parameter listing at all
+  bool list_params = false;   // every parameter, `name: True/False` (default: the trainable ones)
   bool save_data_order = false;  // data_order.jsonl: the split, token ids and batch order
   // --- fault injection for tests (hidden flags) ---------------------------------------------
   int64_t interrupt_at_step = 0;      // raise SIGINT after this optimizer step

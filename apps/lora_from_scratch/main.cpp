@@ -144,9 +144,14 @@ double median_ms(int reps, const std::function<void()>& f) {
   return times[times.size() / 2];
 }
 
-int main(int, char** argv) {
+int main(int argc, char** argv) {
   apps::start_app(argv);
-  return apps::run_guarded([] {
+  return apps::run_guarded([&] {
+    // No flags: the program is read, then run as it is. --help says so instead of running.
+    CLI::App app{
+        "LoRA and DoRA from scratch on a tiny random DistilBERT, checked against the fused "
+        "kernels (apps/lora_from_scratch/main.cpp; exits 1 if a check fails). No flags."};
+    if (auto done = apps::parse_arguments(app, argc, argv)) return *done;
     manual_seed(0);
 
     // --- 2. A tiny DistilBERT, randomly initialised as transformers does ---------------------

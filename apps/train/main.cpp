@@ -29,6 +29,7 @@
 #include "apps/common/task_metrics.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/data_order.h"
+#include "apps/train/param_listing.h"
 #include "apps/train/signals.h"
 #include "apps/train/trainer.h"
 #include "core/blas_startup.h"
@@ -173,9 +174,10 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   // An adapter run saves the adapter alone; head and full save the whole model, frozen part too.
   models::set_precision(*model, precision.precision,
                         lora ? nn::FrozenFp32::kRelease : nn::FrozenFp32::kKeep);
-  if (!c.quiet_params)
-    for (auto& [name, p] : model->named_parameters())
-      std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
+  if (c.list_params)  // the tutorial's `name: True/False`, every parameter
+    print_every_parameter(*model, std::cout);
+  else if (!c.quiet_params)
+    print_trainable_summary(*model, std::cout);
   const PeftCount count =  // as PEFT prints it, and as count_params does
       count_like_peft(*model, lora ? lora->modules_to_save : std::vector<std::string>{});
   std::cout << peft_trainable_line(count) << std::endl;
@@ -184,6 +186,9 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world) {
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
   nlohmann::json config_json = to_json(c);
+  // The run folder by absolute path too, as the inputs: `train --config` repeats the run from
+  // any directory.
+  config_json["out"] = fs::absolute(c.out).lexically_normal().string();
   config_json[kTokenizerDigestKey] = tokenizer_digests(tok);
   if (main_rank && !resuming) {
     // Every input has been read and checked: only now may the run change its folder.

@@ -200,6 +200,7 @@ void Trainer::restore_best() {
     auto it = trainable_.best.find(trainable_.names[i]);
     if (it != trainable_.best.end()) trainable_.params[i].copy_(it->second);
   }
+  restored_best_ = true;
 }
 
 }  // namespace ag::apps

@@ -123,7 +123,8 @@ class Trainer {
   FaultHooks faults_;
   std::optional<Progress> progress_;
   int64_t log_every_ = 1;
-  double last_time_ = 0;  // the clock at the end of the last step, for training time
+  double last_time_ = 0;        // the clock at the end of the last step, for training time
+  bool restored_best_ = false;  // restore_best() ran: curves.svg says "restored"
 };
 
 }  // namespace ag::apps

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include "apps/common/app_util.h"
 #include "apps/common/glue_task.h"
@@ -115,15 +116,42 @@ std::vector<std::pair<double, double>> Trainer::eval_points() const {
   return points;
 }
 
+namespace {
+
+// The recipe in a few words, for the title of curves.svg: "lora r 8 alpha 16 on query,value,
+// head trained, lr 0.002, 3 epochs x batch 16".
+std::string recipe_line(const TrainConfig& c) {
+  std::ostringstream line;
+  line << c.method;
+  if (c.uses_adapter())
+    line << " r " << c.r << " alpha " << c.alpha << " on " << c.targets
+         << (c.train_head ? ", head trained" : ", head frozen");
+  line << ", lr " << c.lr << ", " << c.epochs << " epochs x batch " << c.global_batch()
+       << ", max length " << c.max_length << ", seed " << c.seed;
+  return line.str();
+}
+
+}  // namespace
+
 void Trainer::write_metrics_and_curves() const {
   state_.metrics.write((fs::path(out_dir_) / "metrics.jsonl").string());
-  write_training_curves(
-      (fs::path(out_dir_) / "curves.svg").string(), state_.step_losses, eval_points(),
-      "adaptgrad " + config_.method + " on " +
-          (config_.demo ? std::string("the SYNTHETIC demo task")
-                        : fs::path(config_.data.empty() ? config_.train : config_.data)
-                              .filename()
-                              .string()));
+  TrainingCurves curves;
+  curves.losses = state_.step_losses;
+  for (auto& e : state_.metrics.events()) {
+    if (e.value("event", "") == "eval") {
+      curves.val_loss.emplace_back(e["step"], e["val_loss"]);
+      curves.val_acc.emplace_back(e["epoch"], e["val_acc"]);
+    }
+    if (e.value("event", "") == "test") curves.test_acc = e["test_acc"].get<double>();
+  }
+  if (restored_best_ && state_.best_val_acc >= 0)
+    curves.best = {double(state_.best_step), state_.best_epoch};
+  const std::string data =
+      config_.demo
+          ? std::string("the SYNTHETIC demo task")
+          : fs::path(config_.data.empty() ? config_.train : config_.data).filename().string();
+  curves.title = {"adaptgrad " + config_.method + " on " + data, recipe_line(config_)};
+  write_training_curves((fs::path(out_dir_) / "curves.svg").string(), curves);
 }
 
 void Trainer::evaluate_now(double epoch_position) {
