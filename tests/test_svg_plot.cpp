@@ -19,9 +19,9 @@ TrainingCurves three_epochs() {
   TrainingCurves c;
   for (int i = 0; i < 30; ++i) c.losses.push_back(0.7f - 0.01f * float(i));
   c.val_loss = {{10, 0.55}, {20, 0.52}, {30, 0.54}};
-  c.val_acc = {{1, 0.770}, {2, 0.755}, {3, 0.760}};
+  c.val_metric = {{1, 0.770}, {2, 0.755}, {3, 0.760}};
   c.best = {{10, 1.0}};
-  c.test_acc = 0.8025;
+  c.test_metric = 0.8025;
   c.title = {"adaptgrad lora on polarity.csv", "lora r 8 alpha 16 on query,value, lr 0.002"};
   return c;
 }
@@ -46,7 +46,7 @@ TEST_CASE("curves.svg: validation loss, the restored best epoch, the test accura
 TEST_CASE("curves.svg: no best mark or test line when there was neither") {
   TrainingCurves c = three_epochs();
   c.best.reset();
-  c.test_acc.reset();
+  c.test_metric.reset();
   const std::string svg = render_svg(training_panels(c), c.title);
   CHECK(count(svg, "class=\"mark\"") == 0);
   CHECK(svg.find("restored best") == std::string::npos);
@@ -62,16 +62,32 @@ TEST_CASE("curves.svg: the accuracy axis spans at least 10 points, inside 0..100
   CHECK(hi == doctest::Approx(82.875 + 0.5));
   // Near 100% the span slides down instead of passing 100.
   TrainingCurves high = c;
-  high.val_acc = {{1, 0.99}, {2, 1.0}};
-  high.test_acc.reset();
+  high.val_metric = {{1, 0.99}, {2, 1.0}};
+  high.test_metric.reset();
   const auto [lo2, hi2] = y_range(training_panels(high)[1]);
   CHECK(lo2 == doctest::Approx(90 - 0.5));
   CHECK(hi2 == doctest::Approx(100 + 0.5));
   // A spread wider than the minimum keeps the data's own range.
   TrainingCurves wide = c;
-  wide.val_acc = {{1, 0.5}, {2, 0.9}};
-  wide.test_acc.reset();
+  wide.val_metric = {{1, 0.5}, {2, 0.9}};
+  wide.test_metric.reset();
   const auto [lo3, hi3] = y_range(training_panels(wide)[1]);
   CHECK(lo3 == doctest::Approx(50 - 2));
   CHECK(hi3 == doctest::Approx(90 + 2));
+}
+
+TEST_CASE("curves.svg: a regression plots its metric and MSE; a correlation may go below 0") {
+  TrainingCurves c = three_epochs();
+  c.metric = "pearson", c.loss_name = "MSE";
+  c.val_metric = {{1, -0.02}, {2, 0.03}};  // an untrained STS-B model: near 0, either side
+  c.test_metric.reset();
+  const std::vector<Panel> panels = training_panels(c);
+  const std::string svg = render_svg(panels, c.title);
+  CHECK(svg.find(">validation pearson</text>") != std::string::npos);
+  CHECK(svg.find(">MSE</text>") != std::string::npos);
+  CHECK(svg.find("validation accuracy") == std::string::npos);
+  // Data -2 .. 3 widened to 10 points around 0.5 (not clipped at 0), plus 5%.
+  const auto [lo, hi] = y_range(panels[1]);
+  CHECK(lo == doctest::Approx(-4.5 - 0.5));
+  CHECK(hi == doctest::Approx(5.5 + 0.5));
 }

@@ -172,7 +172,7 @@ std::string render_svg(const std::vector<Panel>& panels, const std::vector<std::
 
 std::vector<Panel> training_panels(const TrainingCurves& c) {
   Panel loss;
-  loss.title = "Loss", loss.x_label = "step", loss.y_label = "cross-entropy";
+  loss.title = "Loss", loss.x_label = "step", loss.y_label = c.loss_name;
   Series raw{"training loss per step", {}, "#9ecae1"};
   Series smooth{"training, moving average", {}, "#08519c"};
   const size_t window = std::max<size_t>(1, c.losses.size() / 25);
@@ -185,23 +185,25 @@ std::vector<Panel> training_panels(const TrainingCurves& c) {
   }
   loss.series = {raw, smooth, {"validation loss", c.val_loss, "#ff7f0e", true}};
 
-  // Accuracy in percent, on an axis of at least 10 points inside [0, 100].
+  // The metric in percent (as GLUE reports them), on an axis of at least 10 points inside
+  // [0, 100], or [-100, 100] for a correlation (Matthews, Pearson, Spearman).
+  const bool correlation = c.metric != "accuracy" && c.metric != "f1";
   Panel acc;
-  acc.title = "Validation accuracy", acc.x_label = "epoch", acc.y_label = "accuracy (%)";
-  Series val{"validation accuracy", {}, "#d62728", true};
-  for (auto [epoch, a] : c.val_acc) val.points.emplace_back(epoch, 100 * a);
+  acc.title = "Validation " + c.metric, acc.x_label = "epoch", acc.y_label = c.metric + " (%)";
+  Series val{"validation " + c.metric, {}, "#d62728", true};
+  for (auto [epoch, a] : c.val_metric) val.points.emplace_back(epoch, 100 * a);
   acc.series = {val};
-  acc.min_y_span = 10, acc.y_lowest = 0, acc.y_highest = 100;
+  acc.min_y_span = 10, acc.y_lowest = correlation ? -100 : 0, acc.y_highest = 100;
   if (c.best) {
     char label[64];
     std::snprintf(label, sizeof label, "restored best, epoch %.3g", c.best->second);
     acc.x_marks.push_back({c.best->second, label, "#2ca02c"});
     loss.x_marks.push_back({c.best->first, "restored best", "#2ca02c"});
   }
-  if (c.test_acc) {
+  if (c.test_metric) {
     char label[64];
-    std::snprintf(label, sizeof label, "test accuracy %.2f%%", 100 * *c.test_acc);
-    acc.y_marks.push_back({100 * *c.test_acc, label, "#9467bd"});
+    std::snprintf(label, sizeof label, "test %s %.2f%%", c.metric.c_str(), 100 * *c.test_metric);
+    acc.y_marks.push_back({100 * *c.test_metric, label, "#9467bd"});
   }
   return {loss, acc};
 }

@@ -44,16 +44,19 @@ std::pair<double, double> y_range(const Panel& panel);
 std::string render_svg(const std::vector<Panel>& panels, const std::vector<std::string>& title);
 
 struct TrainingCurves {
-  std::vector<float> losses;                        // training loss of step i + 1
-  std::vector<std::pair<double, double>> val_loss;  // (step, validation loss)
-  std::vector<std::pair<double, double>> val_acc;   // (epoch, validation accuracy in [0, 1])
-  std::optional<std::pair<double, double>> best;    // (step, epoch) of the restored evaluation
-  std::optional<double> test_acc;                   // with the restored weights, in [0, 1]
-  std::vector<std::string> title;                   // e.g. the data, then the recipe
+  std::vector<float> losses;                          // training loss of step i + 1
+  std::vector<std::pair<double, double>> val_loss;    // (step, validation loss)
+  std::string metric = "accuracy";                    // the metric that picks the best evaluation
+  std::string loss_name = "cross-entropy";            // MSE for a regression
+  std::vector<std::pair<double, double>> val_metric;  // (epoch, validation metric in [-1, 1])
+  std::optional<std::pair<double, double>> best;      // (step, epoch) of the restored evaluation
+  std::optional<double> test_metric;                  // with the restored weights
+  std::vector<std::string> title;                     // e.g. the data, then the recipe
 };
 
 // The panels of curves.svg: loss (per step: training, its moving average, validation) and
-// validation accuracy in percent (per epoch), the best evaluation and the test accuracy marked.
+// the validation metric in percent (per epoch; accuracy unless the task says otherwise), the best
+// evaluation and the test result marked.
 std::vector<Panel> training_panels(const TrainingCurves& curves);
 
 // Writes curves.svg (atomically).

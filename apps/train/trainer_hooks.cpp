@@ -137,12 +137,16 @@ void Trainer::write_metrics_and_curves() const {
   state_.metrics.write((fs::path(out_dir_) / "metrics.jsonl").string());
   TrainingCurves curves;
   curves.losses = state_.step_losses;
+  curves.metric = run_metrics(config_).front();
+  curves.loss_name = config_.is_regression() ? "MSE" : "cross-entropy";
+  const std::string key = curves.metric == "accuracy" ? "acc" : curves.metric;
   for (auto& e : state_.metrics.events()) {
     if (e.value("event", "") == "eval") {
       curves.val_loss.emplace_back(e["step"], e["val_loss"]);
-      curves.val_acc.emplace_back(e["epoch"], e["val_acc"]);
+      curves.val_metric.emplace_back(e["epoch"], e["val_" + key]);
     }
-    if (e.value("event", "") == "test") curves.test_acc = e["test_acc"].get<double>();
+    if (e.value("event", "") == "test" && e.contains("test_" + key))
+      curves.test_metric = e["test_" + key].get<double>();
   }
   if (restored_best_ && state_.best_val_acc >= 0)
     curves.best = {double(state_.best_step), state_.best_epoch};
