@@ -3,8 +3,11 @@
 // tools/glue.sh over a folder of them, and the one-line errors of the task flags.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "app_runner.h"
 #include "fixture.h"
@@ -163,6 +166,43 @@ TEST_CASE("train --task stsb: a regression, Pearson and Spearman reported, predi
   std::stod(p.out.substr(0, tab), &used);
   CHECK(used == tab);  // a number, not a label name
   CHECK(p.out.substr(tab + 1) == "good great fine happy\tgood nice fine great\n");
+
+  // predict --evaluate on dev.tsv: the MSE and Pearson of the run's own scores, computed here by
+  // hand from predict's per-line answers (jsonl, full precision) and dev's scores k = i % 5.
+  std::string texts;
+  for (int i = 0; i < 12; ++i) texts += sentence(i, i % 5) + "\t" + sentence(i + 2, i % 5) + "\n";
+  write(scratch() / "stsb-dev.txt", texts);
+  const std::string common = "--run " + (scratch() / "glue-stsb").string() + " --precision fp32";
+  const Result lines =
+      run("predict", common + " --format jsonl --input " + (scratch() / "stsb-dev.txt").string());
+  REQUIRE(lines.code == 0);
+  std::vector<double> score, target;
+  std::istringstream answers(lines.out);
+  for (std::string line; std::getline(answers, line);) {
+    score.push_back(json::parse(line)["score"].get<double>());
+    target.push_back(double(int(target.size()) % 5));
+  }
+  REQUIRE(score.size() == 12);
+  double ms = 0, mt = 0, mse = 0, sst = 0, sss = 0, sts = 0;
+  for (size_t i = 0; i < 12; ++i) ms += score[i] / 12, mt += target[i] / 12;
+  for (size_t i = 0; i < 12; ++i) {
+    mse += (score[i] - target[i]) * (score[i] - target[i]) / 12;
+    sss += (score[i] - ms) * (score[i] - ms), sst += (target[i] - mt) * (target[i] - mt);
+    sts += (score[i] - ms) * (target[i] - mt);
+  }
+  const fs::path metrics_file = scratch() / "stsb-metrics.json";
+  const Result e = run("predict", common + " --evaluate --metrics-out " + metrics_file.string() +
+                                      " --input " + (glue_dir() / "STS-B" / "dev.tsv").string());
+  INFO(e.err);
+  REQUIRE(e.code == 0);
+  CHECK(e.out.find("loss (MSE) ") != std::string::npos);
+  CHECK(e.out.find("confusion") == std::string::npos);
+  const json m = json::parse(slurp(metrics_file));
+  CHECK(m["examples"] == 12);
+  CHECK_FALSE(m.contains("accuracy"));
+  CHECK(m["loss"].get<double>() == doctest::Approx(mse));
+  CHECK(m["pearson"].get<double>() == doctest::Approx(sts / std::sqrt(sss * sst)));
+  CHECK(m.contains("spearman"));
 }
 
 TEST_CASE("train --task cola reads GLUE's header-less file and reports the Matthews correlation") {

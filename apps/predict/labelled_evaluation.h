@@ -9,6 +9,10 @@
 //   loss              the mean cross-entropy (torch.nn.functional.cross_entropy)
 //   confusion matrix  sklearn.metrics.confusion_matrix(y_true, y_pred, labels=range(K)):
 //                     row = true label, column = predicted label, in label-id order
+//   the task's metrics  those the run was trained to report besides accuracy (--task, --metric:
+//                     Matthews, F1 of class 1; apps/common/task_metrics.h)
+// A regression run (one output, e.g. STS-B) reads float labels and reports the loss (MSE),
+// Pearson and Spearman instead.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +30,10 @@ namespace ag::apps {
 struct LabelledEvaluation {
   std::string input;
   int64_t examples = 0;
-  double accuracy = 0, macro_f1 = 0, loss = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  bool regression = false;
+  double accuracy = 0, macro_f1 = 0, loss = 0;               // accuracy, macro-F1: classification
+  std::vector<std::vector<int64_t>> confusion;               // [true][predicted]; classification
+  std::vector<std::pair<std::string, double>> task_metrics;  // e.g. {"matthews", 0.41}
 };
 
 // Reads `path` with `settings`' data conventions and the run's labels, and scores the run on it.
@@ -38,7 +44,8 @@ LabelledEvaluation evaluate_labelled_file(TrainedRun& run, const TrainConfig& se
 void print_evaluation(std::ostream& out, const LabelledEvaluation& e, const data::LabelMap& labels);
 
 // The report as JSON (--metrics-out): {"input", "examples", "accuracy", "macro_f1", "loss",
-// "labels": [names by id], "confusion_matrix": [[...]] (rows true, columns predicted)}.
+// "labels": [names by id], "confusion_matrix": [[...]] (rows true, columns predicted), and each
+// task metric by name}; a regression: {"input", "examples", "loss", "pearson", "spearman"}.
 nlohmann::ordered_json evaluation_json(const LabelledEvaluation& e, const data::LabelMap& labels);
 
 }  // namespace ag::apps
