@@ -3,8 +3,8 @@
 #include <set>
 
 #include "core/bf16_gemm.h"
-#include "core/cpu_features.h"
 #include "core/errors.h"
+#include "core/machine/cpu_features.h"
 #include "nn/dora.h"
 #include "nn/layers.h"
 

@@ -1,6 +1,6 @@
 // The BLAS kernel check: the decision on recorded CPUs (CPUID features and the family OpenBLAS
 // chose), CPUID decoding against /proc/cpuinfo, the sgemm self-test, and the restart end to end
-// through build/bin/train with the test hooks of core/blas_startup.h.
+// through build/bin/train with the test hooks of core/machine/blas_startup.h.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -11,10 +11,10 @@
 #include <cblas.h>
 #include "app_runner.h"
 
-#include "core/blas_check.h"
-#include "core/blas_selftest.h"
-#include "core/blas_startup.h"
-#include "core/cpu_features.h"
+#include "core/machine/blas_check.h"
+#include "core/machine/blas_selftest.h"
+#include "core/machine/blas_startup.h"
+#include "core/machine/cpu_features.h"
 
 using namespace ag;
 

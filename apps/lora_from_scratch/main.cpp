@@ -145,7 +145,7 @@ double median_ms(int reps, const std::function<void()>& f) {
 }
 
 int main(int, char** argv) {
-  apps::start_app(argv);
+  apps::start_app(argv);  // as every app: the BLAS kernel check, which may restart the program
   return apps::run_guarded([] {
     manual_seed(0);
 

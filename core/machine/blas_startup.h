@@ -2,9 +2,10 @@
 // and libgomp reads OMP_WAIT_POLICY / GOMP_SPINCOUNT only when they load, so the only way to
 // change them is to restart the process: check_blas_at_startup() re-executes the program once
 // (execv of /proc/self/exe, same arguments, same pid) when
-//   - OpenBLAS chose a weaker kernel family than the CPU runs (core/blas_check.h) and the user
+//   - OpenBLAS chose a weaker kernel family than the CPU runs (core/machine/blas_check.h) and the
+//   user
 //     did not set OPENBLAS_CORETYPE: restart with the better family, said in one line; after
-//     the restart a self-test (core/blas_selftest.h) guards it, and on failure the program
+//     the restart a self-test (core/machine/blas_selftest.h) guards it, and on failure the program
 //     restarts once more with OpenBLAS's own choice, said in one line;
 //   - the user set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT: restart with
 //     OMP_WAIT_POLICY=passive, so that a thread waiting at a barrier sleeps at once instead of

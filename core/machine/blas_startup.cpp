@@ -1,4 +1,4 @@
-#include "core/blas_startup.h"
+#include "core/machine/blas_startup.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -13,9 +13,9 @@
 #include <sstream>
 #include <vector>
 
-#include "core/blas_check.h"
-#include "core/blas_selftest.h"
-#include "core/cpu_features.h"
+#include "core/machine/blas_check.h"
+#include "core/machine/blas_selftest.h"
+#include "core/machine/cpu_features.h"
 
 extern "C" char* openblas_get_corename(void);
 extern "C" char* openblas_get_config(void);
