@@ -68,8 +68,10 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask = Tensor());
 // Inverted dropout: keeps each element with probability 1 − p and scales it by 1 / (1 − p).
 // The mask is a pure function of (seed, element index) — a counter-based RNG — so backward
 // regenerates it instead of storing it. The random seed is drawn from the global generator.
-Tensor dropout(const Tensor& x, float p, bool training);
-Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed);
+// `first_index` is the counter of element 0: 0, or in data-parallel training the counter the
+// whole batch reaches at this process's first row (batch_first_index, core/rng.h).
+Tensor dropout(const Tensor& x, float p, bool training, uint64_t first_index = 0);
+Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed, uint64_t first_index = 0);
 
 // --- embeddings and shapes (ops_shape.cpp) ------------------------------------------------------
 // out (..., D) = table[ids]: table (V, D), ids of any shape. The table gets a gradient only
@@ -94,8 +96,8 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
 struct AdapterDropout {
   float p = 0.0f;
   uint64_t seed = 0;
-  // The counter of element 0: 0, or in data-parallel training the number of elements of the
-  // whole batch's rows before this process's (nn::LoraLinear::set_dropout_first_row).
+  // The counter of element 0: 0, or in data-parallel training the counter the whole batch
+  // reaches at this process's first row (batch_first_index, core/rng.h), as for dropout().
   uint64_t first_index = 0;
   Tensor mask;
   // DoRA only: drop the input of the low-rank branch alone, as LoRA does, instead of PEFT's

@@ -11,16 +11,17 @@
 namespace ag::models {
 
 Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c, const Tensor& x,
-                             const Indices& mask, bool training, bool dropout_after_attn_out,
-                             bool first_token_only, nn::Precision attention) {
+                             const Indices& mask, nn::DropoutMode dropout,
+                             bool dropout_after_attn_out, bool first_token_only,
+                             nn::Precision attention) {
   const float scale = 1.0f / std::sqrt(float(c.head_dim()));
   // The rows that get an output: all of x, or the first token of each sequence (B, 1, D).
   const Tensor rows = first_token_only ? reshape(select(x, 1, 0), {x.size(0), 1, x.size(2)}) : x;
   Tensor q = m.query.forward(rows), k = m.key.forward(x), v = m.value.forward(x);
-  Tensor probs = dropout(attention_probs(q, k, mask, c.heads, scale, attention),
-                         c.attention_dropout, training);
+  Tensor probs = nn::dropout(attention_probs(q, k, mask, c.heads, scale, attention),
+                             c.attention_dropout, dropout);
   Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads, attention));
-  if (dropout_after_attn_out) a = dropout(a, c.hidden_dropout, training);
+  if (dropout_after_attn_out) a = nn::dropout(a, c.hidden_dropout, dropout);
   Tensor h = m.attention_norm.forward(a, rows);
 
   // A plain Linear followed by GELU runs as one fused op; an adapter-wrapped one cannot.
@@ -30,7 +31,7 @@ Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c,
     f = linear_gelu(h, plain->weight, plain->bias);
   else
     f = c.activation == "gelu" ? gelu(m.ffn_in.forward(h)) : relu(m.ffn_in.forward(h));
-  f = dropout(m.ffn_out.forward(f), c.hidden_dropout, training);
+  f = nn::dropout(m.ffn_out.forward(f), c.hidden_dropout, dropout);
   return m.output_norm.forward(f, h);
 }
 

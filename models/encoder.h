@@ -43,8 +43,9 @@ struct EncoderLayerParts {
 // gives the same logits. `attention` is the precision of the two attention products (QKᵀ and
 // P V, and their gradients); the linear layers run in their weights' own precision.
 Tensor encoder_layer_forward(const EncoderLayerParts& parts, const EncoderConfig& config,
-                             const Tensor& x, const Indices& attention_mask, bool training,
-                             bool dropout_after_attention_output, bool first_token_only = false,
+                             const Tensor& x, const Indices& attention_mask,
+                             nn::DropoutMode dropout, bool dropout_after_attention_output,
+                             bool first_token_only = false,
                              nn::Precision attention = nn::Precision::kFp32);
 
 // A sequence classifier: DistilBertForSequenceClassification or BertForSequenceClassification.

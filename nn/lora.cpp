@@ -100,9 +100,7 @@ AdapterDropout LoraLinear::dropout_for(const Tensor& x) const {
   if (!is_training() || config_.dropout == 0.0f) return drop;
   drop.p = config_.dropout;
   drop.seed = next_seed();
-  // The counter of element 0: the elements of the whole batch's rows before this input's.
-  if (dropout_first_row_ > 0)
-    drop.first_index = uint64_t(dropout_first_row_) * uint64_t(x.numel() / x.size(0));
+  drop.first_index = batch_first_index(x, dropout_mode().first_row);
   drop.mask = fixed_mask_;
   return drop;
 }
@@ -207,10 +205,6 @@ std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model) {
   for (auto& [name, module] : model.named_modules())
     if (auto* l = dynamic_cast<LoraLinear*>(module)) out.emplace_back(name, l);
   return out;
-}
-
-void set_adapter_dropout_first_row(Module& model, int64_t first_row) {
-  for (auto& [name, l] : lora_layers(model)) l->set_dropout_first_row(first_row);
 }
 
 void merge_adapters(Module& model) {

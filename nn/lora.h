@@ -94,13 +94,11 @@ class LoraLinear : public Module {
   const LoraConfig& config() const { return config_; }
   // For tests: use this pre-scaled mask instead of the random one in the next forwards.
   void set_dropout_mask(const Tensor& mask) { fixed_mask_ = mask; }
-  // Data-parallel training: row 0 of the next inputs is row `first_row` of the whole batch,
-  // so the dropout mask continues the whole batch's counter from there (0: not sharded).
-  void set_dropout_first_row(int64_t first_row) { dropout_first_row_ = first_row; }
 
  protected:
   LoraLinear(const char* type_name, std::shared_ptr<Linear> base, const LoraConfig& config);
-  // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask).
+  // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask), from
+  // the counter of the module's dropout_mode() (data-parallel training: its share's first row).
   AdapterDropout dropout_for(const Tensor& x) const;
   Tensor delta_weight() const;  // B A (out, in), not scaled
   // Records the merge state after W changed in place, and refreshes W's bf16 copy if it has one.
@@ -111,7 +109,6 @@ class LoraLinear : public Module {
   std::shared_ptr<Linear> base_;
   std::shared_ptr<Linear> lora_a_, lora_b_;
   Tensor fixed_mask_;
-  int64_t dropout_first_row_ = 0;
   LoraConfig config_;
   float scaling_;
   bool merged_ = false;
@@ -127,8 +124,6 @@ std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
 
 // Every LoraLinear (DoRA layers included) in the model, with its dotted name.
 std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model);
-// set_dropout_first_row on every adapter of the model (the trainer, for its shard's rows).
-void set_adapter_dropout_first_row(Module& model, int64_t first_row);
 void merge_adapters(Module& model);
 void unmerge_adapters(Module& model);
 // Replaces each LoraLinear by its base Linear with the adapter merged in (PEFT's

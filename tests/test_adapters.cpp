@@ -122,7 +122,8 @@ TEST_CASE("single LoRA/DoRA layers match PEFT, including DoRA's dropout formula"
   }
 }
 
-TEST_CASE("an adapter told its first row drops on a shard what the whole batch drops there") {
+TEST_CASE(
+    "an adapter told its batch's first row drops on a shard what the whole batch drops there") {
   // Data-parallel training: a process holding rows 2..4 of a batch of 6 passes its first row
   // to the adapters, which must then draw the mask entries one process draws for those rows.
   for (std::string method : {"lora", "dora", "dora-branch", "dora-input"}) {
@@ -145,7 +146,7 @@ TEST_CASE("an adapter told its first row drops on a shard what the whole batch d
     const float* expected = whole.data() + 2 * 5 * 3;  // the output's rows 2..4
     ag::manual_seed(7);
     const Tensor unshifted = layer->forward(part_x);
-    layer->set_dropout_first_row(2);
+    layer->set_batch_first_row(2);
     ag::manual_seed(7);
     const Tensor part = layer->forward(part_x);
     double unshifted_diff = 0;

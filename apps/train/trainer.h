@@ -10,8 +10,9 @@
 //
 // Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
 // GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
-// its share of the global batch, and one Allreduce per step sums the gradients, so every rank
-// holds the global batch's gradient and takes the same optimizer step. Rank 0 alone writes.
+// its share of the global batch (apps/train/batch_shard.h), and one Allreduce per step sums the
+// gradients, so every rank holds the global batch's gradient and takes the same optimizer step.
+// Rank 0 alone writes.
 #pragma once
 
 #include <cstdint>
@@ -74,13 +75,9 @@ class Trainer {
 
   // --- the step (trainer.cpp) ---------------------------------------------------------------
   void start_session();  // progress bar, clock, model.train(), this epoch's data order
-  // Forward, loss and backward of up to grad_accum batches, gradients accumulated.
+  // Forward, loss and backward of up to grad_accum batches, gradients accumulated; stops at
+  // the first batch whose global mean loss is not finite (without its backward).
   StepLoss forward_backward();
-  // Forward and backward of one global batch (this rank's share); returns the global batch's
-  // mean loss, or NaN/inf without a backward pass when it is not finite.
-  double accumulate_batch(const data::Batch& global, int64_t micro_batches);
-  // This rank's rows [first, end) of a global batch of n rows.
-  std::pair<int64_t, int64_t> share_of(int64_t n) const;
   void allreduce_gradients();  // sums every trainable gradient over the ranks (one Allreduce)
   float current_lr() const;
   // A NaN/inf stop: "the <quantity> became NaN at step N<where>".
