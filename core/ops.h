@@ -100,9 +100,6 @@ struct AdapterDropout {
   // reaches at this process's first row (batch_first_index, core/rng.h), as for dropout().
   uint64_t first_index = 0;
   Tensor mask;
-  // DoRA only: drop the input of the low-rank branch alone, as LoRA does, instead of PEFT's
-  // formula (which needs one more full GEMM each way). Identical in eval mode.
-  bool adapter_only = false;
   bool active() const { return mask.defined() || p > 0.0f; }
 };
 
@@ -112,37 +109,49 @@ struct AdapterDropout {
 Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
                    const Tensor& lora_b, float scaling, const AdapterDropout& dropout = {});
 
+// The operands of a DoRA layer (magnitude per output row, as the paper and PEFT), by name.
+struct DoraOperands {
+  Tensor weight;     // W (out, in), frozen
+  Tensor bias;       // b (out) or undefined
+  Tensor lora_a;     // A (r, in)
+  Tensor lora_b;     // B (out, r)
+  Tensor magnitude;  // m (out)
+  // ‖W_i‖² for every row i (out). W is frozen, so its layer computes them once and keeps them
+  // (nn::DoraLinear); dora_linear reads them on every call.
+  Tensor weight_row_sq_norms;
+  float scaling = 1.0f;  // s
+};
+
 // ‖W_i + s·B_i A‖² for every output row i, without forming W + s·B A:
 //   n_i² = ‖W_i‖² + 2s·B_i·(W Aᵀ)_i + s²·B_i (A Aᵀ) B_iᵀ
-// `weight_row_sq_norms` (out) caches ‖W_i‖² (W is frozen). Returns n (out), not differentiated.
-Tensor dora_weight_norms(const Tensor& weight, const Tensor& weight_row_sq_norms,
-                         const Tensor& lora_a, const Tensor& lora_b, float scaling);
+// Returns n (out), not differentiated (the magnitude and the bias are not read).
+Tensor dora_weight_norms(const DoraOperands& layer);
 
-// DoRA (magnitude per output row, as the paper and PEFT), one function per dropout formula.
-// x (..., in), W (out, in) frozen, b (out) or undefined, A (r, in), B (out, r), m (out),
-// n = dora_weight_norms(...) (out), g = m / n; y (..., out). n is a constant in backward
-// (PEFT's default) unless `norm_gradient` is set, in which case the exact gradient through n
-// flows into A and B as well.
+// Which of DoRA's two formulas applies dropout while training (they agree in eval mode).
+enum class DoraDropout {
+  kPeft,    // PEFT's formula: one more full GEMM each way
+  kBranch,  // dropout on the low-rank branch's input alone, as LoRA: no extra GEMM
+};
+struct DoraOptions {
+  DoraDropout dropout_formula = DoraDropout::kPeft;
+  // n is a constant in backward (PEFT's default) unless set: then the exact gradient through n
+  // flows into A and B as well.
+  bool norm_gradient = false;
+};
+
+// DoRA, one function per dropout formula. x (..., in), g = m / n with n = dora_weight_norms;
+// y (..., out).
 //   no dropout:      y = g ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
 //   branch dropout:  y = g ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b,  x' = drop(x)   (no extra GEMM)
 //   PEFT's dropout:  y = x Wᵀ + b + (g − 1) ⊙ (x' Wᵀ) + g ⊙ s·(x' Aᵀ) Bᵀ (one more full GEMM)
-Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                              const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
-                              const Tensor& weight_row_sq_norms, float scaling,
-                              bool norm_gradient = false);
-Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& lora_a, const Tensor& lora_b,
-                                  const Tensor& magnitude, const Tensor& weight_row_sq_norms,
-                                  float scaling, const AdapterDropout& dropout,
-                                  bool norm_gradient = false);
-Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
-                                const Tensor& weight_row_sq_norms, float scaling,
-                                const AdapterDropout& dropout, bool norm_gradient = false);
-// The one of the three that `dropout` selects: none when inactive, the branch formula with
-// dropout.adapter_only, else PEFT's.
-Tensor dora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
-                   const Tensor& lora_b, const Tensor& magnitude, const Tensor& weight_row_sq_norms,
-                   float scaling, const AdapterDropout& dropout = {}, bool norm_gradient = false);
+Tensor dora_linear_no_dropout(const Tensor& x, const DoraOperands& layer, bool norm_gradient);
+Tensor dora_linear_branch_dropout(const Tensor& x, const DoraOperands& layer,
+                                  const AdapterDropout& dropout, bool norm_gradient);
+Tensor dora_linear_peft_dropout(const Tensor& x, const DoraOperands& layer,
+                                const AdapterDropout& dropout, bool norm_gradient);
+// The one of the three that `dropout` and `options.dropout_formula` select: none when the
+// dropout is inactive, else the formula.
+Tensor dora_linear(const Tensor& x, const DoraOperands& layer, const AdapterDropout& dropout = {},
+                   DoraOptions options = {});
 
 }  // namespace ag

@@ -32,8 +32,10 @@ namespace ag {
 // Guards n against zero rows (a zero weight row with a zero adapter row).
 constexpr float kNormEpsilon = 1e-12f;
 
-Tensor dora_weight_norms(const Tensor& w, const Tensor& w_sq, const Tensor& a, const Tensor& bm,
-                         float s) {
+Tensor dora_weight_norms(const DoraOperands& layer) {
+  const Tensor &w = layer.weight, &w_sq = layer.weight_row_sq_norms, &a = layer.lora_a,
+               &bm = layer.lora_b;
+  const float s = layer.scaling;
   const int64_t in = w.size(1), out = w.size(0), r = a.size(0);
   if (w_sq.numel() != out)
     throw ShapeError("dora_weight_norms: cached row norms " + to_string(w_sq.shape()) +
@@ -75,9 +77,9 @@ struct DoraSaved {
   int64_t M = 0, in = 0, out = 0, r = 0;
 };
 
-void check_dora_inputs(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                       const Tensor& bm, const Tensor& m) {
-  check_adapter_shapes(x, w, b, a, bm, "dora_linear");
+void check_dora_inputs(const Tensor& x, const DoraOperands& layer) {
+  const Tensor &w = layer.weight, &m = layer.magnitude;
+  check_adapter_shapes(x, w, layer.bias, layer.lora_a, layer.lora_b, "dora_linear");
   if (m.numel() != w.size(0))
     throw ShapeError("dora_linear: magnitude " + to_string(m.shape()) + " needs " +
                      std::to_string(w.size(0)) + " entries (one per output row)");
@@ -86,20 +88,19 @@ void check_dora_inputs(const Tensor& x, const Tensor& w, const Tensor& b, const 
 }
 
 // The start of every formula (after check_dora_inputs): n, g = m / n, and t = x' Aᵀ.
-DoraSaved dora_prepare(const Tensor& x, const Tensor& w, const Tensor& a, const Tensor& bm,
-                       const Tensor& m, const Tensor& w_sq, float s, const AdapterDropout& drop,
+DoraSaved dora_prepare(const Tensor& x, const DoraOperands& layer, const AdapterDropout& drop,
                        bool norm_gradient, const Tensor& xd) {
   DoraSaved S;
-  S.x = x, S.w = w, S.a = a, S.bm = bm, S.m = m;
-  S.in = w.size(1), S.out = w.size(0), S.r = a.size(0), S.M = x.numel() / S.in;
-  S.s = s;
+  S.x = x, S.w = layer.weight, S.a = layer.lora_a, S.bm = layer.lora_b, S.m = layer.magnitude;
+  S.in = S.w.size(1), S.out = S.w.size(0), S.r = S.a.size(0), S.M = x.numel() / S.in;
+  S.s = layer.scaling;
   S.drop = drop;
   S.norm_gradient = norm_gradient;
-  S.n = dora_weight_norms(w, w_sq, a, bm, s);
+  S.n = dora_weight_norms(layer);
   S.g = Tensor::empty({S.out});
-  for (int64_t i = 0; i < S.out; ++i) S.g.data()[i] = m.data()[i] / S.n.data()[i];
+  for (int64_t i = 0; i < S.out; ++i) S.g.data()[i] = S.m.data()[i] / S.n.data()[i];
   S.t = Tensor::empty({S.M, S.r});
-  gemm(false, true, S.M, S.r, S.in, 1.0f, xd.data(), a.data(), 0.0f, S.t.data());
+  gemm(false, true, S.M, S.r, S.in, 1.0f, xd.data(), S.a.data(), 0.0f, S.t.data());
   return S;
 }
 
@@ -240,12 +241,11 @@ void record_dora(const DoraSaved& S, const Tensor& b, const Tensor& y, InputGrad
 }  // namespace
 
 // y = g ⊙ c + b with c = x Wᵀ + s·(x Aᵀ) Bᵀ.  dx += dl W + dt A.
-Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                              const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
-                              bool norm_gradient) {
+Tensor dora_linear_no_dropout(const Tensor& x, const DoraOperands& layer, bool norm_gradient) {
   ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, {}, norm_gradient, x);
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
+  DoraSaved S = dora_prepare(x, layer, {}, norm_gradient, x);
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
     gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
@@ -256,13 +256,12 @@ Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
 
 // y = g ⊙ c + b with c = x Wᵀ + s·(x' Aᵀ) Bᵀ: dropout on the low-rank branch alone, as LoRA.
 // dx += dl W + drop(dt A). No GEMM beyond LoRA's.
-Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
-                                  const Tensor& a, const Tensor& bm, const Tensor& m,
-                                  const Tensor& w_sq, float s, const AdapterDropout& drop,
-                                  bool norm_gradient) {
+Tensor dora_linear_branch_dropout(const Tensor& x, const DoraOperands& layer,
+                                  const AdapterDropout& drop, bool norm_gradient) {
   ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, adapter_input(x, drop));
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
+  DoraSaved S = dora_prepare(x, layer, drop, norm_gradient, adapter_input(x, drop));
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
     gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
@@ -276,13 +275,13 @@ Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor
 // PEFT's formula, with z = x' Wᵀ (one more full GEMM) and u = z + s·(x' Aᵀ) Bᵀ = c:
 //   y = x Wᵀ + b + (g − 1) ⊙ z + g ⊙ s·(x' Aᵀ) Bᵀ  =  (x Wᵀ + s·(x' Aᵀ) Bᵀ) − u + g ⊙ u + b
 // dx += dy W + drop(dz W + dt A) with dz = (g − 1) ⊙ dy = dl − dy.
-Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                                const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
+Tensor dora_linear_peft_dropout(const Tensor& x, const DoraOperands& layer,
                                 const AdapterDropout& drop, bool norm_gradient) {
   ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
   const Tensor xd = adapter_input(x, drop);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, xd);
+  DoraSaved S = dora_prepare(x, layer, drop, norm_gradient, xd);
   const Shape shape = output_shape(x, S.out);
   S.c = adapted_product(S, xd, shape);
   // The bracket (one full and one thin GEMM), then y = bracket − u + g ⊙ u + b in one pass.
@@ -302,13 +301,12 @@ Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& 
   return y;
 }
 
-Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                   const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
-                   const AdapterDropout& drop, bool norm_gradient) {
-  if (!drop.active()) return dora_linear_no_dropout(x, w, b, a, bm, m, w_sq, s, norm_gradient);
-  if (drop.adapter_only)
-    return dora_linear_branch_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
-  return dora_linear_peft_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
+Tensor dora_linear(const Tensor& x, const DoraOperands& layer, const AdapterDropout& drop,
+                   DoraOptions options) {
+  if (!drop.active()) return dora_linear_no_dropout(x, layer, options.norm_gradient);
+  if (options.dropout_formula == DoraDropout::kBranch)
+    return dora_linear_branch_dropout(x, layer, drop, options.norm_gradient);
+  return dora_linear_peft_dropout(x, layer, drop, options.norm_gradient);
 }
 
 }  // namespace ag

@@ -77,7 +77,8 @@ TEST_CASE("gradcheck lora_linear, with and without dropout") {
 
 // DoRA in double. `n_fixed`, when given, is used in place of the norms of the current
 // W + s·B A: that is the "n is a constant" gradient, checked by finite differences. With a
-// mask: PEFT's dropout formula, or dropout on the low-rank branch alone (`adapter_only`).
+// mask: PEFT's dropout formula, or dropout on the low-rank branch alone (`adapter_only`:
+// DoraDropout::kBranch).
 static Vec dora_ref(const std::vector<Vec>& v, const Vec* mask, const Vec* n_fixed,
                     bool adapter_only = false) {
   const Vec &x = v[0], &w = v[1], &bias = v[2], &a = v[3], &bm = v[4], &m = v[5];
@@ -116,7 +117,9 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
       w_sq = ag::mul(w_sq, w_sq);
       ag::AdapterDropout drop;
       if (use_mask) drop.mask = mask_tensor();
-      drop.adapter_only = use_mask == 2;
+      const ag::DoraOptions options{
+          .dropout_formula = use_mask == 2 ? ag::DoraDropout::kBranch : ag::DoraDropout::kPeft,
+          .norm_gradient = norm_grad == 1};
       const Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec();
       const Vec n0 = row_norms(adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a),
                                               gradcheck::to_double(bm)));
@@ -128,8 +131,15 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
               (norm_grad ? " norm-grad" : ""),
           {x, w, b, a, bm, m},
           [&](auto& t) {
-            return ag::dora_linear(t[0], t[1], t[2], t[3], t[4], t[5], w_sq, float(S), drop,
-                                   norm_grad);
+            return ag::dora_linear(t[0],
+                                   {.weight = t[1],
+                                    .bias = t[2],
+                                    .lora_a = t[3],
+                                    .lora_b = t[4],
+                                    .magnitude = t[5],
+                                    .weight_row_sq_norms = w_sq,
+                                    .scaling = float(S)},
+                                   drop, options);
           },
           [&](auto& v) {
             return dora_ref(v, use_mask ? &mask : nullptr, norm_grad ? nullptr : &n0,
@@ -143,7 +153,8 @@ TEST_CASE("the factored DoRA norm equals the norm of the materialised W + s·B A
   Tensor w = gradcheck::random_tensor({OUT, IN}, 21), a = gradcheck::random_tensor({R, IN}, 22),
          bm = gradcheck::random_tensor({OUT, R}, 23);
   Tensor w_sq = ag::mul(ag::row_l2_norm(w), ag::row_l2_norm(w));
-  Tensor n = ag::dora_weight_norms(w, w_sq, a, bm, float(S));
+  Tensor n = ag::dora_weight_norms(
+      {.weight = w, .lora_a = a, .lora_b = bm, .weight_row_sq_norms = w_sq, .scaling = float(S)});
   Vec ref = row_norms(
       adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a), gradcheck::to_double(bm)));
   CHECK(gradcheck::relative_error(gradcheck::to_double(n), ref) <= 1e-6);
