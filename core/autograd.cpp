@@ -44,7 +44,7 @@ GradBuffer Node::grad_for(size_t input) {
   throw Error(std::string("internal: op '") + op + "' asked for a gradient nobody needs");
 }
 
-std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
+std::shared_ptr<Node> record(OpKind op, std::initializer_list<Tensor> inputs,
                              const Tensor& output) {
   if (!g_grad_enabled) return nullptr;
   bool any = false;
@@ -52,7 +52,8 @@ std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> input
   if (!any) return nullptr;
 
   auto node = std::make_shared<Node>();
-  node->op = op;
+  node->op = op.name;
+  node->family = op.family;
   node->output_shape = output.shape();
   node->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
@@ -118,7 +119,7 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
   for (Node* node : order) {
     if (node->released) throw Error("backward(): the graph was already freed");
     if (node->grad.defined() && node->backward_fn) {
-      ProfileScope profile(family_of(node->op));
+      ProfileScope profile(node->family);
       node->backward_fn(*node);
     }
     node->grad = Tensor();

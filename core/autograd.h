@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/profiler.h"
 #include "core/tensor.h"
 
 namespace ag {
@@ -38,6 +39,7 @@ struct GradBuffer {
 
 struct Node {
   const char* op = "";
+  OpFamily family = OpFamily::kElementwise;  // the profile's family of the op (and its backward)
   std::vector<Edge> inputs;
   Shape output_shape;
   Tensor grad;  // dL/d(output), accumulated from the consumers of the output
@@ -61,8 +63,12 @@ struct Node {
 // Records a node for an op when grad mode is on and one of `inputs` requires a gradient;
 // then marks `output` as requiring a gradient and returns the node (else returns nullptr).
 // Undefined tensors (an absent bias) are allowed in `inputs` and get an empty edge.
-std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
-                             const Tensor& output);
+std::shared_ptr<Node> record(OpKind op, std::initializer_list<Tensor> inputs, const Tensor& output);
+// The same for an elementwise op known by its name alone.
+inline std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
+                                    const Tensor& output) {
+  return record(OpKind{op}, inputs, output);
+}
 
 // Runs backward from `root` with dL/droot = `root_grad`.
 void run_backward(const Tensor& root, const Tensor& root_grad);

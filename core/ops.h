@@ -1,5 +1,7 @@
-// The differentiable ops of adaptgrad, grouped by family. Each is implemented as a
-// forward/backward pair side by side in core/ops_<family>.cpp, with the shapes in a comment.
+// The differentiable ops of adaptgrad, all declared here, grouped by family. Each is
+// implemented as a forward/backward pair side by side in core/ops_<family>.cpp, with the shapes
+// in a comment; kernels shared by several families are in core/ops_util.h, core/linear_kernel.h
+// and core/adapter_kernels.h (internal to core/).
 //
 // Broadcasting (elementwise binary ops) is the subset a transformer needs: the second operand
 // may have the shape of the first, be a single element, or have the shape of the first's

@@ -58,7 +58,8 @@ Tensor BertLayer::forward(const Tensor& x, const Indices& mask, nn::DropoutMode 
                                 *intermediate_->dense,
                                 *output_->dense,
                                 *output_->layer_norm};
-  return encoder_layer_forward(parts, config_, x, mask, dropout, true, first_token_only, attention);
+  return encoder_layer_forward(parts, config_, x, mask, dropout, AttentionOutputDropout::kHidden,
+                               first_token_only, attention);
 }
 
 BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {

@@ -44,8 +44,8 @@ Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, nn::Dropou
   const EncoderLayerParts parts{*attention_->q_lin,   *attention_->k_lin, *attention_->v_lin,
                                 *attention_->out_lin, *sa_layer_norm_,    *ffn_->lin1,
                                 *ffn_->lin2,          *output_layer_norm_};
-  return encoder_layer_forward(parts, config_, x, mask, dropout, false, first_token_only,
-                               attention);
+  return encoder_layer_forward(parts, config_, x, mask, dropout, AttentionOutputDropout::kNone,
+                               first_token_only, attention);
 }
 
 void fill_sinusoidal_positions(const Tensor& table) {

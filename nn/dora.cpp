@@ -1,6 +1,7 @@
 #include "nn/dora.h"
 
 #include "core/autograd.h"
+#include "core/bf16_gemm.h"
 #include "core/ops.h"
 
 namespace ag::nn {
@@ -108,6 +109,7 @@ void DoraLinear::unmerge() {
     v *= n[k] / m[k];
     w = v - s * d;
   });
+  refresh_bf16_copy(base_layer().weight);  // W changed in place
   weight_row_sq_norms_ = Tensor();
   set_merged(false);
 }

@@ -1,5 +1,5 @@
-// LoRA wrappers for Linear layers, with PEFT's names and numbers, and the configuration and
-// injection (apply_lora) that LoRA and DoRA (nn/dora.h) share.
+// LoRA wrappers for Linear layers, with PEFT's names and numbers, and the configuration that
+// LoRA and DoRA (nn/dora.h) share. Putting adapters into a model is nn/inject.h.
 //
 // A wrapper owns the frozen base layer as its child "base_layer" and the adapter as children
 // "lora_A", "lora_B" (Linear layers without bias) and, for DoRA, the parameter
@@ -101,8 +101,9 @@ class LoraLinear : public Module {
   // the counter of the module's dropout_mode() (data-parallel training: its share's first row).
   AdapterDropout dropout_for(const Tensor& x) const;
   Tensor delta_weight() const;  // B A (out, in), not scaled
-  // Records the merge state after W changed in place, and refreshes W's bf16 copy if it has one.
-  void set_merged(bool merged);
+  // Records the merge state after W changed: through copy_() (merge, which refreshes W's bf16
+  // copy itself) or in place (unmerge, which refreshes it with refresh_bf16_copy).
+  void set_merged(bool merged) { merged_ = merged; }
   float scaling() const { return scaling_; }
 
  private:
@@ -113,24 +114,5 @@ class LoraLinear : public Module {
   float scaling_;
   bool merged_ = false;
 };
-
-// The layer `config` asks for around `base`: LoraLinear, DoraLinear or InputAxisDoraLinear.
-std::shared_ptr<LoraLinear> make_adapter(std::shared_ptr<Linear> base, const LoraConfig& config);
-
-// The tutorial's procedure: freeze every parameter, then wrap each Linear whose dotted name is a
-// target or ends with "." + target, then unfreeze modules_to_save. Returns the wrapped names.
-// A target that matches no Linear is an error naming it.
-std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
-
-// Every LoraLinear (DoRA layers included) in the model, with its dotted name.
-std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model);
-void merge_adapters(Module& model);
-void unmerge_adapters(Module& model);
-// Replaces each LoraLinear by its base Linear with the adapter merged in (PEFT's
-// merge_and_unload): the model has the original architecture and names again.
-void merge_and_unload(Module& model);
-
-// True when `name` equals `target` or ends with "." + target (PEFT's target_modules rule).
-bool matches_target(const std::string& name, const std::string& target);
 
 }  // namespace ag::nn

@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "core/machine/cpu_features.h"
 #include "nn/dora.h"
+#include "nn/inject.h"
 #include "nn/layers.h"
 
 namespace ag::nn {

@@ -13,6 +13,7 @@
 #include "fixture.h"
 #include "models/pretrained.h"
 #include "nn/dora.h"
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 

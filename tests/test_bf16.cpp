@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "gradcheck.h"
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 #include "nn/precision.h"

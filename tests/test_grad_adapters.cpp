@@ -153,8 +153,13 @@ TEST_CASE("the factored DoRA norm equals the norm of the materialised W + s·B A
   Tensor w = gradcheck::random_tensor({OUT, IN}, 21), a = gradcheck::random_tensor({R, IN}, 22),
          bm = gradcheck::random_tensor({OUT, R}, 23);
   Tensor w_sq = ag::mul(ag::row_l2_norm(w), ag::row_l2_norm(w));
-  Tensor n = ag::dora_weight_norms(
-      {.weight = w, .lora_a = a, .lora_b = bm, .weight_row_sq_norms = w_sq, .scaling = float(S)});
+  Tensor n = ag::dora_weight_norms({.weight = w,
+                                    .bias = Tensor(),
+                                    .lora_a = a,
+                                    .lora_b = bm,
+                                    .magnitude = Tensor(),
+                                    .weight_row_sq_norms = w_sq,
+                                    .scaling = float(S)});
   Vec ref = row_norms(
       adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a), gradcheck::to_double(bm)));
   CHECK(gradcheck::relative_error(gradcheck::to_double(n), ref) <= 1e-6);

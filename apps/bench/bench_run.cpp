@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "models/length_chunks.h"
 #include "models/pretrained.h"
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 

@@ -29,6 +29,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "models/classifier_factory.h"
 #include "models/encoder.h"
 #include "nn/layers.h"
 #include "nn/module.h"
