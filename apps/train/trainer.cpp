@@ -26,8 +26,7 @@ Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
       out_dir_(std::move(out_dir)),
       config_json_(std::move(config_json)),
       group_(group),
-      threads_(threads),
-      faults_(config) {
+      threads_(threads) {
   groups_ = make_param_groups(model_, float(config.weight_decay), trainable_.names);
   for (auto& g : groups_)
     trainable_.params.insert(trainable_.params.end(), g.params.begin(), g.params.end());
@@ -58,7 +57,7 @@ int64_t Trainer::allreduce_bytes_per_step() const {
 
 // One optimizer step per iteration: forward and loss, backward, the gradients summed over the
 // ranks and clipped, AdamW's step. What else a run does after a step (progress, metrics,
-// threads, evaluation, checkpoints, stop signals, the tests' fault hooks) is a named call below it.
+// threads, evaluation, checkpoints, stop signals, an observer's calls) is a named call below it.
 TrainOutcome Trainer::run() {
   start_session();
   while (state_.step < total_steps_) {
@@ -81,10 +80,10 @@ TrainOutcome Trainer::run() {
     const bool epoch_end = state_.batch >= train_loader_.num_batches();
     maybe_evaluate(epoch_end);
     if (epoch_end) start_next_epoch();
-    faults_.interrupt_if_due(state_.step);
+    if (observer_) observer_->after_step(state_.step);
     if (stop_requested_on_any_rank()) return interrupted();
     maybe_checkpoint(epoch_end);
-    faults_.kill_if_due(state_.step, group_.rank());
+    if (observer_) observer_->after_checkpoint(state_.step, group_.rank());
   }
   progress_->clear();
   if (state_.last_eval_step < 0) evaluate_now(double(state_.epoch));  // resumed after the end
@@ -116,7 +115,8 @@ Trainer::StepLoss Trainer::forward_backward() {
       const Tensor logits = model_.forward(models::to_encoder_input(batch));    // forward
       loss = cross_entropy(logits, Indices{{batch.batch_size}, batch.labels});  // loss
     }
-    const double value = faults_.loss_seen_at(state_.step + 1, shard.global_mean_loss(loss));
+    double value = shard.global_mean_loss(loss);
+    if (observer_) value = observer_->batch_loss(state_.step + 1, value);
     step.batches = k + 1;
     if (!std::isfinite(value)) {
       step.mean = value;  // no backward: the step stops here

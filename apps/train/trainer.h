@@ -6,7 +6,8 @@
 //     for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
 //     allreduce the gradients; clip_grad_norm(trainable, clip); opt.step()
 //     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, the thread count,
-//     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, the tests' faults
+//     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, and the calls of
+//     an observer, if the caller handed one (run_observer.h)
 //
 // Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
 // GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
@@ -27,7 +28,7 @@
 #include "apps/common/train_config.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/progress.h"
-#include "apps/train/trainer_hooks.h"
+#include "apps/train/run_observer.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
 #include "nn/distributed.h"
@@ -46,6 +47,8 @@ class Trainer {
 
   // Continues from <out_dir>/checkpoint (same settings and data, checked).
   void resume();
+  // Calls `observer` (not owned; null: none) at the fixed points of the run (run_observer.h).
+  void set_observer(RunObserver* observer) { observer_ = observer; }
   TrainOutcome run();
   // Copies the best evaluation's trainable tensors back into the model.
   void restore_best();
@@ -117,7 +120,7 @@ class Trainer {
   int64_t last_checkpoint_step_ = -1;
   double allreduce_seconds_ = 0;
   std::string stop_message_;
-  FaultHooks faults_;
+  RunObserver* observer_ = nullptr;
   std::optional<Progress> progress_;
   int64_t log_every_ = 1;
   double last_time_ = 0;  // the clock at the end of the last step, for training time
