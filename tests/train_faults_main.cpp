@@ -6,7 +6,10 @@
 //   --kill-at-step N         SIGKILL after step N and its checkpoint (a crash: no handler runs)
 //   --kill-rank R            with --kill-at-step: only MPI rank R (default: every rank)
 //   --interrupt-at-startup   SIGINT once the data is loaded, while the model loads
-// Every other argument goes to the train app unchanged.
+// Every other argument goes to the train app unchanged. And from the environment, for the BLAS
+// check at startup (core/machine/blas_startup.h), which a restart passes on:
+//   ADAPTGRAD_BLAS_PRETEND_CHOSEN=<family>   OpenBLAS chose <family>, no OPENBLAS_CORETYPE set
+//   ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL=1   the self-test after the restart fails
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -15,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/common/app_util.h"
 #include "apps/train/train_app.h"
+#include "core/machine/blas_startup.h"
 
 namespace {
 
@@ -53,7 +56,12 @@ int64_t number(const std::string& flag, const char* text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ag::apps::start_app(argv);  // with every argument: a restart sees the fault flags again
+  // As start_app, with every argument: a restart sees the same flags and environment again.
+  ag::BlasCheckPretence pretence;
+  if (const char* chosen = std::getenv("ADAPTGRAD_BLAS_PRETEND_CHOSEN")) pretence.chosen = chosen;
+  const char* fail = std::getenv("ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL");
+  pretence.self_test_fails = fail && std::string(fail) == "1";
+  ag::check_blas_at_startup(argv, pretence);
   FaultInjector faults;
   const std::pair<const char*, int64_t*> numeric[] = {
       {"--nan-at-step", &faults.nan_at_step},
