@@ -93,16 +93,15 @@ Tensor transpose2d(const Tensor& x);
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index = -100);
 
 // --- adapters (ops_lora.cpp, ops_dora.cpp) -----------------------------------------------------
-// Dropout on an adapter's input: off (p = 0), a counter-based mask from `seed`, or an explicit
-// mask already scaled by 1/(1 − p), of the input's shape (tests feed PyTorch's mask this way).
+// Dropout on an adapter's input: off (p = 0), or the counter-based mask of dropout() from
+// `seed` (element i kept iff random_uniform(seed, first_index + i) >= p, scaled by 1/(1 − p)).
 struct AdapterDropout {
   float p = 0.0f;
   uint64_t seed = 0;
   // The counter of element 0: 0, or in data-parallel training the counter the whole batch
   // reaches at this process's first row (batch_first_index, core/rng.h), as for dropout().
   uint64_t first_index = 0;
-  Tensor mask;
-  bool active() const { return mask.defined() || p > 0.0f; }
+  bool active() const { return p > 0.0f; }
 };
 
 // LoRA: y = x Wᵀ + b + s · (drop(x) Aᵀ) Bᵀ with x (..., in), W (out, in), b (out) or undefined,

@@ -143,16 +143,10 @@ inline void apply_dropout_mask(const float* in, float* out, bool accumulate, int
   }
 }
 
-// The same for an adapter's dropout, which may also be an explicit (pre-scaled) mask.
+// The same for an adapter's dropout.
 inline void apply_adapter_dropout(const AdapterDropout& d, const float* in, float* out,
                                   bool accumulate, int64_t n) {
-  if (d.mask.defined()) {
-    const float* m = d.mask.data();
-#pragma omp parallel for simd if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) out[i] = (accumulate ? out[i] : 0.0f) + in[i] * m[i];
-  } else {
-    apply_dropout_mask(in, out, accumulate, n, d.p, d.seed, d.first_index);
-  }
+  apply_dropout_mask(in, out, accumulate, n, d.p, d.seed, d.first_index);
 }
 
 }  // namespace ag

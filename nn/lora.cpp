@@ -100,7 +100,6 @@ AdapterDropout LoraLinear::dropout_for(const Tensor& x) const {
   drop.p = config_.dropout;
   drop.seed = next_seed();
   drop.first_index = batch_first_index(x, dropout_mode().first_row);
-  drop.mask = fixed_mask_;
   return drop;
 }
 

@@ -92,12 +92,10 @@ class LoraLinear : public Module {
   Tensor lora_B() const { return lora_b_->weight; }
   virtual Tensor magnitude() const { return Tensor(); }  // undefined for LoRA
   const LoraConfig& config() const { return config_; }
-  // For tests: use this pre-scaled mask instead of the random one in the next forwards.
-  void set_dropout_mask(const Tensor& mask) { fixed_mask_ = mask; }
 
  protected:
   LoraLinear(const char* type_name, std::shared_ptr<Linear> base, const LoraConfig& config);
-  // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask), from
+  // This forward's dropout on x: off in eval mode, else a fresh seed, from
   // the counter of the module's dropout_mode() (data-parallel training: its share's first row).
   AdapterDropout dropout_for(const Tensor& x) const;
   Tensor delta_weight() const;  // B A (out, in), not scaled
@@ -109,7 +107,6 @@ class LoraLinear : public Module {
  private:
   std::shared_ptr<Linear> base_;
   std::shared_ptr<Linear> lora_a_, lora_b_;
-  Tensor fixed_mask_;
   LoraConfig config_;
   float scaling_;
   bool merged_ = false;

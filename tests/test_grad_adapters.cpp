@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/ops.h"
+#include "core/rng.h"
 #include "gradcheck.h"
 
 using ag::Tensor;
@@ -42,11 +43,15 @@ static Vec times_t(const Vec& x, const Vec& w) {
   return y;
 }
 
-static Tensor mask_tensor() {
-  // A dropout mask with p = 0.3 already scaled by 1/(1 − p): entries 0 or 1/0.7.
-  Tensor mask = gradcheck::random_tensor({M, IN}, 77, 0.0f, 1.0f);
-  for (int64_t i = 0; i < mask.numel(); ++i)
-    mask.data()[i] = mask.data()[i] < 0.3f ? 0.0f : 1.0f / 0.7f;
+// The ops' dropout with p = 0.3 from seed 77, and its mask, scaled by 1/(1 − p): entries 0 or
+// 1/0.7, element i kept iff random_uniform(77, i) >= 0.3 (core/rng.h).
+static ag::AdapterDropout test_dropout() {
+  return {.p = 0.3f, .seed = 77, .first_index = 0};
+}
+static Vec mask_of(const ag::AdapterDropout& d) {
+  Vec mask(M * IN);
+  for (int64_t i = 0; i < M * IN; ++i)
+    mask[i] = ag::random_uniform(d.seed, uint64_t(i)) >= d.p ? 1.0 / (1.0 - double(d.p)) : 0.0;
   return mask;
 }
 
@@ -57,8 +62,8 @@ TEST_CASE("gradcheck lora_linear, with and without dropout") {
            bm = gradcheck::random_tensor({OUT, R}, 5);
     for (auto* t : {&x, &w, &b, &a, &bm}) t->set_requires_grad(true);
     ag::AdapterDropout drop;
-    if (use_mask) drop.mask = mask_tensor();
-    Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec(M * IN, 1.0);
+    if (use_mask) drop = test_dropout();
+    Vec mask = use_mask ? mask_of(drop) : Vec(M * IN, 1.0);
     gradcheck::check(
         use_mask ? "lora_linear with dropout mask" : "lora_linear", {x, w, b, a, bm},
         [&](auto& t) { return ag::lora_linear(t[0], t[1], t[2], t[3], t[4], float(S), drop); },
@@ -116,11 +121,11 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
       Tensor w_sq = ag::row_l2_norm(w);
       w_sq = ag::mul(w_sq, w_sq);
       ag::AdapterDropout drop;
-      if (use_mask) drop.mask = mask_tensor();
+      if (use_mask) drop = test_dropout();
       const ag::DoraOptions options{
           .dropout_formula = use_mask == 2 ? ag::DoraDropout::kBranch : ag::DoraDropout::kPeft,
           .norm_gradient = norm_grad == 1};
-      const Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec();
+      const Vec mask = use_mask ? mask_of(drop) : Vec();
       const Vec n0 = row_norms(adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a),
                                               gradcheck::to_double(bm)));
       gradcheck::check(
