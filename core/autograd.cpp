@@ -21,11 +21,6 @@ NoGradGuard::~NoGradGuard() {
   g_grad_enabled = previous_;
 }
 
-AutogradStats& autograd_stats() {
-  static AutogradStats stats;
-  return stats;
-}
-
 GradBuffer Node::grad_for(size_t input) {
   Edge& edge = inputs.at(input);
   // The gradient of a leaf lives on the leaf; that of an intermediate lives on its producer.
@@ -68,7 +63,6 @@ std::shared_ptr<Node> record(OpKind op, std::initializer_list<Tensor> inputs,
   }
   output.impl()->requires_grad = true;
   output.impl()->grad_fn = node;
-  autograd_stats().nodes_recorded++;
   return node;
 }
 
@@ -90,6 +84,10 @@ static std::vector<Node*> topological_order(Node* root) {
   }
   std::reverse(order.begin(), order.end());  // root first
   return order;
+}
+
+int64_t graph_nodes(const Tensor& root) {
+  return root.grad_fn() ? int64_t(topological_order(root.grad_fn().get()).size()) : 0;
 }
 
 void run_backward(const Tensor& root, const Tensor& root_grad) {

@@ -87,15 +87,9 @@ class NoGradGuard {
   bool previous_;
 };
 
-// --- counters (tests use them to prove that frozen weights cost nothing) -------------------
-struct AutogradStats {
-  std::atomic<int64_t> nodes_recorded{0};
-  std::atomic<int64_t> weight_grad_gemms{0};  // GEMMs that compute dW of a linear/matmul
-  void reset() {
-    nodes_recorded = 0;
-    weight_grad_gemms = 0;
-  }
-};
-AutogradStats& autograd_stats();
+// --- the graph, as backward() will walk it ---------------------------------------------------
+// The number of nodes recorded for `root` and everything it depends on (0 when nothing that
+// produced it required a gradient): what a backward() from `root` runs.
+int64_t graph_nodes(const Tensor& root);
 
 }  // namespace ag

@@ -58,7 +58,6 @@ static void linear_backward(Node& n, const float* x, const Tensor& w, int64_t M,
   if (n.needs_grad(LinearSlot::kWeight)) {
     GradBuffer dw = n.grad_for(LinearSlot::kWeight);
     gemm(Trans::kYes, Trans::kNo, out, in, M, 1.0f, dy, x, dw.beta(), dw.data);
-    autograd_stats().weight_grad_gemms++;
   }
   if (n.needs_grad(LinearSlot::kBias)) column_sums(dy, M, out, n.grad_for(LinearSlot::kBias));
 }
@@ -136,7 +135,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
           gemm(trans_if(!ta), Trans::kNo, K, N, M, 1.0f, saved_a.data(), dc, db.beta(), db.data);
         else
           gemm(Trans::kYes, trans_if(ta), N, K, M, 1.0f, dc, saved_a.data(), db.beta(), db.data);
-        autograd_stats().weight_grad_gemms++;
       }
     };
   }

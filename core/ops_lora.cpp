@@ -85,7 +85,6 @@ Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tens
       if (n.needs_grad(LoraSlot::kWeight)) {
         GradBuffer dW = n.grad_for(LoraSlot::kWeight);
         gemm(Trans::kYes, Trans::kNo, out, in, M, 1.0f, dy, x.data(), dW.beta(), dW.data);
-        autograd_stats().weight_grad_gemms++;
       }
       if (n.needs_grad(LoraSlot::kBias)) column_sums(dy, M, out, n.grad_for(LoraSlot::kBias));
     };
