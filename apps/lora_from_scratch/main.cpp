@@ -217,7 +217,7 @@ int main(int, char** argv) {
     // backward, with PEFT's layout (A (r, in), B (out, r)): we hand them Aᵀ and Bᵀ. They take
     // three things the modules above keep to themselves:
     //   - AdapterDropout{p, seed}: the modules call dropout(), which draws its mask's seed from
-    //     the global generator (next_seed(), core/rng.h); a fused op is handed the seed instead.
+    //     the global generator (next_seed(), core/rng.h); a fused op is handed a seed instead.
     //     Both sides start from the same generator state, so they draw the same mask.
     //   - DoraOperands: W, b, A, B, m, s by name, and ‖W_i‖² per row, which the op reads instead
     //     of recomputing it (W is frozen: nn::DoraLinear computes it once and keeps it).
