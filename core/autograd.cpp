@@ -21,11 +21,6 @@ NoGradGuard::~NoGradGuard() {
   g_grad_enabled = previous_;
 }
 
-AutogradStats& autograd_stats() {
-  static AutogradStats stats;
-  return stats;
-}
-
 GradBuffer Node::grad_for(size_t input) {
   Edge& edge = inputs.at(input);
   // The gradient of a leaf lives on the leaf; that of an intermediate lives on its producer.
@@ -44,7 +39,7 @@ GradBuffer Node::grad_for(size_t input) {
   throw Error(std::string("internal: op '") + op + "' asked for a gradient nobody needs");
 }
 
-std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
+std::shared_ptr<Node> record(OpKind op, std::initializer_list<Tensor> inputs,
                              const Tensor& output) {
   if (!g_grad_enabled) return nullptr;
   bool any = false;
@@ -52,7 +47,8 @@ std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> input
   if (!any) return nullptr;
 
   auto node = std::make_shared<Node>();
-  node->op = op;
+  node->op = op.name;
+  node->family = op.family;
   node->output_shape = output.shape();
   node->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
@@ -67,7 +63,6 @@ std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> input
   }
   output.impl()->requires_grad = true;
   output.impl()->grad_fn = node;
-  autograd_stats().nodes_recorded++;
   return node;
 }
 
@@ -89,6 +84,10 @@ static std::vector<Node*> topological_order(Node* root) {
   }
   std::reverse(order.begin(), order.end());  // root first
   return order;
+}
+
+int64_t graph_nodes(const Tensor& root) {
+  return root.grad_fn() ? int64_t(topological_order(root.grad_fn().get()).size()) : 0;
 }
 
 void run_backward(const Tensor& root, const Tensor& root_grad) {
@@ -118,7 +117,7 @@ void run_backward(const Tensor& root, const Tensor& root_grad) {
   for (Node* node : order) {
     if (node->released) throw Error("backward(): the graph was already freed");
     if (node->grad.defined() && node->backward_fn) {
-      ProfileScope profile(family_of(node->op));
+      ProfileScope profile(node->family);
       node->backward_fn(*node);
     }
     node->grad = Tensor();

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/profiler.h"
 #include "core/tensor.h"
 
 namespace ag {
@@ -38,6 +39,7 @@ struct GradBuffer {
 
 struct Node {
   const char* op = "";
+  OpFamily family = OpFamily::kElementwise;  // the profile's family of the op (and its backward)
   std::vector<Edge> inputs;
   Shape output_shape;
   Tensor grad;  // dL/d(output), accumulated from the consumers of the output
@@ -61,8 +63,12 @@ struct Node {
 // Records a node for an op when grad mode is on and one of `inputs` requires a gradient;
 // then marks `output` as requiring a gradient and returns the node (else returns nullptr).
 // Undefined tensors (an absent bias) are allowed in `inputs` and get an empty edge.
-std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
-                             const Tensor& output);
+std::shared_ptr<Node> record(OpKind op, std::initializer_list<Tensor> inputs, const Tensor& output);
+// The same for an elementwise op known by its name alone.
+inline std::shared_ptr<Node> record(const char* op, std::initializer_list<Tensor> inputs,
+                                    const Tensor& output) {
+  return record(OpKind{op}, inputs, output);
+}
 
 // Runs backward from `root` with dL/droot = `root_grad`.
 void run_backward(const Tensor& root, const Tensor& root_grad);
@@ -81,15 +87,9 @@ class NoGradGuard {
   bool previous_;
 };
 
-// --- counters (tests use them to prove that frozen weights cost nothing) -------------------
-struct AutogradStats {
-  std::atomic<int64_t> nodes_recorded{0};
-  std::atomic<int64_t> weight_grad_gemms{0};  // GEMMs that compute dW of a linear/matmul
-  void reset() {
-    nodes_recorded = 0;
-    weight_grad_gemms = 0;
-  }
-};
-AutogradStats& autograd_stats();
+// --- the graph, as backward() will walk it ---------------------------------------------------
+// The number of nodes recorded for `root` and everything it depends on (0 when nothing that
+// produced it required a gradient): what a backward() from `root` runs.
+int64_t graph_nodes(const Tensor& root);
 
 }  // namespace ag

@@ -82,20 +82,13 @@ BatchedProduct make_product(int64_t B, int64_t H, float alpha, const MatrixBatch
   return p;
 }
 
-// The primitive for a key, built on first use and kept. A training run sees a few shapes per
-// padded batch length (six products, two query lengths); a run with hundreds of lengths starts
-// a fresh cache instead of growing without end.
+// The primitive for these operands (a training run sees a few shapes per padded batch length:
+// six products, two query lengths).
 const BatchedProduct& cached_product(int64_t B, int64_t H, float alpha, const MatrixBatch& a,
                                      const MatrixBatch& b, bool accumulate, const MatrixBatch& c) {
-  static std::map<Key, BatchedProduct> cache;
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  Key key = key_of(B, H, alpha, a, b, accumulate, c);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= 2048) cache.clear();
-  return cache.emplace(std::move(key), make_product(B, H, alpha, a, b, accumulate, c))
-      .first->second;
+  static PrimitiveCache<Key, BatchedProduct> cache;
+  return cache.get(key_of(B, H, alpha, a, b, accumulate, c),
+                   [&] { return make_product(B, H, alpha, a, b, accumulate, c); });
 }
 
 void fill_zero(int64_t B, int64_t H, float* c, const MatrixBatch& m) {

@@ -120,18 +120,13 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 using Type = memory::data_type;
 
-// Primitives and layouts are built on first use and kept: one small map per kind, guarded by one
-// lock (ops run on the main thread; the lock only keeps the maps safe if that ever changes).
-std::mutex& cache_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
 // The layout oneDNN's matmul wants for a (K, N) bf16 weight. It depends on K, N and the CPU,
 // not on the number of rows (checked for 1 to 4096 rows), so one copy serves every batch.
 memory::desc blocked_weight_desc(int64_t K, int64_t N) {
+  // Built on first use and kept, as the primitives (PrimitiveCache, core/onednn_engine.h).
   static std::map<std::pair<int64_t, int64_t>, memory::desc> layouts;
-  std::lock_guard<std::mutex> lock(cache_mutex());
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
   auto it = layouts.find({K, N});
   if (it != layouts.end()) return it->second;
   constexpr int64_t kRowsForLayout = 128;
@@ -225,17 +220,12 @@ Product make_product(const ProductKey& key, const memory::desc& weight) {
   return Product{dnnl::matmul(pd), a, c, pd.scratchpad_desc()};
 }
 
-// The primitive for `key`, built on first use (about 0.25 ms each; oneDNN's runtime-sized
-// alternative falls back to its reference kernel, 5000x slower, so every row count gets its own).
-// Length-bucketed training sees up to ~8 products x ~64 row counts; the bound keeps a stream of
-// ever-new shapes from growing the cache without end.
+// The primitive for `key` (oneDNN's runtime-sized alternative falls back to its reference
+// kernel, 5000x slower, so every row count gets its own). Length-bucketed training sees up to
+// ~8 products x ~64 row counts.
 const Product& cached_product(const ProductKey& key, const memory::desc& weight) {
-  static std::map<ProductKey, Product> cache;
-  std::lock_guard<std::mutex> lock(cache_mutex());
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= 2048) cache.clear();
-  return cache.emplace(key, make_product(key, weight)).first->second;
+  static PrimitiveCache<ProductKey, Product> cache;
+  return cache.get(key, [&] { return make_product(key, weight); });
 }
 
 // A 64-byte aligned buffer of at least `bytes`, reused from call to call and grown when needed.

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include "core/cpu_features.h"
+#include "core/machine/cpu_features.h"
 #include "core/tensor.h"
 
 namespace ag {

@@ -4,7 +4,33 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <map>
+#include <mutex>
+
 namespace ag {
+
+// Primitives built on first use and kept, one per key: building one takes far longer than a
+// small product (about 0.25 ms). A run sees a few keys per padded batch length; a stream of
+// ever-new keys starts a fresh cache instead of growing it without end. Keys are ordered
+// (std::map); the lock only keeps the map safe should ops ever run on several threads.
+template <class Key, class Primitive>
+class PrimitiveCache {
+ public:
+  // The primitive for `key`, built by make() when absent.
+  template <class Make>
+  const Primitive& get(const Key& key, Make make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= kMaxEntries) cache_.clear();
+    return cache_.emplace(key, make()).first->second;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 2048;
+  std::mutex mutex_;
+  std::map<Key, Primitive> cache_;
+};
 
 dnnl::engine& onednn_cpu_engine();  // bf16_gemm.cpp
 // The one work buffer ("user scratchpad") every cached primitive runs with, grown to the largest

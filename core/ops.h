@@ -1,5 +1,7 @@
-// The differentiable ops of adaptgrad, grouped by family. Each is implemented as a
-// forward/backward pair side by side in core/ops_<family>.cpp, with the shapes in a comment.
+// The differentiable ops of adaptgrad, all declared here, grouped by family. Each is
+// implemented as a forward/backward pair side by side in core/ops_<family>.cpp, with the shapes
+// in a comment; kernels shared by several families are in core/ops_util.h, core/linear_kernel.h
+// and core/adapter_kernels.h (internal to core/).
 //
 // Broadcasting (elementwise binary ops) is the subset a transformer needs: the second operand
 // may have the shape of the first, be a single element, or have the shape of the first's
@@ -68,8 +70,10 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask = Tensor());
 // Inverted dropout: keeps each element with probability 1 − p and scales it by 1 / (1 − p).
 // The mask is a pure function of (seed, element index) — a counter-based RNG — so backward
 // regenerates it instead of storing it. The random seed is drawn from the global generator.
-Tensor dropout(const Tensor& x, float p, bool training);
-Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed);
+// `first_index` is the counter of element 0: 0, or in data-parallel training the counter the
+// whole batch reaches at this process's first row (batch_first_index, core/rng.h).
+Tensor dropout(const Tensor& x, float p, bool training, uint64_t first_index = 0);
+Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed, uint64_t first_index = 0);
 
 // --- embeddings and shapes (ops_shape.cpp) ------------------------------------------------------
 // out (..., D) = table[ids]: table (V, D), ids of any shape. The table gets a gradient only
@@ -92,19 +96,15 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
 Tensor mse_loss(const Tensor& predictions, const std::vector<float>& targets);
 
 // --- adapters (ops_lora.cpp, ops_dora.cpp) -----------------------------------------------------
-// Dropout on an adapter's input: off (p = 0), a counter-based mask from `seed`, or an explicit
-// mask already scaled by 1/(1 − p), of the input's shape (tests feed PyTorch's mask this way).
+// Dropout on an adapter's input: off (p = 0), or the counter-based mask of dropout() from
+// `seed` (element i kept iff random_uniform(seed, first_index + i) >= p, scaled by 1/(1 − p)).
 struct AdapterDropout {
   float p = 0.0f;
   uint64_t seed = 0;
-  // The counter of element 0: 0, or in data-parallel training the number of elements of the
-  // whole batch's rows before this process's (nn::LoraLinear::set_dropout_first_row).
+  // The counter of element 0: 0, or in data-parallel training the counter the whole batch
+  // reaches at this process's first row (batch_first_index, core/rng.h), as for dropout().
   uint64_t first_index = 0;
-  Tensor mask;
-  // DoRA only: drop the input of the low-rank branch alone, as LoRA does, instead of PEFT's
-  // formula (which needs one more full GEMM each way). Identical in eval mode.
-  bool adapter_only = false;
-  bool active() const { return mask.defined() || p > 0.0f; }
+  bool active() const { return p > 0.0f; }
 };
 
 // LoRA: y = x Wᵀ + b + s · (drop(x) Aᵀ) Bᵀ with x (..., in), W (out, in), b (out) or undefined,
@@ -113,37 +113,49 @@ struct AdapterDropout {
 Tensor lora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
                    const Tensor& lora_b, float scaling, const AdapterDropout& dropout = {});
 
+// The operands of a DoRA layer (magnitude per output row, as the paper and PEFT), by name.
+struct DoraOperands {
+  Tensor weight;     // W (out, in), frozen
+  Tensor bias;       // b (out) or undefined
+  Tensor lora_a;     // A (r, in)
+  Tensor lora_b;     // B (out, r)
+  Tensor magnitude;  // m (out)
+  // ‖W_i‖² for every row i (out). W is frozen, so its layer computes them once and keeps them
+  // (nn::DoraLinear); dora_linear reads them on every call.
+  Tensor weight_row_sq_norms;
+  float scaling = 1.0f;  // s
+};
+
 // ‖W_i + s·B_i A‖² for every output row i, without forming W + s·B A:
 //   n_i² = ‖W_i‖² + 2s·B_i·(W Aᵀ)_i + s²·B_i (A Aᵀ) B_iᵀ
-// `weight_row_sq_norms` (out) caches ‖W_i‖² (W is frozen). Returns n (out), not differentiated.
-Tensor dora_weight_norms(const Tensor& weight, const Tensor& weight_row_sq_norms,
-                         const Tensor& lora_a, const Tensor& lora_b, float scaling);
+// Returns n (out), not differentiated (the magnitude and the bias are not read).
+Tensor dora_weight_norms(const DoraOperands& layer);
 
-// DoRA (magnitude per output row, as the paper and PEFT), one function per dropout formula.
-// x (..., in), W (out, in) frozen, b (out) or undefined, A (r, in), B (out, r), m (out),
-// n = dora_weight_norms(...) (out), g = m / n; y (..., out). n is a constant in backward
-// (PEFT's default) unless `norm_gradient` is set, in which case the exact gradient through n
-// flows into A and B as well.
+// Which of DoRA's two formulas applies dropout while training (they agree in eval mode).
+enum class DoraDropout {
+  kPeft,    // PEFT's formula: one more full GEMM each way
+  kBranch,  // dropout on the low-rank branch's input alone, as LoRA: no extra GEMM
+};
+struct DoraOptions {
+  DoraDropout dropout_formula = DoraDropout::kPeft;
+  // n is a constant in backward (PEFT's default) unless set: then the exact gradient through n
+  // flows into A and B as well.
+  bool norm_gradient = false;
+};
+
+// DoRA, one function per dropout formula. x (..., in), g = m / n with n = dora_weight_norms;
+// y (..., out).
 //   no dropout:      y = g ⊙ (x Wᵀ + s·(x Aᵀ) Bᵀ) + b
 //   branch dropout:  y = g ⊙ (x Wᵀ + s·(x' Aᵀ) Bᵀ) + b,  x' = drop(x)   (no extra GEMM)
 //   PEFT's dropout:  y = x Wᵀ + b + (g − 1) ⊙ (x' Wᵀ) + g ⊙ s·(x' Aᵀ) Bᵀ (one more full GEMM)
-Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                              const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
-                              const Tensor& weight_row_sq_norms, float scaling,
-                              bool norm_gradient = false);
-Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                  const Tensor& lora_a, const Tensor& lora_b,
-                                  const Tensor& magnitude, const Tensor& weight_row_sq_norms,
-                                  float scaling, const AdapterDropout& dropout,
-                                  bool norm_gradient = false);
-Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                                const Tensor& lora_a, const Tensor& lora_b, const Tensor& magnitude,
-                                const Tensor& weight_row_sq_norms, float scaling,
-                                const AdapterDropout& dropout, bool norm_gradient = false);
-// The one of the three that `dropout` selects: none when inactive, the branch formula with
-// dropout.adapter_only, else PEFT's.
-Tensor dora_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& lora_a,
-                   const Tensor& lora_b, const Tensor& magnitude, const Tensor& weight_row_sq_norms,
-                   float scaling, const AdapterDropout& dropout = {}, bool norm_gradient = false);
+Tensor dora_linear_no_dropout(const Tensor& x, const DoraOperands& layer, bool norm_gradient);
+Tensor dora_linear_branch_dropout(const Tensor& x, const DoraOperands& layer,
+                                  const AdapterDropout& dropout, bool norm_gradient);
+Tensor dora_linear_peft_dropout(const Tensor& x, const DoraOperands& layer,
+                                const AdapterDropout& dropout, bool norm_gradient);
+// The one of the three that `dropout` and `options.dropout_formula` select: none when the
+// dropout is inactive, else the formula.
+Tensor dora_linear(const Tensor& x, const DoraOperands& layer, const AdapterDropout& dropout = {},
+                   DoraOptions options = {});
 
 }  // namespace ag

@@ -25,6 +25,9 @@
 #include "core/profiler.h"
 
 namespace ag {
+
+constexpr OpKind kAttentionProbsOp{"attention_probs", OpFamily::kAttention};
+constexpr OpKind kAttentionContextOp{"attention_context", OpFamily::kAttention};
 namespace {
 
 // The inputs of an attention_probs node and of an attention_context node, in record() order.
@@ -146,7 +149,7 @@ void context_backward_bf16(Node& n, const Heads& s, const Bf16Values* p16, const
 //   dQ += scale · dS K,  dK += scale · dSᵀ Q  (sgemm NN and TN into the strided head blocks)
 Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask, int64_t heads,
                        float scale, Precision precision) {
-  ProfileScope profile(OpFamily::kAttention);
+  ProfileScope profile(kAttentionProbsOp);
   const Heads s = check_heads(q, k, heads, "attention_probs");
   if (key_mask.numel() != s.B * s.Tk)
     throw ShapeError("attention_probs: key mask has " + std::to_string(key_mask.numel()) +
@@ -169,12 +172,12 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
     for (int64_t h = 0; h < s.H; ++h) {
       float* P = pp + s.p_block(b, h);
       if (!bf16)  // S for this (b, h) while its block is in cache
-        gemm_ld(false, true, s.Tq, s.Tk, s.dh, scale, pq + s.q_head(b, h), s.D, pk + s.k_head(b, h),
-                s.D, 0.0f, P, s.Tk);
+        gemm_ld(Trans::kNo, Trans::kYes, s.Tq, s.Tk, s.dh, scale, pq + s.q_head(b, h), s.D,
+                pk + s.k_head(b, h), s.D, 0.0f, P, s.Tk);
       mask_and_softmax(P, mask + b * s.Tk, s.Tq, s.Tk);
     }
   }
-  auto node = record("attention_probs", {q, k}, probs);
+  auto node = record(kAttentionProbsOp, {q, k}, probs);
   if (node && bf16) {  // dQ reads K, dK reads Q: each kept only if its gradient is wanted
     node->backward_fn = [q16 = node->needs_grad(ProbsSlot::kKey) ? q16 : nullptr,
                          k16 = node->needs_grad(ProbsSlot::kQuery) ? k16 : nullptr,
@@ -194,11 +197,11 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
           float* dS = scratch.data() + omp_get_thread_num() * s.Tq * s.Tk;
           softmax_backward(pp + s.p_block(b, h), pg + s.p_block(b, h), dS, s.Tq, s.Tk);
           if (dq.data)
-            gemm_ld(false, false, s.Tq, s.dh, s.Tk, scale, dS, s.Tk, pk + s.k_head(b, h), s.D,
-                    dq.beta(), dq.data + s.q_head(b, h), s.D);
+            gemm_ld(Trans::kNo, Trans::kNo, s.Tq, s.dh, s.Tk, scale, dS, s.Tk, pk + s.k_head(b, h),
+                    s.D, dq.beta(), dq.data + s.q_head(b, h), s.D);
           if (dk.data)
-            gemm_ld(true, false, s.Tk, s.dh, s.Tq, scale, dS, s.Tk, pq + s.q_head(b, h), s.D,
-                    dk.beta(), dk.data + s.k_head(b, h), s.D);
+            gemm_ld(Trans::kYes, Trans::kNo, s.Tk, s.dh, s.Tq, scale, dS, s.Tk, pq + s.q_head(b, h),
+                    s.D, dk.beta(), dk.data + s.k_head(b, h), s.D);
         }
       }
     };
@@ -210,7 +213,7 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const Indices& key_mask
 // Backward: dP += dC_h V_hᵀ (sgemm NT), dV_h += Pᵀ dC_h (sgemm TN). In bf16 each of the three
 // is one batched product over all (b, h).
 Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads, Precision precision) {
-  ProfileScope profile(OpFamily::kAttention);
+  ProfileScope profile(kAttentionContextOp);
   if (probs.dim() != 4 || v.dim() != 3)
     throw ShapeError("attention_context: probs " + to_string(probs.shape()) + " must be " +
                      "(B, H, Tq, Tk) and values (B, Tk, D), got values " + to_string(v.shape()));
@@ -236,10 +239,10 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads, Pr
 #pragma omp parallel for collapse(2)
     for (int64_t b = 0; b < s.B; ++b)
       for (int64_t h = 0; h < s.H; ++h)
-        gemm_ld(false, false, s.Tq, s.dh, s.Tk, 1.0f, pp + s.p_block(b, h), s.Tk,
+        gemm_ld(Trans::kNo, Trans::kNo, s.Tq, s.dh, s.Tk, 1.0f, pp + s.p_block(b, h), s.Tk,
                 pv + s.k_head(b, h), s.D, 0.0f, pc + s.q_head(b, h), s.D);
   }
-  auto node = record("attention_context", {probs, v}, ctx);
+  auto node = record(kAttentionContextOp, {probs, v}, ctx);
   if (node && bf16) {  // dP reads V, dV reads P: each kept only if its gradient is wanted
     node->backward_fn = [p16 = node->needs_grad(ContextSlot::kValue) ? p16 : nullptr,
                          v16 = node->needs_grad(ContextSlot::kProbs) ? v16 : nullptr,
@@ -257,12 +260,13 @@ Tensor attention_context(const Tensor& probs, const Tensor& v, int64_t heads, Pr
       for (int64_t b = 0; b < s.B; ++b)
         for (int64_t h = 0; h < s.H; ++h) {
           if (dp.data)
-            gemm_ld(false, true, s.Tq, s.Tk, s.dh, 1.0f, pg + s.q_head(b, h), s.D,
+            gemm_ld(Trans::kNo, Trans::kYes, s.Tq, s.Tk, s.dh, 1.0f, pg + s.q_head(b, h), s.D,
                     saved_v.data() + s.k_head(b, h), s.D, dp.beta(), dp.data + s.p_block(b, h),
                     s.Tk);
           if (dv.data)
-            gemm_ld(true, false, s.Tk, s.dh, s.Tq, 1.0f, saved_p.data() + s.p_block(b, h), s.Tk,
-                    pg + s.q_head(b, h), s.D, dv.beta(), dv.data + s.k_head(b, h), s.D);
+            gemm_ld(Trans::kYes, Trans::kNo, s.Tk, s.dh, s.Tq, 1.0f,
+                    saved_p.data() + s.p_block(b, h), s.Tk, pg + s.q_head(b, h), s.D, dv.beta(),
+                    dv.data + s.k_head(b, h), s.D);
         }
     };
   }

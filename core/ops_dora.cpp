@@ -20,27 +20,31 @@
 #include <cmath>
 #include <vector>
 
+#include "core/adapter_kernels.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
-#include "core/ops_lora.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 
 namespace ag {
 
+constexpr OpKind kDoraLinearOp{"dora_linear", OpFamily::kGemm};
+
 // Guards n against zero rows (a zero weight row with a zero adapter row).
 constexpr float kNormEpsilon = 1e-12f;
 
-Tensor dora_weight_norms(const Tensor& w, const Tensor& w_sq, const Tensor& a, const Tensor& bm,
-                         float s) {
+Tensor dora_weight_norms(const DoraOperands& layer) {
+  const Tensor &w = layer.weight, &w_sq = layer.weight_row_sq_norms, &a = layer.lora_a,
+               &bm = layer.lora_b;
+  const float s = layer.scaling;
   const int64_t in = w.size(1), out = w.size(0), r = a.size(0);
   if (w_sq.numel() != out)
     throw ShapeError("dora_weight_norms: cached row norms " + to_string(w_sq.shape()) +
                      " do not match W " + to_string(w.shape()));
   Tensor P = Tensor::empty({out, r}), G = Tensor::empty({r, r}), n = Tensor::empty({out});
-  gemm_w_at(w, a.data(), r, P.data());                                    // P = W Aᵀ
-  gemm(false, true, r, r, in, 1.0f, a.data(), a.data(), 0.0f, G.data());  // G = A Aᵀ
+  gemm_w_at(w, a.data(), r, P.data());                                                // P = W Aᵀ
+  gemm(Trans::kNo, Trans::kYes, r, r, in, 1.0f, a.data(), a.data(), 0.0f, G.data());  // G = A Aᵀ
   const float *pb = bm.data(), *pp = P.data(), *pg = G.data(), *pw = w_sq.data();
   float* pn = n.data();
   for (int64_t i = 0; i < out; ++i) {
@@ -75,9 +79,9 @@ struct DoraSaved {
   int64_t M = 0, in = 0, out = 0, r = 0;
 };
 
-void check_dora_inputs(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                       const Tensor& bm, const Tensor& m) {
-  check_adapter_shapes(x, w, b, a, bm, "dora_linear");
+void check_dora_inputs(const Tensor& x, const DoraOperands& layer) {
+  const Tensor &w = layer.weight, &m = layer.magnitude;
+  check_adapter_shapes(x, w, layer.bias, layer.lora_a, layer.lora_b, "dora_linear");
   if (m.numel() != w.size(0))
     throw ShapeError("dora_linear: magnitude " + to_string(m.shape()) + " needs " +
                      std::to_string(w.size(0)) + " entries (one per output row)");
@@ -86,20 +90,19 @@ void check_dora_inputs(const Tensor& x, const Tensor& w, const Tensor& b, const 
 }
 
 // The start of every formula (after check_dora_inputs): n, g = m / n, and t = x' Aᵀ.
-DoraSaved dora_prepare(const Tensor& x, const Tensor& w, const Tensor& a, const Tensor& bm,
-                       const Tensor& m, const Tensor& w_sq, float s, const AdapterDropout& drop,
+DoraSaved dora_prepare(const Tensor& x, const DoraOperands& layer, const AdapterDropout& drop,
                        bool norm_gradient, const Tensor& xd) {
   DoraSaved S;
-  S.x = x, S.w = w, S.a = a, S.bm = bm, S.m = m;
-  S.in = w.size(1), S.out = w.size(0), S.r = a.size(0), S.M = x.numel() / S.in;
-  S.s = s;
+  S.x = x, S.w = layer.weight, S.a = layer.lora_a, S.bm = layer.lora_b, S.m = layer.magnitude;
+  S.in = S.w.size(1), S.out = S.w.size(0), S.r = S.a.size(0), S.M = x.numel() / S.in;
+  S.s = layer.scaling;
   S.drop = drop;
   S.norm_gradient = norm_gradient;
-  S.n = dora_weight_norms(w, w_sq, a, bm, s);
+  S.n = dora_weight_norms(layer);
   S.g = Tensor::empty({S.out});
-  for (int64_t i = 0; i < S.out; ++i) S.g.data()[i] = m.data()[i] / S.n.data()[i];
+  for (int64_t i = 0; i < S.out; ++i) S.g.data()[i] = S.m.data()[i] / S.n.data()[i];
   S.t = Tensor::empty({S.M, S.r});
-  gemm(false, true, S.M, S.r, S.in, 1.0f, xd.data(), a.data(), 0.0f, S.t.data());
+  gemm(Trans::kNo, Trans::kYes, S.M, S.r, S.in, 1.0f, xd.data(), S.a.data(), 0.0f, S.t.data());
   return S;
 }
 
@@ -107,7 +110,7 @@ DoraSaved dora_prepare(const Tensor& x, const Tensor& w, const Tensor& a, const 
 Tensor adapted_product(const DoraSaved& S, const Tensor& v, const Shape& shape) {
   Tensor out = Tensor::empty(shape);
   gemm_x_wt(v.data(), S.M, S.w, 0.0f, out.data());
-  gemm(false, true, S.M, S.out, S.r, S.s, S.t.data(), S.bm.data(), 1.0f, out.data());
+  gemm(Trans::kNo, Trans::kYes, S.M, S.out, S.r, S.s, S.t.data(), S.bm.data(), 1.0f, out.data());
   return out;
 }
 
@@ -151,17 +154,17 @@ void norm_backward(const DoraSaved& S, const Tensor& dyc, GradBuffer* dA, GradBu
   if (dB) {
     Tensor P = Tensor::empty({out, r}), G = Tensor::empty({r, r});
     gemm_w_at(S.w, S.a.data(), r, P.data());
-    gemm(false, true, r, r, in, 1.0f, S.a.data(), S.a.data(), 0.0f, G.data());
+    gemm(Trans::kNo, Trans::kYes, r, r, in, 1.0f, S.a.data(), S.a.data(), 0.0f, G.data());
     // dB += s · diag(k) P + s² · diag(k) B G = s · diag(k) P + s² · kB G
     for (int64_t i = 0; i < out; ++i)
       for (int64_t j = 0; j < r; ++j) dB->data[i * r + j] += s * k[i] * P.data()[i * r + j];
-    gemm(false, false, out, r, r, s * s, kB.data(), G.data(), 1.0f, dB->data);
+    gemm(Trans::kNo, Trans::kNo, out, r, r, s * s, kB.data(), G.data(), 1.0f, dB->data);
   }
   if (dA) {
     Tensor H = Tensor::empty({r, r});  // (k ⊙ B)ᵀ B
-    gemm(true, false, r, r, out, 1.0f, kB.data(), pb, 0.0f, H.data());
+    gemm(Trans::kYes, Trans::kNo, r, r, out, 1.0f, kB.data(), pb, 0.0f, H.data());
     gemm_kt_w_add(kB.data(), r, S.w, s, dA->data);
-    gemm(false, false, r, in, r, s * s, H.data(), S.a.data(), 1.0f, dA->data);
+    gemm(Trans::kNo, Trans::kNo, r, in, r, s * s, H.data(), S.a.data(), 1.0f, dA->data);
   }
 }
 
@@ -204,16 +207,16 @@ AdapterGrads dora_adapter_backward(Node& nd, const DoraSaved& S) {
   }
   if (nd.needs_grad(DoraSlot::kBias)) column_sums(dy, M, out, nd.grad_for(DoraSlot::kBias));
   Tensor dt = Tensor::empty({M, r});
-  gemm(false, false, M, r, out, S.s, dl.data(), S.bm.data(), 0.0f, dt.data());
+  gemm(Trans::kNo, Trans::kNo, M, r, out, S.s, dl.data(), S.bm.data(), 0.0f, dt.data());
   GradBuffer dA, dB;
   if (nd.needs_grad(DoraSlot::kB)) {
     dB = nd.grad_for(DoraSlot::kB);
-    gemm(true, false, out, r, M, S.s, dl.data(), S.t.data(), dB.beta(), dB.data);
+    gemm(Trans::kYes, Trans::kNo, out, r, M, S.s, dl.data(), S.t.data(), dB.beta(), dB.data);
   }
   if (nd.needs_grad(DoraSlot::kA)) {
     Tensor xd = adapter_input(S.x, S.drop);  // x' regenerated (x itself without dropout)
     dA = nd.grad_for(DoraSlot::kA);
-    gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
+    gemm(Trans::kYes, Trans::kNo, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
   }
   if (S.norm_gradient && (dA.data || dB.data))
     norm_backward(S, dyc, dA.data ? &dA : nullptr, dB.data ? &dB : nullptr);
@@ -229,7 +232,7 @@ void add_dropped(const DoraSaved& S, const Tensor& v, GradBuffer dx) {
 // gradient, the formula's own input_grad(S, dl and dt, dy, dx).
 template <typename InputGrad>
 void record_dora(const DoraSaved& S, const Tensor& b, const Tensor& y, InputGrad input_grad) {
-  if (auto node = record("dora_linear", {S.x, S.w, b, S.a, S.bm, S.m}, y)) {
+  if (auto node = record(kDoraLinearOp, {S.x, S.w, b, S.a, S.bm, S.m}, y)) {
     node->backward_fn = [S, input_grad](Node& nd) {
       const AdapterGrads g = dora_adapter_backward(nd, S);
       if (nd.needs_grad(DoraSlot::kX)) input_grad(S, g, nd.grad.data(), nd.grad_for(DoraSlot::kX));
@@ -240,34 +243,32 @@ void record_dora(const DoraSaved& S, const Tensor& b, const Tensor& y, InputGrad
 }  // namespace
 
 // y = g ⊙ c + b with c = x Wᵀ + s·(x Aᵀ) Bᵀ.  dx += dl W + dt A.
-Tensor dora_linear_no_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                              const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
-                              bool norm_gradient) {
-  ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, {}, norm_gradient, x);
+Tensor dora_linear_no_dropout(const Tensor& x, const DoraOperands& layer, bool norm_gradient) {
+  ProfileScope profile(kDoraLinearOp);
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
+  DoraSaved S = dora_prepare(x, layer, {}, norm_gradient, x);
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
     gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
-    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
+    gemm(Trans::kNo, Trans::kNo, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dx.data);
   });
   return y;
 }
 
 // y = g ⊙ c + b with c = x Wᵀ + s·(x' Aᵀ) Bᵀ: dropout on the low-rank branch alone, as LoRA.
 // dx += dl W + drop(dt A). No GEMM beyond LoRA's.
-Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor& b,
-                                  const Tensor& a, const Tensor& bm, const Tensor& m,
-                                  const Tensor& w_sq, float s, const AdapterDropout& drop,
-                                  bool norm_gradient) {
-  ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, adapter_input(x, drop));
+Tensor dora_linear_branch_dropout(const Tensor& x, const DoraOperands& layer,
+                                  const AdapterDropout& drop, bool norm_gradient) {
+  ProfileScope profile(kDoraLinearOp);
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
+  DoraSaved S = dora_prepare(x, layer, drop, norm_gradient, adapter_input(x, drop));
   Tensor y = scaled_adapted_output(S, b);
   record_dora(S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float*, GradBuffer dx) {
     gemm_dy_w(g.dl.data(), S.M, S.w, dx.beta(), dx.data);
     Tensor dxd = Tensor::empty({S.M, S.in});
-    gemm(false, false, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
+    gemm(Trans::kNo, Trans::kNo, S.M, S.in, S.r, 1.0f, g.dt.data(), S.a.data(), 0.0f, dxd.data());
     add_dropped(S, dxd, dx);
   });
   return y;
@@ -276,39 +277,38 @@ Tensor dora_linear_branch_dropout(const Tensor& x, const Tensor& w, const Tensor
 // PEFT's formula, with z = x' Wᵀ (one more full GEMM) and u = z + s·(x' Aᵀ) Bᵀ = c:
 //   y = x Wᵀ + b + (g − 1) ⊙ z + g ⊙ s·(x' Aᵀ) Bᵀ  =  (x Wᵀ + s·(x' Aᵀ) Bᵀ) − u + g ⊙ u + b
 // dx += dy W + drop(dz W + dt A) with dz = (g − 1) ⊙ dy = dl − dy.
-Tensor dora_linear_peft_dropout(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                                const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
+Tensor dora_linear_peft_dropout(const Tensor& x, const DoraOperands& layer,
                                 const AdapterDropout& drop, bool norm_gradient) {
-  ProfileScope profile(OpFamily::kGemm);
-  check_dora_inputs(x, w, b, a, bm, m);
+  ProfileScope profile(kDoraLinearOp);
+  check_dora_inputs(x, layer);
+  const Tensor& b = layer.bias;
   const Tensor xd = adapter_input(x, drop);
-  DoraSaved S = dora_prepare(x, w, a, bm, m, w_sq, s, drop, norm_gradient, xd);
+  DoraSaved S = dora_prepare(x, layer, drop, norm_gradient, xd);
   const Shape shape = output_shape(x, S.out);
   S.c = adapted_product(S, xd, shape);
   // The bracket (one full and one thin GEMM), then y = bracket − u + g ⊙ u + b in one pass.
   Tensor y = adapted_product(S, x, shape);
   scaled_output(S, b, y.data(), y.data());
-  record_dora(S, b, y,
-              [](const DoraSaved& S, const AdapterGrads& g, const float* dy, GradBuffer dx) {
-                const int64_t M = S.M, in = S.in, out = S.out;
-                Tensor dz = Tensor::empty({M, out});
-                for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
-                Tensor dxd = Tensor::empty({M, in});
-                gemm_dy_w(dz.data(), M, S.w, 0.0f, dxd.data());
-                gemm(false, false, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
-                gemm_dy_w(dy, M, S.w, dx.beta(), dx.data);
-                add_dropped(S, dxd, dx);
-              });
+  record_dora(
+      S, b, y, [](const DoraSaved& S, const AdapterGrads& g, const float* dy, GradBuffer dx) {
+        const int64_t M = S.M, in = S.in, out = S.out;
+        Tensor dz = Tensor::empty({M, out});
+        for (int64_t i = 0; i < M * out; ++i) dz.data()[i] = g.dl.data()[i] - dy[i];
+        Tensor dxd = Tensor::empty({M, in});
+        gemm_dy_w(dz.data(), M, S.w, 0.0f, dxd.data());
+        gemm(Trans::kNo, Trans::kNo, M, in, S.r, 1.0f, g.dt.data(), S.a.data(), 1.0f, dxd.data());
+        gemm_dy_w(dy, M, S.w, dx.beta(), dx.data);
+        add_dropped(S, dxd, dx);
+      });
   return y;
 }
 
-Tensor dora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
-                   const Tensor& bm, const Tensor& m, const Tensor& w_sq, float s,
-                   const AdapterDropout& drop, bool norm_gradient) {
-  if (!drop.active()) return dora_linear_no_dropout(x, w, b, a, bm, m, w_sq, s, norm_gradient);
-  if (drop.adapter_only)
-    return dora_linear_branch_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
-  return dora_linear_peft_dropout(x, w, b, a, bm, m, w_sq, s, drop, norm_gradient);
+Tensor dora_linear(const Tensor& x, const DoraOperands& layer, const AdapterDropout& drop,
+                   DoraOptions options) {
+  if (!drop.active()) return dora_linear_no_dropout(x, layer, options.norm_gradient);
+  if (options.dropout_formula == DoraDropout::kBranch)
+    return dora_linear_branch_dropout(x, layer, drop, options.norm_gradient);
+  return dora_linear_peft_dropout(x, layer, drop, options.norm_gradient);
 }
 
 }  // namespace ag

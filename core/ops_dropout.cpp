@@ -9,16 +9,17 @@
 #include "core/profiler.h"
 
 namespace ag {
-Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
-  ProfileScope profile(OpFamily::kElementwise);
+
+constexpr OpKind kDropoutOp{"dropout", OpFamily::kElementwise};
+Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed, uint64_t first) {
+  ProfileScope profile(kDropoutOp);
   if (!(p >= 0.0f && p < 1.0f))
     throw Error("dropout: probability must be in [0, 1), got " + std::to_string(p));
   if (p == 0.0f) return x;
   Tensor y = Tensor::empty(x.shape());
   const int64_t n = x.numel();
-  const uint64_t first = shard_first_index(n);
   apply_dropout_mask(x.data(), y.data(), false, n, p, seed, first);
-  if (auto node = record("dropout", {x}, y)) {
+  if (auto node = record(kDropoutOp, {x}, y)) {
     node->backward_fn = [n, p, seed, first](Node& nd) {
       GradBuffer dx = nd.grad_for(UnarySlot::kX);
       apply_dropout_mask(nd.grad.data(), dx.data, dx.accumulate, n, p, seed, first);
@@ -27,9 +28,9 @@ Tensor dropout_with_seed(const Tensor& x, float p, uint64_t seed) {
   return y;
 }
 
-Tensor dropout(const Tensor& x, float p, bool training) {
+Tensor dropout(const Tensor& x, float p, bool training, uint64_t first_index) {
   if (!training || p == 0.0f) return x;
-  return dropout_with_seed(x, p, next_seed());
+  return dropout_with_seed(x, p, next_seed(), first_index);
 }
 
 }  // namespace ag

@@ -1,14 +1,18 @@
 // Matrix products through cblas_sgemm. Row-major throughout; transposes are cblas flags and
 // leading dimensions, never copies. A weight that carries a bf16 copy (core/bf16_gemm.h) has its
 // two products, x Wᵀ and dy W, run in bf16 through oneDNN instead (gemm_x_wt, gemm_dy_w).
-#include "core/ops_linear.h"
 #include "core/autograd.h"
 #include "core/errors.h"
+#include "core/linear_kernel.h"
 #include "core/ops.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 
 namespace ag {
+
+constexpr OpKind kLinearOp{"linear", OpFamily::kGemm};
+constexpr OpKind kLinearGeluOp{"linear_gelu", OpFamily::kGemm};
+constexpr OpKind kMatmulOp{"matmul", OpFamily::kGemm};
 
 // The inputs of a linear or linear_gelu node, in record() order.
 enum class LinearSlot : size_t { kX, kWeight, kBias };
@@ -53,8 +57,7 @@ static void linear_backward(Node& n, const float* x, const Tensor& w, int64_t M,
   }
   if (n.needs_grad(LinearSlot::kWeight)) {
     GradBuffer dw = n.grad_for(LinearSlot::kWeight);
-    gemm(true, false, out, in, M, 1.0f, dy, x, dw.beta(), dw.data);
-    autograd_stats().weight_grad_gemms++;
+    gemm(Trans::kYes, Trans::kNo, out, in, M, 1.0f, dy, x, dw.beta(), dw.data);
   }
   if (n.needs_grad(LinearSlot::kBias)) column_sums(dy, M, out, n.grad_for(LinearSlot::kBias));
 }
@@ -64,10 +67,10 @@ static const float* data_or_null(const Tensor& t) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  ProfileScope profile(OpFamily::kGemm);
+  ProfileScope profile(kLinearOp);
   check_linear(x, weight, bias, "linear");
   Tensor y = linear_forward(x, weight, bias);
-  if (auto node = record("linear", {x, weight, bias}, y)) {
+  if (auto node = record(kLinearOp, {x, weight, bias}, y)) {
     // x is saved only when W needs its gradient; W only when x needs one.
     Tensor saved_x = node->needs_grad(LinearSlot::kWeight) ? x : Tensor();
     Tensor saved_w = node->needs_grad(LinearSlot::kX) ? weight : Tensor();
@@ -80,13 +83,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  ProfileScope profile(OpFamily::kGemm);
+  ProfileScope profile(kLinearGeluOp);
   check_linear(x, weight, bias, "linear_gelu");
   // h = x Wᵀ + b is kept for backward; y = gelu(h) is computed in the same pass as the bias.
   Tensor h = linear_forward(x, weight, bias);
   Tensor y = Tensor::empty(h.shape());
   gelu_forward(h.data(), y.data(), h.numel());
-  if (auto node = record("linear_gelu", {x, weight, bias}, y)) {
+  if (auto node = record(kLinearGeluOp, {x, weight, bias}, y)) {
     Tensor saved_x = node->needs_grad(LinearSlot::kWeight) ? x : Tensor();
     Tensor saved_w = node->needs_grad(LinearSlot::kX) ? weight : Tensor();
     const int64_t in = weight.size(1), out = weight.size(0), M = x.numel() / in;
@@ -101,7 +104,7 @@ Tensor linear_gelu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
-  ProfileScope profile(OpFamily::kGemm);
+  ProfileScope profile(kMatmulOp);
   if (a.dim() != 2 || b.dim() != 2)
     throw ShapeError("matmul: needs 2-D operands, got " + to_string(a.shape()) + " and " +
                      to_string(b.shape()));
@@ -111,8 +114,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     throw ShapeError("matmul: inner dimensions differ: " + to_string(a.shape()) + (ta ? "ᵀ" : "") +
                      " x " + to_string(b.shape()) + (tb ? "ᵀ" : ""));
   Tensor c = Tensor::empty({M, N});
-  gemm(ta, tb, M, N, K, 1.0f, a.data(), b.data(), 0.0f, c.data());
-  if (auto node = record("matmul", {a, b}, c)) {
+  gemm(trans_if(ta), trans_if(tb), M, N, K, 1.0f, a.data(), b.data(), 0.0f, c.data());
+  if (auto node = record(kMatmulOp, {a, b}, c)) {
     Tensor saved_a = node->needs_grad(MatmulSlot::kB) ? a : Tensor();
     Tensor saved_b = node->needs_grad(MatmulSlot::kA) ? b : Tensor();
     node->backward_fn = [saved_a, saved_b, ta, tb, M, N, K](Node& n) {
@@ -122,17 +125,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       if (n.needs_grad(MatmulSlot::kA)) {
         GradBuffer da = n.grad_for(MatmulSlot::kA);
         if (!ta)
-          gemm(false, !tb, M, K, N, 1.0f, dc, saved_b.data(), da.beta(), da.data);
+          gemm(Trans::kNo, trans_if(!tb), M, K, N, 1.0f, dc, saved_b.data(), da.beta(), da.data);
         else
-          gemm(tb, true, K, M, N, 1.0f, saved_b.data(), dc, da.beta(), da.data);
+          gemm(trans_if(tb), Trans::kYes, K, M, N, 1.0f, saved_b.data(), dc, da.beta(), da.data);
       }
       if (n.needs_grad(MatmulSlot::kB)) {
         GradBuffer db = n.grad_for(MatmulSlot::kB);
         if (!tb)
-          gemm(!ta, false, K, N, M, 1.0f, saved_a.data(), dc, db.beta(), db.data);
+          gemm(trans_if(!ta), Trans::kNo, K, N, M, 1.0f, saved_a.data(), dc, db.beta(), db.data);
         else
-          gemm(true, ta, N, K, M, 1.0f, dc, saved_a.data(), db.beta(), db.data);
-        autograd_stats().weight_grad_gemms++;
+          gemm(Trans::kYes, trans_if(ta), N, K, M, 1.0f, dc, saved_a.data(), db.beta(), db.data);
       }
     };
   }

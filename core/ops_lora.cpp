@@ -11,15 +11,17 @@
 //   dA += dtᵀ x'           (r, in)     x' regenerated from x and the dropout seed
 //   dx += dy W + drop(dt A)            (drop() is the same mask again)
 //   dW += dyᵀ x, db += Σ dy            only if the base layer trains (normally frozen)
-#include "core/ops_lora.h"
+#include "core/adapter_kernels.h"
 #include "core/autograd.h"
 #include "core/errors.h"
+#include "core/linear_kernel.h"
 #include "core/ops.h"
-#include "core/ops_linear.h"
 #include "core/ops_util.h"
 #include "core/profiler.h"
 
 namespace ag {
+
+constexpr OpKind kLoraLinearOp{"lora_linear", OpFamily::kGemm};
 
 // The inputs of a lora_linear node, in record() order.
 enum class LoraSlot : size_t { kX, kWeight, kBias, kA, kB };
@@ -39,9 +41,6 @@ void check_adapter_shapes(const Tensor& x, const Tensor& w, const Tensor& b, con
 // x' = drop(x) into a fresh tensor, or x itself when dropout is off.
 Tensor adapter_input(const Tensor& x, const AdapterDropout& d) {
   if (!d.active()) return x;
-  if (d.mask.defined() && d.mask.numel() != x.numel())
-    throw ShapeError("adapter dropout mask " + to_string(d.mask.shape()) +
-                     " does not match input " + to_string(x.shape()));
   Tensor xd = Tensor::empty(x.shape());
   apply_adapter_dropout(d, x.data(), xd.data(), false, x.numel());
   return xd;
@@ -49,44 +48,43 @@ Tensor adapter_input(const Tensor& x, const AdapterDropout& d) {
 
 Tensor lora_linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& a,
                    const Tensor& bm, float s, const AdapterDropout& drop) {
-  ProfileScope profile(OpFamily::kGemm);
+  ProfileScope profile(kLoraLinearOp);
   check_adapter_shapes(x, w, b, a, bm, "lora_linear");
   const int64_t in = w.size(1), out = w.size(0), r = a.size(0), M = x.numel() / in;
   Tensor y = linear_forward(x, w, b);
   Tensor xd = adapter_input(x, drop);
   Tensor t = Tensor::empty({M, r});
-  gemm(false, true, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());
-  gemm(false, true, M, out, r, s, t.data(), bm.data(), 1.0f, y.data());
+  gemm(Trans::kNo, Trans::kYes, M, r, in, 1.0f, xd.data(), a.data(), 0.0f, t.data());
+  gemm(Trans::kNo, Trans::kYes, M, out, r, s, t.data(), bm.data(), 1.0f, y.data());
 
-  if (auto node = record("lora_linear", {x, w, b, a, bm}, y)) {
+  if (auto node = record(kLoraLinearOp, {x, w, b, a, bm}, y)) {
     node->backward_fn = [x, w, a, bm, t, s, drop, M, in, out, r](Node& n) {
       const float* dy = n.grad.data();
       Tensor dt = Tensor::empty({M, r});
-      gemm(false, false, M, r, out, s, dy, bm.data(), 0.0f, dt.data());
+      gemm(Trans::kNo, Trans::kNo, M, r, out, s, dy, bm.data(), 0.0f, dt.data());
       if (n.needs_grad(LoraSlot::kB)) {
         GradBuffer dB = n.grad_for(LoraSlot::kB);
-        gemm(true, false, out, r, M, s, dy, t.data(), dB.beta(), dB.data);
+        gemm(Trans::kYes, Trans::kNo, out, r, M, s, dy, t.data(), dB.beta(), dB.data);
       }
       if (n.needs_grad(LoraSlot::kA)) {
         Tensor xd = adapter_input(x, drop);
         GradBuffer dA = n.grad_for(LoraSlot::kA);
-        gemm(true, false, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
+        gemm(Trans::kYes, Trans::kNo, r, in, M, 1.0f, dt.data(), xd.data(), dA.beta(), dA.data);
       }
       if (n.needs_grad(LoraSlot::kX)) {
         GradBuffer dx = n.grad_for(LoraSlot::kX);
         gemm_dy_w(dy, M, w, dx.beta(), dx.data);
         if (!drop.active()) {
-          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
+          gemm(Trans::kNo, Trans::kNo, M, in, r, 1.0f, dt.data(), a.data(), 1.0f, dx.data);
         } else {
           Tensor dxd = Tensor::empty({M, in});
-          gemm(false, false, M, in, r, 1.0f, dt.data(), a.data(), 0.0f, dxd.data());
+          gemm(Trans::kNo, Trans::kNo, M, in, r, 1.0f, dt.data(), a.data(), 0.0f, dxd.data());
           apply_adapter_dropout(drop, dxd.data(), dx.data, true, M * in);
         }
       }
       if (n.needs_grad(LoraSlot::kWeight)) {
         GradBuffer dW = n.grad_for(LoraSlot::kWeight);
-        gemm(true, false, out, in, M, 1.0f, dy, x.data(), dW.beta(), dW.data);
-        autograd_stats().weight_grad_gemms++;
+        gemm(Trans::kYes, Trans::kNo, out, in, M, 1.0f, dy, x.data(), dW.beta(), dW.data);
       }
       if (n.needs_grad(LoraSlot::kBias)) column_sums(dy, M, out, n.grad_for(LoraSlot::kBias));
     };

@@ -9,13 +9,15 @@
 
 namespace ag {
 
+constexpr OpKind kCrossEntropyOp{"cross_entropy", OpFamily::kElementwise};
+
 // The input of a cross_entropy node (the labels are not differentiated).
 enum class CrossEntropySlot : size_t { kLogits };
 
 // loss = −(1/N') Σ_i log softmax(logits_i)[label_i] over the N' rows whose label is not
 // ignore_index. Backward: dlogits_i = (softmax(logits_i) − onehot(label_i)) · dloss / N'.
 Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore_index) {
-  ProfileScope profile(OpFamily::kElementwise);
+  ProfileScope profile(kCrossEntropyOp);
   if (logits.dim() != 2 || labels.numel() != logits.size(0))
     throw ShapeError("cross_entropy: logits " + to_string(logits.shape()) + " need (N, C) with " +
                      "N = " + std::to_string(labels.numel()) + " labels");
@@ -41,7 +43,7 @@ Tensor cross_entropy(const Tensor& logits, const Indices& labels, int32_t ignore
   }
   // No counted row: the mean is 0/0; torch returns nan, and so do we.
   Tensor loss = Tensor::scalar(counted ? float(total / counted) : std::nanf(""));
-  if (auto node = record("cross_entropy", {logits}, loss)) {
+  if (auto node = record(kCrossEntropyOp, {logits}, loss)) {
     node->backward_fn = [probs, y = labels.values, ignore_index, N, C, counted](Node& n) {
       GradBuffer d = n.grad_for(CrossEntropySlot::kLogits);
       const float g = counted ? n.grad.item() / float(counted) : 0.0f;

@@ -11,6 +11,8 @@
 
 namespace ag {
 
+constexpr OpKind kMseLossOp{"mse_loss", OpFamily::kElementwise};
+
 // The input of an mse_loss node (the targets are data, not differentiated).
 enum class MseSlot : size_t { kPredictions };
 
@@ -20,7 +22,7 @@ enum class MseSlot : size_t { kPredictions };
 // FLOPs: 3N forward (subtract, square, add), 3N backward. Sums in double, as the mean of many
 // squared errors in float drifts with N.
 Tensor mse_loss(const Tensor& predictions, const std::vector<float>& targets) {
-  ProfileScope profile(OpFamily::kElementwise);
+  ProfileScope profile(kMseLossOp);
   const bool column = predictions.dim() == 2 && predictions.size(1) == 1;
   if (!(predictions.dim() == 1 || column) || predictions.size(0) != int64_t(targets.size()))
     throw ShapeError("mse_loss: predictions " + to_string(predictions.shape()) +
@@ -36,7 +38,7 @@ Tensor mse_loss(const Tensor& predictions, const std::vector<float>& targets) {
   }
   // No row: the mean is 0/0; torch returns nan, and so do we.
   Tensor loss = Tensor::scalar(N ? float(total / double(N)) : std::nanf(""));
-  if (auto node = record("mse_loss", {predictions}, loss)) {
+  if (auto node = record(kMseLossOp, {predictions}, loss)) {
     node->backward_fn = [errors = std::move(errors), N](Node& n) {
       GradBuffer d = n.grad_for(MseSlot::kPredictions);
       const float g = N ? 2.0f * n.grad.item() / float(N) : 0.0f;

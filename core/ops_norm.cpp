@@ -11,6 +11,10 @@
 #include "core/profiler.h"
 
 namespace ag {
+
+constexpr OpKind kLayerNormOp{"layer_norm", OpFamily::kNorm};
+constexpr OpKind kAddLayerNormOp{"add_layer_norm", OpFamily::kNorm};
+constexpr OpKind kSoftmaxOp{"softmax", OpFamily::kNorm};
 namespace {
 
 // The inputs of a layer_norm node and of an add_layer_norm node, in record() order.
@@ -95,13 +99,13 @@ void check_norm_params(const Tensor& x, const Tensor& gamma, const Tensor& beta)
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
-  ProfileScope profile(OpFamily::kNorm);
+  ProfileScope profile(kLayerNormOp);
   check_norm_params(x, gamma, beta);
   const int64_t D = x.size(-1), R = x.numel() / D;
   Tensor y = Tensor::empty(x.shape()), mean = Tensor::empty({R}), rstd = Tensor::empty({R});
   layer_norm_rows(x.data(), gamma.data(), beta.data(), eps, R, D, y.data(), mean.data(),
                   rstd.data());
-  if (auto node = record("layer_norm", {x, gamma, beta}, y)) {
+  if (auto node = record(kLayerNormOp, {x, gamma, beta}, y)) {
     node->backward_fn = [x, gamma, mean, rstd](Node& n) {
       layer_norm_backward(n, x, gamma, mean, rstd, {LayerNormSlot::kX}, LayerNormSlot::kGamma,
                           LayerNormSlot::kBeta);
@@ -112,7 +116,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
 
 Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma,
                       const Tensor& beta, float eps) {
-  ProfileScope profile(OpFamily::kNorm);
+  ProfileScope profile(kAddLayerNormOp);
   if (x.shape() != residual.shape())
     throw ShapeError("add_layer_norm: input " + to_string(x.shape()) + " and residual " +
                      to_string(residual.shape()) + " differ");
@@ -130,7 +134,7 @@ Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gam
   Tensor y = Tensor::empty(x.shape()), mean = Tensor::empty({R}), rstd = Tensor::empty({R});
   layer_norm_rows(s.data(), gamma.data(), beta.data(), eps, R, D, y.data(), mean.data(),
                   rstd.data());
-  if (auto node = record("add_layer_norm", {x, residual, gamma, beta}, y)) {
+  if (auto node = record(kAddLayerNormOp, {x, residual, gamma, beta}, y)) {
     node->backward_fn = [s, gamma, mean, rstd](Node& n) {
       layer_norm_backward(n, s, gamma, mean, rstd,
                           {AddLayerNormSlot::kX, AddLayerNormSlot::kResidual},
@@ -143,7 +147,7 @@ Tensor add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gam
 // y = softmax(x + mask) over the last dim (C).  Backward: dx = y ⊙ (dy − Σ_j dy_j y_j).
 // The mask is a constant (no gradient flows into it).
 Tensor softmax(const Tensor& x, const Tensor& additive_mask) {
-  ProfileScope profile(OpFamily::kNorm);
+  ProfileScope profile(kSoftmaxOp);
   const int64_t C = x.size(-1), R = x.numel() / C;
   Tensor z = additive_mask.defined() ? add(x.detach(), additive_mask.detach()) : x;
   if (z.shape() != x.shape())
@@ -162,7 +166,7 @@ Tensor softmax(const Tensor& x, const Tensor& additive_mask) {
     for (int64_t j = 0; j < C; ++j) total += (out[j] = fast_exp(row[j] - mx));
     for (int64_t j = 0; j < C; ++j) out[j] /= total;
   }
-  if (auto node = record("softmax", {x}, y)) {
+  if (auto node = record(kSoftmaxOp, {x}, y)) {
     node->backward_fn = [probs = y.detach(), R, C](Node& n) {
       GradBuffer dx = n.grad_for(UnarySlot::kX);
       const float *g = n.grad.data(), *p = probs.data();

@@ -9,6 +9,8 @@
 
 namespace ag {
 
+constexpr OpKind kEmbeddingOp{"embedding", OpFamily::kElementwise};
+
 // The input of an embedding node: the table (the ids are not differentiated).
 enum class EmbeddingSlot : size_t { kTable };
 
@@ -16,7 +18,7 @@ enum class EmbeddingSlot : size_t { kTable };
 // Backward: dtable[ids[i]] += dout[i] — a scatter-add; rows may repeat, so threads split the
 // D columns rather than the rows. The node exists only when the table requires a gradient.
 Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx) {
-  ProfileScope profile(OpFamily::kElementwise);
+  ProfileScope profile(kEmbeddingOp);
   if (table.dim() != 2)
     throw ShapeError("embedding: table must be (V, D), got " + to_string(table.shape()));
   const int64_t V = table.size(0), D = table.size(1), N = ids.numel();
@@ -32,7 +34,7 @@ Tensor embedding(const Indices& ids, const Tensor& table, int64_t padding_idx) {
 #pragma omp parallel for if (N * D > kParallelGrain)
   for (int64_t i = 0; i < N; ++i)
     std::memcpy(po + i * D, pt + int64_t(ids.values[i]) * D, D * sizeof(float));
-  if (auto node = record("embedding", {table}, out)) {
+  if (auto node = record(kEmbeddingOp, {table}, out)) {
     node->backward_fn = [ids = ids.values, V, D, padding_idx](Node& n) {
       GradBuffer dt = n.grad_for(EmbeddingSlot::kTable);
       if (!dt.accumulate) std::memset(dt.data, 0, sizeof(float) * V * D);

@@ -20,18 +20,28 @@ namespace ag {
 // shape ops): every backward of such an op writes grad_for(UnarySlot::kX).
 enum class UnarySlot : size_t { kX };
 
-// Row-major C (M, N) = alpha · op(A) op(B) + beta · C with explicit leading dimensions; op
-// transposes through the cblas flag, never by copying.
-inline void gemm_ld(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                    int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
-              K, alpha, A, lda, B, ldb, beta, C, ldc);
+// Whether a product uses an operand as stored (kNo) or transposed (kYes).
+enum class Trans { kNo, kYes };
+inline Trans trans_if(bool transpose) {
+  return transpose ? Trans::kYes : Trans::kNo;
 }
 
-// The same for contiguous operands: A is (M, K) or (K, M) when ta, B is (K, N) or (N, K).
-inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+// Row-major C (M, N) = alpha · op(A) op(B) + beta · C with explicit leading dimensions; op
+// transposes through the cblas flag, never by copying.
+inline void gemm_ld(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                    int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta == Trans::kYes ? CblasTrans : CblasNoTrans,
+              tb == Trans::kYes ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta,
+              C, ldc);
+}
+
+// The same for contiguous operands: A is (M, K), or (K, M) with ta = kYes; B is (K, N), or (N, K)
+// with tb = kYes.
+inline void gemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                  const float* B, float beta, float* C) {
-  gemm_ld(ta, tb, M, N, K, alpha, A, ta ? M : K, B, tb ? K : N, beta, C, N);
+  gemm_ld(ta, tb, M, N, K, alpha, A, ta == Trans::kYes ? M : K, B, tb == Trans::kYes ? K : N, beta,
+          C, N);
 }
 
 // The two products of a linear layer with its weight W (out, in), in the weight's precision:
@@ -41,21 +51,21 @@ inline void gemm_x_wt(const float* x, int64_t M, const Tensor& w, float beta, fl
   if (w.bf16_copy())
     bf16_gemm_x_wt(x, M, w, beta, y);
   else
-    gemm(false, true, M, w.size(0), w.size(1), 1.0f, x, w.data(), beta, y);
+    gemm(Trans::kNo, Trans::kYes, M, w.size(0), w.size(1), 1.0f, x, w.data(), beta, y);
 }
 // dx (M, in) = dy (M, out) W + beta · dx                     (input gradient)
 inline void gemm_dy_w(const float* dy, int64_t M, const Tensor& w, float beta, float* dx) {
   if (w.bf16_copy())
     bf16_gemm_dy_w(dy, M, w, beta, dx);
   else
-    gemm(false, false, M, w.size(1), w.size(0), 1.0f, dy, w.data(), beta, dx);
+    gemm(Trans::kNo, Trans::kNo, M, w.size(1), w.size(0), 1.0f, dy, w.data(), beta, dx);
 }
 
 // P (out, r) = W Aᵀ for A (r, in), in W's precision. In bf16 it is the forward product with A's
 // r rows as the input, Pᵀ = A Wᵀ (r, out), transposed back (r is small: a few rows).
 inline void gemm_w_at(const Tensor& w, const float* a, int64_t r, float* p) {
   const int64_t out = w.size(0), in = w.size(1);
-  if (!w.bf16_copy()) return gemm(false, true, out, r, in, 1.0f, w.data(), a, 0.0f, p);
+  if (!w.bf16_copy()) return gemm(Trans::kNo, Trans::kYes, out, r, in, 1.0f, w.data(), a, 0.0f, p);
   std::vector<float> pt(size_t(r * out));
   bf16_gemm_x_wt(a, r, w, 0.0f, pt.data());
   for (int64_t i = 0; i < out; ++i)
@@ -66,7 +76,7 @@ inline void gemm_w_at(const Tensor& w, const float* a, int64_t r, float* p) {
 // product with alpha · Kᵀ (r, out) as the output gradient.
 inline void gemm_kt_w_add(const float* k, int64_t r, const Tensor& w, float alpha, float* c) {
   const int64_t out = w.size(0), in = w.size(1);
-  if (!w.bf16_copy()) return gemm(true, false, r, in, out, alpha, k, w.data(), 1.0f, c);
+  if (!w.bf16_copy()) return gemm(Trans::kYes, Trans::kNo, r, in, out, alpha, k, w.data(), 1.0f, c);
   std::vector<float> kt(size_t(r * out));
   for (int64_t i = 0; i < out; ++i)
     for (int64_t j = 0; j < r; ++j) kt[size_t(j * out + i)] = alpha * k[i * r + j];
@@ -133,16 +143,10 @@ inline void apply_dropout_mask(const float* in, float* out, bool accumulate, int
   }
 }
 
-// The same for an adapter's dropout, which may also be an explicit (pre-scaled) mask.
+// The same for an adapter's dropout.
 inline void apply_adapter_dropout(const AdapterDropout& d, const float* in, float* out,
                                   bool accumulate, int64_t n) {
-  if (d.mask.defined()) {
-    const float* m = d.mask.data();
-#pragma omp parallel for simd if (n > kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) out[i] = (accumulate ? out[i] : 0.0f) + in[i] * m[i];
-  } else {
-    apply_dropout_mask(in, out, accumulate, n, d.p, d.seed, d.first_index);
-  }
+  apply_dropout_mask(in, out, accumulate, n, d.p, d.seed, d.first_index);
 }
 
 }  // namespace ag

@@ -1,7 +1,6 @@
 #include "core/profiler.h"
 
 #include <atomic>
-#include <cstring>
 
 namespace ag {
 namespace {
@@ -12,24 +11,6 @@ double g_seconds[int(OpFamily::kCount)] = {};
 const char* family_name(OpFamily f) {
   static const char* names[] = {"gemm", "attention", "norm", "elementwise", "optimizer", "other"};
   return names[int(f)];
-}
-
-OpFamily family_of(const char* op) {
-  static const std::pair<const char*, OpFamily> table[] = {
-      {"linear", OpFamily::kGemm},
-      {"linear_gelu", OpFamily::kGemm},
-      {"matmul", OpFamily::kGemm},
-      {"lora_linear", OpFamily::kGemm},
-      {"dora_linear", OpFamily::kGemm},
-      {"attention_probs", OpFamily::kAttention},
-      {"attention_context", OpFamily::kAttention},
-      {"layer_norm", OpFamily::kNorm},
-      {"add_layer_norm", OpFamily::kNorm},
-      {"softmax", OpFamily::kNorm},
-  };
-  for (auto& [name, family] : table)
-    if (std::strcmp(name, op) == 0) return family;
-  return OpFamily::kElementwise;
 }
 
 void set_profiling(bool on) {

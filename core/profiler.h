@@ -12,8 +12,15 @@ namespace ag {
 
 enum class OpFamily { kGemm, kAttention, kNorm, kElementwise, kOptimizer, kOther, kCount };
 const char* family_name(OpFamily family);
-// The family an op belongs to, by the name it records in the graph ("linear", "softmax", ...).
-OpFamily family_of(const char* op);
+
+// An op's name in the autograd graph and its family in the profile, named once: a constant
+// beside the op (e.g. kLinearOp in ops_linear.cpp), opened as its ProfileScope and recorded in
+// its node, whose backward is then timed in the same family. An op recorded by its name alone
+// is elementwise.
+struct OpKind {
+  const char* name;
+  OpFamily family = OpFamily::kElementwise;
+};
 
 void set_profiling(bool on);
 bool profiling();
@@ -23,6 +30,7 @@ void add_profile_time(OpFamily family, double seconds);
 
 class ProfileScope {
  public:
+  explicit ProfileScope(OpKind op) : ProfileScope(op.family) {}
   explicit ProfileScope(OpFamily family) : family_(family), on_(profiling()) {
     if (on_) start_ = std::chrono::steady_clock::now();
   }
@@ -36,10 +44,6 @@ class ProfileScope {
   ProfileScope& operator=(const ProfileScope&) = delete;
 
  private:
-  static int& depth() {
-    thread_local int open_scopes = 0;
-    return open_scopes;
-  }
   OpFamily family_;
   bool on_;
   std::chrono::steady_clock::time_point start_;

@@ -9,27 +9,16 @@
 namespace ag {
 namespace {
 std::atomic<uint64_t> g_state{0x5EED5EED5EED5EEDull};
-BatchShard g_shard;  // set between steps by the trainer, read by dropout
 }  // namespace
-
-void set_batch_shard(BatchShard shard) {
-  g_shard = shard;
-}
-
-uint64_t shard_first_index(int64_t numel) {
-  if (g_shard.rows == 0 || g_shard.first_row == 0) return 0;
-  if (numel % g_shard.rows != 0)
-    throw Error("dropout on a sharded batch: a tensor of " + std::to_string(numel) +
-                " values is not batch-major over the shard's " + std::to_string(g_shard.rows) +
-                " rows");
-  return uint64_t(g_shard.first_row) * uint64_t(numel / g_shard.rows);
-}
 
 void manual_seed(uint64_t seed) {
   g_state = splitmix64(seed);
 }
 uint64_t next_seed() {
   return splitmix64(g_state.fetch_add(1));
+}
+void skip_seeds(uint64_t count) {
+  g_state.fetch_add(count);
 }
 uint64_t generator_state() {
   return g_state;

@@ -29,19 +29,20 @@ uint64_t next_seed();
 uint64_t generator_state();            // for checkpoints
 void set_generator_state(uint64_t s);  // for resume
 
-// Data-parallel training (apps/train/trainer.cpp): this process holds rows
-// [first_row, first_row + rows) of every global batch. The mask of the dropout op on a
-// batch-major tensor then starts at the counter the whole batch would have reached at
-// first_row, so that N processes draw exactly the mask entries one process would: same
-// training, dropout included. (Adapters are given their first row explicitly instead:
-// nn::set_adapter_dropout_first_row.)
-struct BatchShard {
-  int64_t first_row = 0, rows = 0;  // rows == 0: not sharded
-};
-void set_batch_shard(BatchShard shard);
-// The counter of element 0 of a batch-major tensor of `numel` values under the current shard
-// (0 when not sharded). Throws when numel is not a multiple of the shard's rows.
-uint64_t shard_first_index(int64_t numel);
+// Advances the generator exactly as `count` calls of next_seed() would (seeds are drawn from a
+// counter). In data-parallel training a process with no rows of a batch skips the seeds the
+// others drew for it, so that every generator stays in step (apps/train/batch_shard.h).
+void skip_seeds(uint64_t count);
+
+// Data-parallel training gives each process a share of the rows of every batch
+// (apps/train/batch_shard.h). When row 0 of the batch-major tensor x (dimension 0: the batch)
+// is row `first_row` of the whole batch, a dropout mask on x starts at the counter the whole
+// batch would have reached there, so that N processes draw exactly the mask entries one process
+// would: same training, dropout included. This is that counter, for the ops' `first_index`.
+inline uint64_t batch_first_index(const Tensor& x, int64_t first_row) {
+  if (first_row == 0 || x.dim() == 0 || x.size(0) == 0) return 0;
+  return uint64_t(first_row) * uint64_t(x.numel() / x.size(0));
+}
 
 // In-place fills, drawing one seed from the global generator (or a given seed).
 void fill_uniform(const Tensor& t, float low, float high);

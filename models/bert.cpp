@@ -47,7 +47,7 @@ BertLayer::BertLayer(const EncoderConfig& c) : Module("BertLayer"), config_(c) {
   register_module("output", &output_);
 }
 
-Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
+Tensor BertLayer::forward(const Tensor& x, const Indices& mask, nn::DropoutMode dropout,
                           bool first_token_only, nn::Precision attention) {
   const BertSelfAttention& self = *attention_->self;
   const EncoderLayerParts parts{*self.query,
@@ -58,8 +58,8 @@ Tensor BertLayer::forward(const Tensor& x, const Indices& mask, bool training,
                                 *intermediate_->dense,
                                 *output_->dense,
                                 *output_->layer_norm};
-  return encoder_layer_forward(parts, config_, x, mask, training, true, first_token_only,
-                               attention);
+  return encoder_layer_forward(parts, config_, x, mask, dropout, AttentionOutputDropout::kHidden,
+                               first_token_only, attention);
 }
 
 BertModel::BertModel(const EncoderConfig& c) : Module("BertModel"), config_(c) {
@@ -91,9 +91,9 @@ Tensor BertModel::forward(const EncoderInput& in, bool first_token_only, nn::Pre
   // word + token type + position (in transformers' order), then LayerNorm and dropout.
   Tensor x = add(word_embeddings_->forward(in.input_ids), token_type_embeddings_->forward(types));
   x = add(x, position_embeddings_->forward(positions));
-  x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
+  x = nn::dropout(embedding_norm_->forward(x), config_.hidden_dropout, dropout_mode());
   for (size_t i = 0; i < layers_.size(); ++i)
-    x = layers_[i]->forward(x, in.attention_mask, is_training(),
+    x = layers_[i]->forward(x, in.attention_mask, dropout_mode(),
                             first_token_only && i + 1 == layers_.size(), attention);
   return x;
 }
@@ -118,7 +118,7 @@ Tensor BertForSequenceClassification::last_hidden_state(const EncoderInput& in) 
 // pooled [CLS] -> dropout -> classifier
 Tensor BertForSequenceClassification::forward(const EncoderInput& in) {
   Tensor pooled = bert_->pool(bert_->forward(in, /*first_token_only=*/true, attention_precision_));
-  return classifier_->forward(dropout(pooled, config_.classifier_dropout, is_training()));
+  return classifier_->forward(nn::dropout(pooled, config_.classifier_dropout, dropout_mode()));
 }
 
 std::vector<std::string> BertForSequenceClassification::module_names_for(

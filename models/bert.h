@@ -50,8 +50,8 @@ class BertAttention : public nn::Module {
 class BertLayer : public nn::Module {
  public:
   explicit BertLayer(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only,
-                 nn::Precision attention);
+  Tensor forward(const Tensor& x, const Indices& mask, nn::DropoutMode dropout,
+                 bool first_token_only, nn::Precision attention);
 
  private:
   const EncoderConfig& config_;

@@ -39,13 +39,13 @@ DistilBertBlock::DistilBertBlock(const EncoderConfig& c) : Module("TransformerBl
   register_module("output_layer_norm", &output_layer_norm_);
 }
 
-Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, bool training,
+Tensor DistilBertBlock::forward(const Tensor& x, const Indices& mask, nn::DropoutMode dropout,
                                 bool first_token_only, nn::Precision attention) {
   const EncoderLayerParts parts{*attention_->q_lin,   *attention_->k_lin, *attention_->v_lin,
                                 *attention_->out_lin, *sa_layer_norm_,    *ffn_->lin1,
                                 *ffn_->lin2,          *output_layer_norm_};
-  return encoder_layer_forward(parts, config_, x, mask, training, false, first_token_only,
-                               attention);
+  return encoder_layer_forward(parts, config_, x, mask, dropout, AttentionOutputDropout::kNone,
+                               first_token_only, attention);
 }
 
 void fill_sinusoidal_positions(const Tensor& table) {
@@ -82,9 +82,9 @@ Tensor DistilBertModel::forward(const EncoderInput& in, bool first_token_only,
   std::iota(positions.values.begin(), positions.values.end(), 0);
   // (B, T, D) + (T, D) broadcast, then LayerNorm and dropout.
   Tensor x = add(word_embeddings_->forward(in.input_ids), position_embeddings_->forward(positions));
-  x = dropout(embedding_norm_->forward(x), config_.hidden_dropout, is_training());
+  x = nn::dropout(embedding_norm_->forward(x), config_.hidden_dropout, dropout_mode());
   for (size_t i = 0; i < blocks_.size(); ++i)
-    x = blocks_[i]->forward(x, in.attention_mask, is_training(),
+    x = blocks_[i]->forward(x, in.attention_mask, dropout_mode(),
                             first_token_only && i + 1 == blocks_.size(), attention);
   return x;
 }
@@ -109,7 +109,7 @@ Tensor DistilBertForSequenceClassification::forward(const EncoderInput& in) {
   Tensor cls =
       select(distilbert_->forward(in, /*first_token_only=*/true, attention_precision_), 1, 0);
   Tensor h = relu(pre_classifier_->forward(cls));
-  h = dropout(h, config_.classifier_dropout, is_training());
+  h = nn::dropout(h, config_.classifier_dropout, dropout_mode());
   return classifier_->forward(h);
 }
 

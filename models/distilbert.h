@@ -31,8 +31,8 @@ class DistilBertFFN : public nn::Module {
 class DistilBertBlock : public nn::Module {
  public:
   explicit DistilBertBlock(const EncoderConfig& c);
-  Tensor forward(const Tensor& x, const Indices& mask, bool training, bool first_token_only,
-                 nn::Precision attention);
+  Tensor forward(const Tensor& x, const Indices& mask, nn::DropoutMode dropout,
+                 bool first_token_only, nn::Precision attention);
 
  private:
   const EncoderConfig& config_;

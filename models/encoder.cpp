@@ -5,22 +5,22 @@
 
 #include "core/errors.h"
 #include "core/ops.h"
-#include "models/bert.h"
-#include "models/distilbert.h"
 
 namespace ag::models {
 
 Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c, const Tensor& x,
-                             const Indices& mask, bool training, bool dropout_after_attn_out,
-                             bool first_token_only, nn::Precision attention) {
+                             const Indices& mask, nn::DropoutMode dropout,
+                             AttentionOutputDropout output_dropout, bool first_token_only,
+                             nn::Precision attention) {
   const float scale = 1.0f / std::sqrt(float(c.head_dim()));
   // The rows that get an output: all of x, or the first token of each sequence (B, 1, D).
   const Tensor rows = first_token_only ? reshape(select(x, 1, 0), {x.size(0), 1, x.size(2)}) : x;
   Tensor q = m.query.forward(rows), k = m.key.forward(x), v = m.value.forward(x);
-  Tensor probs = dropout(attention_probs(q, k, mask, c.heads, scale, attention),
-                         c.attention_dropout, training);
+  Tensor probs = nn::dropout(attention_probs(q, k, mask, c.heads, scale, attention),
+                             c.attention_dropout, dropout);
   Tensor a = m.attention_output.forward(attention_context(probs, v, c.heads, attention));
-  if (dropout_after_attn_out) a = dropout(a, c.hidden_dropout, training);
+  if (output_dropout == AttentionOutputDropout::kHidden)
+    a = nn::dropout(a, c.hidden_dropout, dropout);
   Tensor h = m.attention_norm.forward(a, rows);
 
   // A plain Linear followed by GELU runs as one fused op; an adapter-wrapped one cannot.
@@ -30,7 +30,7 @@ Tensor encoder_layer_forward(const EncoderLayerParts& m, const EncoderConfig& c,
     f = linear_gelu(h, plain->weight, plain->bias);
   else
     f = c.activation == "gelu" ? gelu(m.ffn_in.forward(h)) : relu(m.ffn_in.forward(h));
-  f = dropout(m.ffn_out.forward(f), c.hidden_dropout, training);
+  f = nn::dropout(m.ffn_out.forward(f), c.hidden_dropout, dropout);
   return m.output_norm.forward(f, h);
 }
 
@@ -46,13 +46,6 @@ std::shared_ptr<nn::Embedding> make_position_embeddings(const EncoderConfig& c) 
 void set_precision(SequenceClassifier& model, nn::Precision p, nn::FrozenFp32 frozen) {
   nn::set_precision(model, p, frozen);
   model.set_attention_precision(p);
-}
-
-std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config) {
-  if (config.model_type == "distilbert")
-    return std::make_shared<DistilBertForSequenceClassification>(config);
-  if (config.model_type == "bert") return std::make_shared<BertForSequenceClassification>(config);
-  throw Error("make_classifier: unknown model_type '" + config.model_type + "'");
 }
 
 std::vector<std::string> resolve_targets(const SequenceClassifier& model,

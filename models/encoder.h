@@ -33,9 +33,13 @@ struct EncoderLayerParts {
   nn::LayerNorm& output_norm;
 };
 
+// Where the two encoders differ: BERT drops the attention output (a' = dropout(a) below),
+// DistilBERT does not (a' = a).
+enum class AttentionOutputDropout { kNone, kHidden };
+
 // x (B, T, D) -> (B, T, D), or (B, 1, D) with `first_token_only`:
 //   a = attention_output(softmax(QKᵀ/√dh + mask) V)   [dropout on the probabilities]
-//   h = attention_norm(a' + x)       with a' = dropout(a) for BERT, a for DistilBERT
+//   h = attention_norm(a' + x)       with a' = dropout(a) (kHidden: BERT) or a (kNone)
 //   y = output_norm(dropout(ffn_out(act(ffn_in(h)))) + h)
 // With `first_token_only` only the first position's output is computed: its query attends to
 // every key, and the rest of the layer runs on B rows instead of B·T. A sequence classifier
@@ -43,8 +47,9 @@ struct EncoderLayerParts {
 // gives the same logits. `attention` is the precision of the two attention products (QKᵀ and
 // P V, and their gradients); the linear layers run in their weights' own precision.
 Tensor encoder_layer_forward(const EncoderLayerParts& parts, const EncoderConfig& config,
-                             const Tensor& x, const Indices& attention_mask, bool training,
-                             bool dropout_after_attention_output, bool first_token_only = false,
+                             const Tensor& x, const Indices& attention_mask,
+                             nn::DropoutMode dropout, AttentionOutputDropout output_dropout,
+                             bool first_token_only = false,
                              nn::Precision attention = nn::Precision::kFp32);
 
 // A sequence classifier: DistilBertForSequenceClassification or BertForSequenceClassification.
@@ -84,9 +89,6 @@ void set_precision(SequenceClassifier& model, nn::Precision p,
 // model's module names and passes any other name (q_lin, attention.output.dense, ...) through.
 std::vector<std::string> resolve_targets(const SequenceClassifier& model,
                                          const std::vector<std::string>& names);
-
-// Builds the classifier that `config.model_type` names, randomly initialised as transformers.
-std::shared_ptr<SequenceClassifier> make_classifier(const EncoderConfig& config);
 
 // Checks ids against the vocabulary and the sequence length against the position table.
 void check_input(const EncoderInput& input, const EncoderConfig& config);

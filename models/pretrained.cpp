@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
+#include "models/classifier_factory.h"
 #include "nn/layers.h"
 
 namespace ag::models {

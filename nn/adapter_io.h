@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/module.h"
 

@@ -1,17 +1,19 @@
 #include "nn/dora.h"
 
 #include "core/autograd.h"
+#include "core/bf16_gemm.h"
 #include "core/ops.h"
 
 namespace ag::nn {
 
 DoraLinear::DoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
-    : DoraLinear(std::move(base), config, MagnitudeAxis::kOutput) {
+    : DoraLinear("DoraLinear", std::move(base), config, MagnitudeAxis::kOutput) {
   init_magnitude();
 }
 
-DoraLinear::DoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config, MagnitudeAxis axis)
-    : LoraLinear("DoraLinear", std::move(base), config), axis_(axis) {
+DoraLinear::DoraLinear(const char* type_name, std::shared_ptr<Linear> base,
+                       const LoraConfig& config, MagnitudeAxis axis)
+    : LoraLinear(type_name, std::move(base), config), axis_(axis) {
   const Linear& b = base_layer();
   const int64_t size = axis == MagnitudeAxis::kOutput ? b.out_features() : b.in_features();
   magnitude_ = register_parameter("lora_magnitude_vector", Tensor::empty({size}));
@@ -34,19 +36,28 @@ Tensor DoraLinear::weight_row_sq_norms() {
   return weight_row_sq_norms_;
 }
 
+DoraOperands DoraLinear::operands() {
+  const Linear& base = base_layer();
+  return {.weight = base.weight,
+          .bias = base.bias,
+          .lora_a = lora_A(),
+          .lora_b = lora_B(),
+          .magnitude = magnitude_,
+          .weight_row_sq_norms = weight_row_sq_norms(),
+          .scaling = scaling()};
+}
+
 Tensor DoraLinear::weight_norms() {
   NoGradGuard no_grad;
-  return dora_weight_norms(base_layer().weight, weight_row_sq_norms(), lora_A(), lora_B(),
-                           scaling());
+  return dora_weight_norms(operands());
 }
 
 Tensor DoraLinear::forward(const Tensor& x) {
   if (merged()) return base_layer().forward(x);
-  AdapterDropout drop = dropout_for(x);
-  drop.adapter_only = config().dora_branch_dropout;
-  const Linear& base = base_layer();
-  return dora_linear(x, base.weight, base.bias, lora_A(), lora_B(), magnitude_,
-                     weight_row_sq_norms(), scaling(), drop, config().dora_norm_gradient);
+  const DoraOptions options{
+      .dropout_formula = config().dora_branch_dropout ? DoraDropout::kBranch : DoraDropout::kPeft,
+      .norm_gradient = config().dora_norm_gradient};
+  return dora_linear(x, operands(), dropout_for(x), options);
 }
 
 // Calls update(W_ij, (B A)_ij, k) for every element of W (out, in), where k is the index of the
@@ -98,12 +109,13 @@ void DoraLinear::unmerge() {
     v *= n[k] / m[k];
     w = v - s * d;
   });
+  refresh_bf16_copy(base_layer().weight);  // W changed in place
   weight_row_sq_norms_ = Tensor();
   set_merged(false);
 }
 
 InputAxisDoraLinear::InputAxisDoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config)
-    : DoraLinear(std::move(base), config, MagnitudeAxis::kInput) {
+    : DoraLinear("InputAxisDoraLinear", std::move(base), config, MagnitudeAxis::kInput) {
   init_magnitude();
 }
 

@@ -33,14 +33,16 @@ class DoraLinear : public LoraLinear {
   virtual Tensor weight_norms();
 
  protected:
-  // For InputAxisDoraLinear: a magnitude of `magnitude_size` entries along `axis`.
-  DoraLinear(std::shared_ptr<Linear> base, const LoraConfig& config, MagnitudeAxis axis);
+  // For each concrete layer: its type name, and a magnitude along `axis`.
+  DoraLinear(const char* type_name, std::shared_ptr<Linear> base, const LoraConfig& config,
+             MagnitudeAxis axis);
   // m = n at creation, so that the adapted layer starts as the base layer. Called by each
   // constructor of a concrete layer (weight_norms() is virtual).
   void init_magnitude();
 
  private:
-  Tensor weight_row_sq_norms();               // ‖W_i‖² (out), cached: W is frozen
+  Tensor weight_row_sq_norms();  // ‖W_i‖² (out): this layer's cache, computed once (W is frozen)
+  DoraOperands operands();       // W, b, A, B, m, the cache and s, for the fused ops
   Tensor merged_weight(const Tensor& norms);  // (m / n) ⊙ (W + s·B A) for these norms n
   MagnitudeAxis axis_;
   Tensor magnitude_;

@@ -73,13 +73,4 @@ Tensor LayerNorm::forward(const Tensor& x, const Tensor& residual) const {
   return add_layer_norm(x, residual, weight, bias, eps);
 }
 
-Dropout::Dropout(float p_) : Module("Dropout"), p(p_) {
-  if (!(p >= 0.0f && p < 1.0f))
-    throw Error("Dropout: probability must be in [0, 1), got " + std::to_string(p));
-}
-
-Tensor Dropout::forward(const Tensor& x) {
-  return dropout(x, p, is_training());
-}
-
 }  // namespace ag::nn

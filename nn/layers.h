@@ -52,12 +52,4 @@ class LayerNorm : public Module {
   float eps;
 };
 
-// Inverted dropout, active only in training mode.
-class Dropout : public Module {
- public:
-  explicit Dropout(float p);
-  Tensor forward(const Tensor& x) override;
-  float p;
-};
-
 }  // namespace ag::nn

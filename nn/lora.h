@@ -1,5 +1,5 @@
-// LoRA wrappers for Linear layers, with PEFT's names and numbers, and the configuration and
-// injection (apply_lora) that LoRA and DoRA (nn/dora.h) share.
+// LoRA wrappers for Linear layers, with PEFT's names and numbers, and the configuration that
+// LoRA and DoRA (nn/dora.h) share. Putting adapters into a model is nn/inject.h.
 //
 // A wrapper owns the frozen base layer as its child "base_layer" and the adapter as children
 // "lora_A", "lora_B" (Linear layers without bias) and, for DoRA, the parameter
@@ -92,50 +92,24 @@ class LoraLinear : public Module {
   Tensor lora_B() const { return lora_b_->weight; }
   virtual Tensor magnitude() const { return Tensor(); }  // undefined for LoRA
   const LoraConfig& config() const { return config_; }
-  // For tests: use this pre-scaled mask instead of the random one in the next forwards.
-  void set_dropout_mask(const Tensor& mask) { fixed_mask_ = mask; }
-  // Data-parallel training: row 0 of the next inputs is row `first_row` of the whole batch,
-  // so the dropout mask continues the whole batch's counter from there (0: not sharded).
-  void set_dropout_first_row(int64_t first_row) { dropout_first_row_ = first_row; }
 
  protected:
   LoraLinear(const char* type_name, std::shared_ptr<Linear> base, const LoraConfig& config);
-  // This forward's dropout on x: off in eval mode, else a fresh seed (or the test's mask).
+  // This forward's dropout on x: off in eval mode, else a fresh seed, from
+  // the counter of the module's dropout_mode() (data-parallel training: its share's first row).
   AdapterDropout dropout_for(const Tensor& x) const;
   Tensor delta_weight() const;  // B A (out, in), not scaled
-  // Records the merge state after W changed in place, and refreshes W's bf16 copy if it has one.
-  void set_merged(bool merged);
+  // Records the merge state after W changed: through copy_() (merge, which refreshes W's bf16
+  // copy itself) or in place (unmerge, which refreshes it with refresh_bf16_copy).
+  void set_merged(bool merged) { merged_ = merged; }
   float scaling() const { return scaling_; }
 
  private:
   std::shared_ptr<Linear> base_;
   std::shared_ptr<Linear> lora_a_, lora_b_;
-  Tensor fixed_mask_;
-  int64_t dropout_first_row_ = 0;
   LoraConfig config_;
   float scaling_;
   bool merged_ = false;
 };
-
-// The layer `config` asks for around `base`: LoraLinear, DoraLinear or InputAxisDoraLinear.
-std::shared_ptr<LoraLinear> make_adapter(std::shared_ptr<Linear> base, const LoraConfig& config);
-
-// The tutorial's procedure: freeze every parameter, then wrap each Linear whose dotted name is a
-// target or ends with "." + target, then unfreeze modules_to_save. Returns the wrapped names.
-// A target that matches no Linear is an error naming it.
-std::vector<std::string> apply_lora(Module& model, const LoraConfig& config);
-
-// Every LoraLinear (DoRA layers included) in the model, with its dotted name.
-std::vector<std::pair<std::string, LoraLinear*>> lora_layers(Module& model);
-// set_dropout_first_row on every adapter of the model (the trainer, for its shard's rows).
-void set_adapter_dropout_first_row(Module& model, int64_t first_row);
-void merge_adapters(Module& model);
-void unmerge_adapters(Module& model);
-// Replaces each LoraLinear by its base Linear with the adapter merged in (PEFT's
-// merge_and_unload): the model has the original architecture and names again.
-void merge_and_unload(Module& model);
-
-// True when `name` equals `target` or ends with "." + target (PEFT's target_modules rule).
-bool matches_target(const std::string& name, const std::string& target);
 
 }  // namespace ag::nn

@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/errors.h"
+#include "core/ops.h"
+#include "core/rng.h"
 
 namespace ag::nn {
 
@@ -100,6 +102,15 @@ std::vector<NamedTensor> Module::named_trainable_parameters() const {
 void Module::train(bool on) {
   training_ = on;
   for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::set_batch_first_row(int64_t first_row) {
+  batch_first_row_ = first_row;
+  for (auto& [n, c] : children_) c->set_batch_first_row(first_row);
+}
+
+Tensor dropout(const Tensor& x, float p, DropoutMode mode) {
+  return ag::dropout(x, p, mode.training, batch_first_index(x, mode.first_row));
 }
 
 std::map<std::string, Tensor> Module::state_dict() const {

@@ -20,6 +20,16 @@ namespace ag::nn {
 
 using NamedTensor = std::pair<std::string, Tensor>;
 
+// How a module's forward applies dropout: off in eval mode; in training mode, from the counter
+// the whole batch reaches at `first_row`, the global index of the input's row 0 (non-zero only
+// on a share of a batch in data-parallel training, apps/train/batch_shard.h).
+struct DropoutMode {
+  bool training = false;
+  int64_t first_row = 0;
+};
+// ag::dropout(x, p) in `mode`: x is batch-major (dimension 0: the batch's rows).
+Tensor dropout(const Tensor& x, float p, DropoutMode mode);
+
 class Module {
  public:
   explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
@@ -77,6 +87,10 @@ class Module {
   void train(bool on = true);  // recursive; never touches requires_grad
   void eval() { train(false); }
   bool is_training() const { return training_; }
+  // Data-parallel training: row 0 of the next inputs is row `first_row` of the whole batch
+  // (0: not sharded). Recursive; set by the trainer's sharding code before each forward.
+  void set_batch_first_row(int64_t first_row);
+  DropoutMode dropout_mode() const { return {training_, batch_first_row_}; }
 
   // --- state dict ---------------------------------------------------------------------------
   std::map<std::string, Tensor> state_dict() const;
@@ -95,6 +109,7 @@ class Module {
   using SlotSetter = std::function<bool(const std::shared_ptr<Module>&)>;
   std::vector<std::pair<std::string, SlotSetter>> slots_;
   bool training_ = true;
+  int64_t batch_first_row_ = 0;
 };
 
 // --- freezing (PyTorch's `for p in model.parameters(): p.requires_grad = False`) -------------

@@ -3,9 +3,10 @@
 #include <set>
 
 #include "core/bf16_gemm.h"
-#include "core/cpu_features.h"
 #include "core/errors.h"
+#include "core/machine/cpu_features.h"
 #include "nn/dora.h"
+#include "nn/inject.h"
 #include "nn/layers.h"
 
 namespace ag::nn {

@@ -171,7 +171,10 @@ TEST_CASE("a NaN or Inf in an adapter or model tensor is an error naming file an
 TEST_CASE("adapter_config.json holds the values as given (0.05, not 0.05000000074505806)") {
   auto model = ag::models::from_pretrained(fixture::path("tiny-distilbert"));
   // The patterns are not sorted: their order is kept.
-  ag::nn::LoraConfig config{.r = 4, .alpha = 8, .dropout = 0.05f};
+  ag::nn::LoraConfig config;
+  config.r = 4;
+  config.alpha = 8;
+  config.dropout = 0.05f;
   config.alpha_pattern = {{"v_lin", 0.1f}, {"q_lin", 12}};
   config.rank_pattern = {{"v_lin", 2}};
   ag::nn::apply_lora(*model, config);

@@ -14,6 +14,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "gradcheck.h"
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 #include "nn/precision.h"
@@ -193,9 +194,16 @@ TEST_CASE("releasing a frozen weight's fp32 values changes no bit of LoRA and Do
     ag::AdapterDropout drop;
     drop.p = 0.25f;
     drop.seed = 7;
+    const ag::DoraOperands dora{.weight = w,
+                                .bias = b,
+                                .lora_a = a,
+                                .lora_b = bm,
+                                .magnitude = m,
+                                .weight_row_sq_norms = w_sq,
+                                .scaling = 2.0f};
     Tensor y = kind == 0   ? ag::lora_linear(x, w, b, a, bm, 2.0f, drop)
-               : kind == 1 ? ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, drop, true)
-                           : ag::dora_linear(x, w, b, a, bm, m, w_sq, 2.0f, {}, false);
+               : kind == 1 ? ag::dora_linear(x, dora, drop, {.norm_gradient = true})
+                           : ag::dora_linear(x, dora);
     y.backward(gradcheck::random_tensor({M, OUT}, 27));
     std::vector<std::vector<float>> all = {y.to_vector(), x.grad().to_vector(),
                                            a.grad().to_vector(), bm.grad().to_vector()};

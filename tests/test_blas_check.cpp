@@ -1,6 +1,6 @@
 // The BLAS kernel check: the decision on recorded CPUs (CPUID features and the family OpenBLAS
 // chose), CPUID decoding against /proc/cpuinfo, the sgemm self-test, and the restart end to end
-// through build/bin/train with the test hooks of core/blas_startup.h.
+// through build/bin/train with the test hooks of core/machine/blas_startup.h.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -11,10 +11,10 @@
 #include <cblas.h>
 #include "app_runner.h"
 
-#include "core/blas_check.h"
-#include "core/blas_selftest.h"
-#include "core/blas_startup.h"
-#include "core/cpu_features.h"
+#include "core/machine/blas_check.h"
+#include "core/machine/blas_selftest.h"
+#include "core/machine/blas_startup.h"
+#include "core/machine/cpu_features.h"
 
 using namespace ag;
 
@@ -184,10 +184,14 @@ namespace {
 
 using app_runner::Result;
 
-// The platform may set OPENBLAS_CORETYPE itself; the hook makes the check ignore it.
+// build/bin/train with `env`; when `env` asks for a pretence (ADAPTGRAD_BLAS_PRETEND_...), the
+// tests' train_faults, which passes it to the check (the platform may set OPENBLAS_CORETYPE
+// itself; the pretence makes the check ignore it).
 Result train_with(const std::string& env, const std::string& out) {
-  return app_runner::run_command(env + " " + (app_runner::bin_dir() / "train").string() + " " +
-                                 app_runner::demo_args(out));
+  const bool pretends = env.find("ADAPTGRAD_BLAS_PRETEND_") != std::string::npos;
+  return app_runner::run_command(
+      env + " " + (app_runner::bin_dir() / (pretends ? "train_faults" : "train")).string() + " " +
+      app_runner::demo_args(out));
 }
 
 nlohmann::json summary_of(const std::string& out) {
@@ -232,6 +236,17 @@ TEST_CASE("train restarts once with the better kernels and trains to the same nu
   CHECK(double(a["test_loss"]) == doctest::Approx(double(b["test_loss"])).epsilon(1e-4));
 }
 
+TEST_CASE("build/bin/train itself pretends nothing: the test variables change nothing there") {
+  REQUIRE(app_runner::have_apps());
+  const Result r = app_runner::run_command(
+      std::string(kPretend) + " ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL=1 " +
+      (app_runner::bin_dir() / "train").string() + " " + app_runner::demo_args("blas_real"));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("chose Prescott") == std::string::npos);
+  CHECK(r.err.find("pretended") == std::string::npos);
+}
+
 TEST_CASE("a failing self-test restarts once more with the library's own choice") {
   REQUIRE(app_runner::have_apps());
   const Result r =
@@ -241,7 +256,7 @@ TEST_CASE("a failing self-test restarts once more with the library's own choice"
   CHECK(count(r.err, "BLAS: ") == 2);  // the restart, the fallback, and no third
   CHECK(count(r.err, "; restarted with ") == 2);
   CHECK(count(r.err,
-              " kernels failed (failure pretended by ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL);"
+              " kernels failed (a failure the caller pretended);"
               " restarted with OpenBLAS's own choice\n") == 1);
   // Back to what the environment asked for before the hook.
   const char* user = std::getenv("OPENBLAS_CORETYPE");

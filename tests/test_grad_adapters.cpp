@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/ops.h"
+#include "core/rng.h"
 #include "gradcheck.h"
 
 using ag::Tensor;
@@ -42,11 +43,15 @@ static Vec times_t(const Vec& x, const Vec& w) {
   return y;
 }
 
-static Tensor mask_tensor() {
-  // A dropout mask with p = 0.3 already scaled by 1/(1 − p): entries 0 or 1/0.7.
-  Tensor mask = gradcheck::random_tensor({M, IN}, 77, 0.0f, 1.0f);
-  for (int64_t i = 0; i < mask.numel(); ++i)
-    mask.data()[i] = mask.data()[i] < 0.3f ? 0.0f : 1.0f / 0.7f;
+// The ops' dropout with p = 0.3 from seed 77, and its mask, scaled by 1/(1 − p): entries 0 or
+// 1/0.7, element i kept iff random_uniform(77, i) >= 0.3 (core/rng.h).
+static ag::AdapterDropout test_dropout() {
+  return {.p = 0.3f, .seed = 77, .first_index = 0};
+}
+static Vec mask_of(const ag::AdapterDropout& d) {
+  Vec mask(M * IN);
+  for (int64_t i = 0; i < M * IN; ++i)
+    mask[i] = ag::random_uniform(d.seed, uint64_t(i)) >= d.p ? 1.0 / (1.0 - double(d.p)) : 0.0;
   return mask;
 }
 
@@ -57,8 +62,8 @@ TEST_CASE("gradcheck lora_linear, with and without dropout") {
            bm = gradcheck::random_tensor({OUT, R}, 5);
     for (auto* t : {&x, &w, &b, &a, &bm}) t->set_requires_grad(true);
     ag::AdapterDropout drop;
-    if (use_mask) drop.mask = mask_tensor();
-    Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec(M * IN, 1.0);
+    if (use_mask) drop = test_dropout();
+    Vec mask = use_mask ? mask_of(drop) : Vec(M * IN, 1.0);
     gradcheck::check(
         use_mask ? "lora_linear with dropout mask" : "lora_linear", {x, w, b, a, bm},
         [&](auto& t) { return ag::lora_linear(t[0], t[1], t[2], t[3], t[4], float(S), drop); },
@@ -77,7 +82,8 @@ TEST_CASE("gradcheck lora_linear, with and without dropout") {
 
 // DoRA in double. `n_fixed`, when given, is used in place of the norms of the current
 // W + s·B A: that is the "n is a constant" gradient, checked by finite differences. With a
-// mask: PEFT's dropout formula, or dropout on the low-rank branch alone (`adapter_only`).
+// mask: PEFT's dropout formula, or dropout on the low-rank branch alone (`adapter_only`:
+// DoraDropout::kBranch).
 static Vec dora_ref(const std::vector<Vec>& v, const Vec* mask, const Vec* n_fixed,
                     bool adapter_only = false) {
   const Vec &x = v[0], &w = v[1], &bias = v[2], &a = v[3], &bm = v[4], &m = v[5];
@@ -115,9 +121,11 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
       Tensor w_sq = ag::row_l2_norm(w);
       w_sq = ag::mul(w_sq, w_sq);
       ag::AdapterDropout drop;
-      if (use_mask) drop.mask = mask_tensor();
-      drop.adapter_only = use_mask == 2;
-      const Vec mask = use_mask ? gradcheck::to_double(drop.mask) : Vec();
+      if (use_mask) drop = test_dropout();
+      const ag::DoraOptions options{
+          .dropout_formula = use_mask == 2 ? ag::DoraDropout::kBranch : ag::DoraDropout::kPeft,
+          .norm_gradient = norm_grad == 1};
+      const Vec mask = use_mask ? mask_of(drop) : Vec();
       const Vec n0 = row_norms(adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a),
                                               gradcheck::to_double(bm)));
       gradcheck::check(
@@ -128,8 +136,15 @@ TEST_CASE("gradcheck dora_linear: norm as a constant and with its full gradient,
               (norm_grad ? " norm-grad" : ""),
           {x, w, b, a, bm, m},
           [&](auto& t) {
-            return ag::dora_linear(t[0], t[1], t[2], t[3], t[4], t[5], w_sq, float(S), drop,
-                                   norm_grad);
+            return ag::dora_linear(t[0],
+                                   {.weight = t[1],
+                                    .bias = t[2],
+                                    .lora_a = t[3],
+                                    .lora_b = t[4],
+                                    .magnitude = t[5],
+                                    .weight_row_sq_norms = w_sq,
+                                    .scaling = float(S)},
+                                   drop, options);
           },
           [&](auto& v) {
             return dora_ref(v, use_mask ? &mask : nullptr, norm_grad ? nullptr : &n0,
@@ -143,7 +158,13 @@ TEST_CASE("the factored DoRA norm equals the norm of the materialised W + s·B A
   Tensor w = gradcheck::random_tensor({OUT, IN}, 21), a = gradcheck::random_tensor({R, IN}, 22),
          bm = gradcheck::random_tensor({OUT, R}, 23);
   Tensor w_sq = ag::mul(ag::row_l2_norm(w), ag::row_l2_norm(w));
-  Tensor n = ag::dora_weight_norms(w, w_sq, a, bm, float(S));
+  Tensor n = ag::dora_weight_norms({.weight = w,
+                                    .bias = Tensor(),
+                                    .lora_a = a,
+                                    .lora_b = bm,
+                                    .magnitude = Tensor(),
+                                    .weight_row_sq_norms = w_sq,
+                                    .scaling = float(S)});
   Vec ref = row_norms(
       adapted_weight(gradcheck::to_double(w), gradcheck::to_double(a), gradcheck::to_double(bm)));
   CHECK(gradcheck::relative_error(gradcheck::to_double(n), ref) <= 1e-6);

@@ -270,10 +270,12 @@ TEST_CASE("dropout on a batch shard draws the whole batch's mask for those rows"
   // backward (the mask regenerated).
   const Tensor x = gradcheck::random_tensor({6, 5, 4}, 31);
   const Tensor whole = ag::dropout_with_seed(x, 0.3f, 9);
-  ag::set_batch_shard({2, 3});
   Tensor part_in = rows_of(x, 2, 3);
   part_in.set_requires_grad(true);
-  const Tensor part = ag::dropout_with_seed(part_in, 0.3f, 9);
+  // The counter of element 0: the 2 rows of 5 x 4 values before the shard's.
+  CHECK(ag::batch_first_index(part_in, 2) == 2 * 5 * 4);
+  CHECK(ag::batch_first_index(part_in, 0) == 0);
+  const Tensor part = ag::dropout_with_seed(part_in, 0.3f, 9, ag::batch_first_index(part_in, 2));
   ag::sum(part).backward();
   const Tensor expected = rows_of(whole, 2, 3);
   for (int64_t i = 0; i < part.numel(); ++i) {
@@ -287,19 +289,12 @@ TEST_CASE("dropout on a batch shard draws the whole batch's mask for those rows"
   drop.seed = 11;
   const Tensor w = gradcheck::random_tensor({3, 4}, 32), a = gradcheck::random_tensor({2, 4}, 33),
                b = gradcheck::random_tensor({3, 2}, 34), bias;
-  ag::set_batch_shard({});
   const Tensor lora_whole = ag::lora_linear(x, w, bias, a, b, 0.5f, drop);
-  ag::set_batch_shard({2, 3});
-  drop.first_index = ag::shard_first_index(rows_of(x, 2, 3).numel());
-  CHECK(drop.first_index == 2 * 5 * 4);
+  drop.first_index = ag::batch_first_index(rows_of(x, 2, 3), 2);
   const Tensor lora_part = ag::lora_linear(rows_of(x, 2, 3), w, bias, a, b, 0.5f, drop);
   const Tensor lora_expected = rows_of(lora_whole, 2, 3);
   for (int64_t i = 0; i < lora_part.numel(); ++i)
     CHECK(lora_part.data()[i] == doctest::Approx(lora_expected.data()[i]).epsilon(1e-6));
-  // A tensor that is not batch-major over the shard's rows cannot be sharded.
-  CHECK_THROWS_AS(ag::shard_first_index(7), ag::Error);
-  ag::set_batch_shard({});
-  CHECK(ag::shard_first_index(7) == 0);
 }
 
 TEST_CASE("gradcheck reshape, select and transpose2d") {

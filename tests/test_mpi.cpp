@@ -24,10 +24,11 @@ using namespace app_runner;
 
 namespace {
 
-// `mpirun -np N build/bin/train ARGS`; root is allowed (CI), and 2 ranks fit on any machine.
-std::string mpirun_train(int ranks, const std::string& args) {
+// `mpirun -np N build/bin/<program> ARGS`; root is allowed (CI), and 2 ranks fit on any
+// machine. `program` is train, or train_faults for a run that injects a fault.
+std::string mpirun_train(int ranks, const std::string& args, const std::string& program = "train") {
   return "mpirun --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(ranks) +
-         " " + (bin_dir() / "train").string() + " " + args;
+         " " + (bin_dir() / program).string() + " " + args;
 }
 
 std::vector<float> floats_of(std::string_view bytes) {
@@ -104,7 +105,8 @@ TEST_CASE("mpi: a killed rank ends the job with an error, and its checkpoint res
   const auto start = clock::now();
   // Rank 1 dies at step 23 (SIGKILL, no handler runs); rank 0 is then waiting in a collective.
   const Result killed = run_command(mpirun_train(
-      2, demo_args("killed") + " --global-batch-size 8 --kill-at-step 23 --kill-rank 1"));
+      2, demo_args("killed") + " --global-batch-size 8 --kill-at-step 23 --kill-rank 1",
+      "train_faults"));
   const double seconds = std::chrono::duration<double>(clock::now() - start).count();
   INFO(killed.out << killed.err);
   CHECK(killed.code != 0);
@@ -124,7 +126,8 @@ TEST_CASE("mpi: a killed rank ends the job with an error, and its checkpoint res
 
 TEST_CASE("mpi: a 2-rank checkpoint resumes in 1 process (the global batch is saved)") {
   const Result killed = run_command(mpirun_train(
-      2, demo_args("to_one") + " --global-batch-size 8 --kill-at-step 23 --kill-rank 0"));
+      2, demo_args("to_one") + " --global-batch-size 8 --kill-at-step 23 --kill-rank 0",
+      "train_faults"));
   CHECK(killed.code != 0);
   REQUIRE(checkpoint_step("to_one") == 20);
   const Result resumed = run("train", "--resume " + (scratch() / "to_one").string());

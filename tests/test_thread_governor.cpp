@@ -1,6 +1,7 @@
 // The thread governor: the /proc parsers on recorded text, the rule on hand-worked loads, and
-// the governor's decisions on scripted counter readings (core/cpu_load.h,
-// core/thread_governor.h). test_train_threads runs it end to end against a real busy process.
+// the governor's decisions on scripted counter readings (core/machine/cpu_load.h,
+// core/machine/thread_governor.h). test_train_threads runs it end to end against a real busy
+// process.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -9,9 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/cpu_load.h"
 #include "core/errors.h"
-#include "core/thread_governor.h"
+#include "core/machine/cpu_load.h"
+#include "core/machine/thread_governor.h"
 
 using namespace ag;
 

@@ -59,7 +59,7 @@ TEST_CASE("train: Ctrl-C writes a checkpoint and --resume finishes bit-identical
   const Result ref = run("train", demo_args("ref"));
   REQUIRE(ref.code == 0);
   // SIGINT after step 7 (mid-epoch, between evaluations): checkpoint, exit 130.
-  const Result stopped = run("train", demo_args("sigint") + " --interrupt-at-step 7");
+  const Result stopped = run("train_faults", demo_args("sigint") + " --interrupt-at-step 7");
   INFO(stopped.out << stopped.err);
   REQUIRE(stopped.code == 130);
   CHECK(stopped.out.find("resume with") != std::string::npos);
@@ -81,7 +81,7 @@ TEST_CASE("train: SIGKILL between checkpoints, then --resume, gives the same ada
   if (!fs::exists(scratch() / "ref" / "adapter_model.safetensors"))
     REQUIRE(run("train", demo_args("ref")).code == 0);
   // Killed (no handler runs) at step 23: the last checkpoint is step 20, the end of epoch 1.
-  const Result killed = run("train", demo_args("sigkill") + " --kill-at-step 23");
+  const Result killed = run("train_faults", demo_args("sigkill") + " --kill-at-step 23");
   REQUIRE(killed.code == 128 + SIGKILL);
   CHECK(checkpoint_step("sigkill") == 20);
   const Result resumed =
@@ -97,7 +97,7 @@ TEST_CASE("train: SIGKILL between checkpoints, then --resume, gives the same ada
 
 TEST_CASE("train: a NaN loss stops with the step number and keeps the last good checkpoint") {
   if (!have_apps()) return;
-  const Result r = run("train", demo_args("nan") + " --checkpoint-every 5 --nan-at-step 13");
+  const Result r = run("train_faults", demo_args("nan") + " --checkpoint-every 5 --nan-at-step 13");
   check_one_line_error(r);
   CHECK(r.err.find("NaN at step 13") != std::string::npos);
   CHECK(r.err.find("checkpoint") != std::string::npos);

@@ -211,7 +211,7 @@ TEST_CASE("train: settings that would be ignored or clamped are refused") {
 
 TEST_CASE("train: Ctrl-C while the model loads stops before the first step with 130") {
   if (!have_apps()) return;
-  const Result r = run("train", demo_args("startup_stop") + " --interrupt-at-startup");
+  const Result r = run("train_faults", demo_args("startup_stop") + " --interrupt-at-startup");
   INFO(r.out << r.err);
   CHECK(r.code == 130);
   CHECK(r.out.find("interrupted before the first step") != std::string::npos);
@@ -221,10 +221,24 @@ TEST_CASE("train: Ctrl-C while the model loads stops before the first step with 
 
 TEST_CASE("train: a NaN stop advises a lower --lr, not resuming a diverging checkpoint") {
   if (!have_apps()) return;
-  const Result r = run("train", demo_args("nan_advice") + " --checkpoint-every 5 --nan-at-step 8");
+  const Result r =
+      run("train_faults", demo_args("nan_advice") + " --checkpoint-every 5 --nan-at-step 8");
   check_one_line_error(r);
   CHECK(r.err.find("lower --lr") != std::string::npos);
   CHECK(r.err.find("may already be diverging") != std::string::npos);
+}
+
+TEST_CASE("train: the tests' fault flags exist in build/bin/train_faults only, not in train") {
+  if (!have_apps()) return;
+  for (const char* flag : {"--nan-at-step 3", "--interrupt-at-step 3", "--kill-at-step 3",
+                           "--kill-rank 0", "--interrupt-at-startup"}) {
+    INFO(flag);
+    const Result r = run("train", demo_args("no_faults") + " " + flag);
+    check_one_line_error(r);
+    CHECK(r.err.find(std::string(flag).substr(0, std::string(flag).find(' '))) !=
+          std::string::npos);  // named as an unexpected argument
+    CHECK_FALSE(fs::exists(scratch() / "no_faults" / "checkpoint"));
+  }
 }
 
 TEST_CASE("apps: std's filesystem errors read like every other error") {

@@ -182,7 +182,8 @@ TEST_CASE("a refused train run leaves no lock file and no folder behind") {
     CHECK_FALSE(fs::exists(scratch() / "out_lock_new"));  // both folders it created are gone
   }
   SUBCASE("--resume with the --out of another folder") {
-    REQUIRE(run("train", demo_args("out_lock_resumed") + " --interrupt-at-step 3").code == 130);
+    REQUIRE(run("train_faults", demo_args("out_lock_resumed") + " --interrupt-at-step 3").code ==
+            130);
     const fs::path other = scratch() / "out_lock_other";
     fs::remove_all(other);
     const Result r = run("train", "--resume " + (scratch() / "out_lock_resumed").string() +

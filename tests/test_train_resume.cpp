@@ -75,9 +75,9 @@ TEST_CASE("--resume refuses a tokenizer whose files changed, naming the file") {
   if (!have_apps()) return;
   const fs::path base = make_base("resume_tok_base");
   const std::string dir = (scratch() / "resume_tok").string();
-  REQUIRE(
-      run("train", demo_args("resume_tok") + " --model " + base.string() + " --interrupt-at-step 5")
-          .code == 130);
+  REQUIRE(run("train_faults",
+              demo_args("resume_tok") + " --model " + base.string() + " --interrupt-at-step 5")
+              .code == 130);
   CHECK(slurp(scratch() / "resume_tok" / "train_config.json").find("\"tokenizer-digest\": {") !=
         std::string::npos);
   const std::string run_vocab = slurp(scratch() / "resume_tok" / "vocab.txt");
@@ -109,9 +109,9 @@ TEST_CASE("predict, merge and --resume refuse a base whose config.json changed")
   if (!have_apps()) return;
   const fs::path base = make_base("resume_cfg_base");
   const std::string dir = (scratch() / "resume_cfg").string();
-  REQUIRE(
-      run("train", demo_args("resume_cfg") + " --model " + base.string() + " --interrupt-at-step 5")
-          .code == 130);
+  REQUIRE(run("train_faults",
+              demo_args("resume_cfg") + " --model " + base.string() + " --interrupt-at-step 5")
+              .code == 130);
   REQUIRE(run("train", "--resume " + dir).code == 0);
   const Result before = run("predict", "--run " + dir + " --input " + texts_file());
   REQUIRE(before.code == 0);
@@ -153,7 +153,7 @@ TEST_CASE("predict, merge and --resume refuse a base whose config.json changed")
 TEST_CASE("--resume checks every field of the checkpoint's state, naming the file and key") {
   if (!have_apps()) return;
   const std::string dir = (scratch() / "resume_state").string();
-  REQUIRE(run("train", demo_args("resume_state") + " --interrupt-at-step 7").code == 130);
+  REQUIRE(run("train_faults", demo_args("resume_state") + " --interrupt-at-step 7").code == 130);
   const fs::path checkpoint = scratch() / "resume_state" / "checkpoint" / "checkpoint.safetensors";
   const std::string good = slurp(checkpoint);
   // demo_args: 30 steps (--max-steps), 2 epochs of 20 batches; the run stopped at step 7.

@@ -175,7 +175,7 @@ TEST_CASE("train: a second process on the same --out is refused, naming the firs
 
 TEST_CASE("train removes the temporaries of a killed run from its folder, and nothing else") {
   if (!have_apps()) return;
-  REQUIRE(run("train", demo_args("rf_tmp") + " --interrupt-at-step 7").code == 130);
+  REQUIRE(run("train_faults", demo_args("rf_tmp") + " --interrupt-at-step 7").code == 130);
   const fs::path dir = scratch() / "rf_tmp";
   const std::vector<fs::path> stale = {dir / "adapter_model.safetensors.tmp.999999",
                                        dir / "checkpoint" / "checkpoint.safetensors.tmp.123",
@@ -229,7 +229,7 @@ TEST_CASE("predict and merge refuse a base other than the one the adapter was tr
 TEST_CASE("train --resume refuses settings that differ from the checkpoint's") {
   if (!have_apps()) return;
   const std::string dir = (scratch() / "rf_resume").string();
-  REQUIRE(run("train", demo_args("rf_resume") + " --interrupt-at-step 7").code == 130);
+  REQUIRE(run("train_faults", demo_args("rf_resume") + " --interrupt-at-step 7").code == 130);
   const std::string config_before = slurp(scratch() / "rf_resume" / "train_config.json");
   // Another tokenizer of the same size: the run's vocabulary with two words swapped.
   std::string vocab = slurp(scratch() / "rf_resume" / "vocab.txt");

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/cpu_load.h"
+#include "core/machine/cpu_load.h"
 #include "tests/app_runner.h"
 
 using namespace app_runner;

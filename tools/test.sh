@@ -17,7 +17,7 @@ case "${1:-}" in
   --mpi)
     tools/install_deps.sh --mpi
     cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DADAPTGRAD_MPI=ON
-    cmake --build build-mpi -j"$(nproc)" --target train predict test_mpi test_train_app
+    cmake --build build-mpi -j"$(nproc)" --target train train_faults predict test_mpi test_train_app
     # One at a time: each test already runs two ranks.
     ctest --test-dir build-mpi --output-on-failure -R "^test_(mpi|train_app):"
     ;;

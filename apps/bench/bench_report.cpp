@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/blas_startup.h"
+#include "core/machine/blas_startup.h"
 #include "core/parallel.h"
 
 namespace ag::bench {

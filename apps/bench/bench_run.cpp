@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "models/length_chunks.h"
 #include "models/pretrained.h"
+#include "nn/inject.h"
 #include "nn/lora.h"
 #include "nn/optim.h"
 
@@ -29,12 +30,18 @@ StepRecord train_step(models::SequenceClassifier& model, nn::AdamW& opt, const B
   const double t2 = now_seconds();
   Tensor loss = cross_entropy(logits, batch.labels);
   const double t3 = now_seconds();
+  rec.nodes = graph_nodes(loss);
   opt.zero_grad();
   const double t4 = now_seconds();
   loss.backward();
   const double t5 = now_seconds();
   opt.step();
   const double t6 = now_seconds();
+  for (auto& [name, module] : model.named_modules()) {
+    const auto* linear = dynamic_cast<const nn::Linear*>(module);
+    const bool adapter_factor = name.ends_with("lora_A") || name.ends_with("lora_B");
+    if (linear && !adapter_factor && linear->weight.grad().defined()) ++rec.weight_grad_gemms;
+  }
   rec.value = loss.item();
   p.forward = t2 - t1;
   p.loss = t3 - t2;
@@ -73,14 +80,11 @@ std::vector<StepRecord> run_steps(const BenchOptions& o, models::SequenceClassif
   set_profiling(o.profile);
   std::vector<StepRecord> records;
   for (size_t i = 0; i < batches.size(); ++i) {
-    autograd_stats().reset();
     reset_profile();
     const double t0 = now_seconds();
     StepRecord rec =
         opt ? train_step(model, *opt, batches[i]) : infer_step(model, batches[i], o.padded);
     rec.phases.total = now_seconds() - t0;  // includes freeing the step's graph and tensors
-    rec.nodes = autograd_stats().nodes_recorded;
-    rec.weight_grad_gemms = autograd_stats().weight_grad_gemms;
     for (int f = 0; f < kFamilies; ++f) rec.families[f] = profile_seconds(OpFamily(f));
     if (int64_t(i) >= o.warmup) records.push_back(rec);
   }

@@ -41,7 +41,9 @@ struct StepRecord {
   Phases phases;
   std::array<double, kFamilies> families{};  // seconds per op family (with `profile`)
   double value = 0;                          // the loss, or the mean |logit| for infer
-  int64_t nodes = 0, weight_grad_gemms = 0;  // autograd_stats() of the step
+  // The step's graph nodes, and its weight-gradient GEMMs: the Linear weights (adapter factors
+  // apart) that got a gradient, each computed by one GEMM.
+  int64_t nodes = 0, weight_grad_gemms = 0;
 };
 
 // Everything one benchmark process measures.

@@ -10,11 +10,11 @@
 #include <iostream>
 #include <new>
 
-#include "core/blas_startup.h"
-#include "core/cpu_load.h"
 #include "core/errors.h"
 #include "core/io/atomic_file.h"
 #include "core/io/read_file.h"
+#include "core/machine/blas_startup.h"
+#include "core/machine/cpu_load.h"
 
 namespace ag::apps {
 

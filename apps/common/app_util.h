@@ -11,7 +11,7 @@
 namespace ag::apps {
 
 // The first call of every app's main(), before MPI_Init and before any thread: may restart the
-// program once with better BLAS kernels or OpenMP wait policy (core/blas_startup.h).
+// program once with better BLAS kernels or OpenMP wait policy (core/machine/blas_startup.h).
 void start_app(char** argv);
 
 // Runs `body` and turns any exception into one line "error: ..." on stderr and exit code 1

@@ -5,7 +5,9 @@
 #include <set>
 
 #include "core/errors.h"
+#include "models/classifier_factory.h"
 #include "models/pretrained.h"
+#include "nn/inject.h"
 #include "nn/layers.h"
 
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/cpu_load.h"
+#include "core/machine/cpu_load.h"
 #include "core/parallel.h"
 
 namespace ag::apps {

@@ -1,7 +1,7 @@
 // How many threads an app runs. `--threads N` (N > 0) or OMP_NUM_THREADS fix the count; by
-// default it follows the cores other processes leave free (core/thread_governor.h): decided
+// default it follows the cores other processes leave free (core/machine/thread_governor.h): decided
 // once the model and data are loaded, then re-checked between training steps; never more than
-// a container's CPU limit (core/cpu_load.h).
+// a container's CPU limit (core/machine/cpu_load.h).
 //
 // Results depend a little on the thread count (OpenBLAS splits a GEMM differently with 1 and 2
 // threads), so a run that must repeat to the last bit fixes it with --threads.
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/thread_governor.h"
+#include "core/machine/thread_governor.h"
 
 namespace ag::apps {
 

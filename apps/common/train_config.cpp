@@ -27,7 +27,7 @@ struct Field {
   const char* name;  // flag without "--", JSON key
   Member member;
   const char* help;
-  const char* group = "";  // for --help; "hidden" hides the flag
+  const char* group = "";  // the heading of --help the flag is listed under
 };
 
 const std::vector<Field>& fields() {
@@ -132,12 +132,6 @@ const std::vector<Field>& fields() {
       {"save-data-order", &C::save_data_order,
        "write data_order.jsonl: the split, token ids and batch order (for peer trainers)",
        "Output"},
-      {"interrupt-at-step", &C::interrupt_at_step, "testing: raise SIGINT after step N", "hidden"},
-      {"kill-at-step", &C::kill_at_step, "testing: raise SIGKILL after step N", "hidden"},
-      {"interrupt-at-startup", &C::interrupt_at_startup,
-       "testing: raise SIGINT while the model loads", "hidden"},
-      {"nan-at-step", &C::nan_at_step, "testing: make the loss of step N NaN", "hidden"},
-      {"kill-rank", &C::kill_rank, "testing: --kill-at-step kills only this MPI rank", "hidden"},
   };
   return table;
 }
@@ -296,10 +290,7 @@ void TrainConfig::validate() const {
 
 nlohmann::json to_json(const TrainConfig& config) {
   nlohmann::json j = nlohmann::json::object();
-  for (auto& f : fields()) {
-    if (std::string(f.group) == "hidden") continue;
-    std::visit([&](auto member) { j[f.name] = config.*member; }, f.member);
-  }
+  for (auto& f : fields()) std::visit([&](auto member) { j[f.name] = config.*member; }, f.member);
   return j;
 }
 
@@ -386,7 +377,7 @@ void add_field_options(CLI::App& app, TrainConfig& config,
   for (auto& f : fields()) {
     if (!wanted(f)) continue;
     const std::string flag = std::string("--") + f.name;
-    const std::string group = std::string(f.group) == "hidden" ? "" : f.group;
+    const std::string group = f.group;
     std::visit(
         [&](auto member) {
           using T = std::decay_t<decltype(config.*member)>;

@@ -76,13 +76,6 @@ struct TrainConfig {
   bool quiet_params = false;  // no parameter listing at all
   bool list_params = false;   // every parameter, `name: True/False` (default: the trainable ones)
   bool save_data_order = false;  // data_order.jsonl: the split, token ids and batch order
-  // --- fault injection for tests (hidden flags) ---------------------------------------------
-  int64_t interrupt_at_step = 0;      // raise SIGINT after this optimizer step
-  int64_t kill_at_step = 0;           // raise SIGKILL after this step (a crash, no handler runs)
-  bool interrupt_at_startup = false;  // raise SIGINT while the model loads
-  int64_t nan_at_step = 0;            // pretend the loss of this step is NaN
-  int64_t kill_rank = -1;             // with kill_at_step: only this MPI rank (-1: every rank)
-
   // Checks values and combinations; throws ag::Error with one line naming the flag.
   void validate() const;
   // The checks of the adapter settings alone (--method ... --dora-dropout), for the apps that

@@ -29,6 +29,7 @@
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/rng.h"
+#include "models/classifier_factory.h"
 #include "models/encoder.h"
 #include "nn/layers.h"
 #include "nn/module.h"
@@ -89,8 +90,9 @@ class LinearWithLoRA : public nn::Module {
 // this saves memory and time and barely changes training. Scaling row i of a weight scales
 // output i, so F.linear(x, W') = (m / n) ⊙ (x (W + s·ΔW)ᵀ): no W' is formed.
 // With dropout, x (W + s·ΔW)ᵀ becomes x Wᵀ + s·(drop(x) A) B: dropout acts on the low-rank
-// branch alone, as in LoRA (PEFT's formula differs while training and needs one more full GEMM;
-// the two agree in eval mode).
+// branch alone, as in LoRA. This is `train --dora-dropout branch`, not train's default: PEFT's
+// formula, which also drops the input of a correction term x Wᵀ·(m/n − 1) and so needs one more
+// full GEMM each way while training (the two agree in eval mode).
 // DoRA keeps LoRA's children (linear, lora) and adds m, so it extends LinearWithLoRA.
 class LinearWithDoRA : public LinearWithLoRA {
  public:
@@ -145,7 +147,7 @@ double median_ms(int reps, const std::function<void()>& f) {
 }
 
 int main(int argc, char** argv) {
-  apps::start_app(argv);
+  apps::start_app(argv);  // as every app: the BLAS kernel check, which may restart the program
   return apps::run_guarded([&] {
     // No flags: the program is read, then run as it is. --help says so instead of running.
     CLI::App app{
@@ -216,9 +218,17 @@ int main(int argc, char** argv) {
       throw Error("the loss did not go down in 10 steps on one batch");
 
     // --- 5. The same math as the fused kernels, on DistilBERT-base's q_lin shape -----------
-    // lora_linear and dora_linear compute these layers in one op each, with PEFT's layout
-    // (A (r, in), B (out, r)): we hand them Aᵀ and Bᵀ. Both sides draw the same dropout mask
-    // (same seed). B gets random values, as after some training, so every term is non-zero.
+    // lora_linear and dora_linear (core/ops.h) compute these layers in one op each, forward and
+    // backward, with PEFT's layout (A (r, in), B (out, r)): we hand them Aᵀ and Bᵀ. They take
+    // three things the modules above keep to themselves:
+    //   - AdapterDropout{p, seed}: the modules call dropout(), which draws its mask's seed from
+    //     the global generator (next_seed(), core/rng.h); a fused op is handed a seed instead.
+    //     Both sides start from the same generator state, so they draw the same mask.
+    //   - DoraOperands: W, b, A, B, m, s by name, and ‖W_i‖² per row, which the op reads instead
+    //     of recomputing it (W is frozen: nn::DoraLinear computes it once and keeps it).
+    //   - DoraDropout::kBranch: LinearWithDoRA's dropout on the low-rank branch alone (train's
+    //     default is DoraDropout::kPeft, PEFT's formula).
+    // B gets random values, as after some training, so every term is non-zero.
     const int64_t hidden = 768, rows = 8 * 128;
     auto base = std::make_shared<nn::Linear>(hidden, hidden);
     base->weight.set_requires_grad(false);
@@ -234,26 +244,30 @@ int main(int argc, char** argv) {
     fill_normal(lora_adapter.B, 0.0f, 0.02f);
     fill_normal(dora_adapter.B, 0.0f, 0.02f);
     const Tensor w_norms = row_l2_norm(base->weight);
-    const Tensor w_sq = mul(w_norms, w_norms);  // ‖W_i‖² (out), cached by the fused DoRA
+    const Tensor w_sq = mul(w_norms, w_norms);  // ‖W_i‖² (out)
 
     // The fused ops' dropout: the next seed of the global generator, as ag::dropout draws it.
-    auto same_dropout = [&](bool adapter_only) {
+    auto same_dropout = [&] {
       AdapterDropout drop;
       drop.p = lora_dropout;
       drop.seed = next_seed();
-      drop.adapter_only = adapter_only;  // DoRA: on the low-rank branch alone, as LinearWithDoRA
       return drop;
     };
     auto from_scratch_lora = [&] { return lora_layer.forward(x); };
     auto fused_lora = [&] {
       return lora_linear(x, base->weight, base->bias, transpose2d(lora_adapter.A),
-                         transpose2d(lora_adapter.B), lora_adapter.scaling, same_dropout(false));
+                         transpose2d(lora_adapter.B), lora_adapter.scaling, same_dropout());
     };
     auto from_scratch_dora = [&] { return dora_layer.forward(x); };
     auto fused_dora = [&] {
-      return dora_linear(x, base->weight, base->bias, transpose2d(dora_adapter.A),
-                         transpose2d(dora_adapter.B), dora_layer.m, w_sq, dora_adapter.scaling,
-                         same_dropout(true));
+      const DoraOperands operands{.weight = base->weight,
+                                  .bias = base->bias,
+                                  .lora_a = transpose2d(dora_adapter.A),
+                                  .lora_b = transpose2d(dora_adapter.B),
+                                  .magnitude = dora_layer.m,
+                                  .weight_row_sq_norms = w_sq,
+                                  .scaling = dora_adapter.scaling};
+      return dora_linear(x, operands, same_dropout(), {.dropout_formula = DoraDropout::kBranch});
     };
     // Forward from dropout seed 1, backward from output_grad: y, then the gradient of each of
     // `params`.

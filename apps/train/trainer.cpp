@@ -5,12 +5,12 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/model_setup.h"
+#include "apps/train/batch_shard.h"
 #include "core/autograd.h"
 #include "core/errors.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "models/batch_input.h"
-#include "nn/lora.h"
 
 namespace ag::apps {
 
@@ -26,8 +26,7 @@ Trainer::Trainer(const TrainConfig& config, models::SequenceClassifier& model,
       out_dir_(std::move(out_dir)),
       config_json_(std::move(config_json)),
       group_(group),
-      threads_(threads),
-      faults_(config) {
+      threads_(threads) {
   groups_ = make_param_groups(model_, float(config.weight_decay), trainable_.names);
   for (auto& g : groups_)
     trainable_.params.insert(trainable_.params.end(), g.params.begin(), g.params.end());
@@ -56,14 +55,9 @@ int64_t Trainer::allreduce_bytes_per_step() const {
   return values * int64_t(sizeof(float));
 }
 
-std::pair<int64_t, int64_t> Trainer::share_of(int64_t n) const {
-  const int64_t r = group_.rank(), size = group_.size();
-  return {n * r / size, n * (r + 1) / size};
-}
-
 // One optimizer step per iteration: forward and loss, backward, the gradients summed over the
 // ranks and clipped, AdamW's step. What else a run does after a step (progress, metrics,
-// threads, evaluation, checkpoints, stop signals, the tests' fault hooks) is a named call below it.
+// threads, evaluation, checkpoints, stop signals, an observer's calls) is a named call below it.
 TrainOutcome Trainer::run() {
   start_session();
   while (state_.step < total_steps_) {
@@ -86,10 +80,10 @@ TrainOutcome Trainer::run() {
     const bool epoch_end = state_.batch >= train_loader_.num_batches();
     maybe_evaluate(epoch_end);
     if (epoch_end) start_next_epoch();
-    faults_.interrupt_if_due(state_.step);
+    if (observer_) observer_->after_step(state_.step);
     if (stop_requested_on_any_rank()) return interrupted();
     maybe_checkpoint(epoch_end);
-    faults_.kill_if_due(state_.step, group_.rank());
+    if (observer_) observer_->after_checkpoint(state_.step, group_.rank());
   }
   progress_->clear();
   if (state_.last_eval_step < 0) evaluate_now(double(state_.epoch));  // resumed after the end
@@ -105,61 +99,37 @@ void Trainer::start_session() {
   if (state_.step < total_steps_) train_loader_.set_epoch(state_.epoch);
 }
 
+// Forward, loss and backward of each batch of the step, on this rank's rows of it
+// (apps/train/batch_shard.h: the whole batch in a single process).
 Trainer::StepLoss Trainer::forward_backward() {
   const int64_t micro = std::min(config_.grad_accum, train_loader_.num_batches() - state_.batch);
-  StepLoss loss;
+  StepLoss step;
   double sum = 0;
   for (int64_t k = 0; k < micro; ++k) {
-    const data::Batch batch = train_loader_.batch(state_.batch + k);
-    const double value = accumulate_batch(batch, micro);
-    loss.batches = k + 1;
-    if (!std::isfinite(value)) {
-      loss.mean = value;
-      return loss;
+    const data::Batch global = train_loader_.batch(state_.batch + k);
+    BatchShard shard(global.batch_size, group_);
+    shard.start_forward(model_);
+    Tensor loss;  // this rank's mean loss over its rows (undefined without rows)
+    if (shard.rows() > 0) {
+      const data::Batch batch = shard.local_rows(global);
+      const Tensor logits = model_.forward(models::to_encoder_input(batch));    // forward
+      loss = config_.is_regression()                                          // loss
+                 ? mse_loss(logits, batch.targets)  // problem_type regression
+                 : cross_entropy(logits, Indices{{batch.batch_size}, batch.labels});
     }
+    double value = shard.global_mean_loss(loss);
+    if (observer_) value = observer_->batch_loss(state_.step + 1, value);
+    step.batches = k + 1;
+    if (!std::isfinite(value)) {
+      step.mean = value;  // no backward: the step stops here
+      return step;
+    }
+    if (loss.defined()) scale(loss, shard.loss_weight(micro)).backward();  // backward
     sum += value;
-    loss.examples += batch.batch_size;
+    step.examples += global.batch_size;
   }
-  loss.mean = sum / double(micro);
-  return loss;
-}
-
-double Trainer::accumulate_batch(const data::Batch& global, int64_t micro_batches) {
-  const auto [first, end] = share_of(global.batch_size);
-  const int64_t rows = end - first;
-  Tensor loss;
-  double value = 0;  // this rank's part of the global batch's mean loss
-  // Adapter dropout continues the whole batch's mask at this rank's first row.
-  nn::set_adapter_dropout_first_row(model_, group_.distributed() && rows > 0 ? first : 0);
-  if (rows > 0) {
-    set_batch_shard(group_.distributed() ? BatchShard{first, rows} : BatchShard{});
-    const data::Batch local = group_.distributed() ? data::slice_rows(global, first, end) : global;
-    const Tensor logits = model_.forward(models::to_encoder_input(local));
-    loss = config_.is_regression()
-               ? mse_loss(logits, local.targets)  // problem_type regression
-               : cross_entropy(logits, Indices{{local.batch_size}, local.labels});
-    value = double(loss.item()) * double(rows) / double(global.batch_size);
-  } else {
-    // No rows here (a global batch smaller than the ranks, at the end of an epoch): run one
-    // row without autograd and drop it, so that this rank draws as many dropout seeds as the
-    // others and its random generator stays in step with theirs.
-    NoGradGuard no_grad;
-    set_batch_shard({});
-    model_.forward(models::to_encoder_input(data::slice_rows(global, 0, 1)));
-  }
-  if (group_.distributed()) value = group_.sum({value})[0];  // every rank: the same global loss
-  value = faults_.loss_seen_at(state_.step + 1, value);
-  if (rows > 0 && std::isfinite(value)) {
-    // The gradient of mean_global / k is Σ_ranks (rows / n) · ∇mean_local / k: the Allreduce
-    // after the last micro-batch does the sum.
-    const float weight =
-        group_.distributed()
-            ? float(double(rows) / double(global.batch_size) / double(micro_batches))
-            : 1.0f / float(micro_batches);
-    (weight != 1.0f ? scale(loss, weight) : loss).backward();
-  }
-  set_batch_shard({});
-  return value;
+  step.mean = sum / double(micro);
+  return step;
 }
 
 void Trainer::allreduce_gradients() {

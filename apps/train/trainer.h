@@ -6,12 +6,14 @@
 //     for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
 //     allreduce the gradients; clip_grad_norm(trainable, clip); opt.step()
 //     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, the thread count,
-//     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, the tests' faults
+//     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, and the calls of
+//     an observer, if the caller handed one (run_observer.h)
 //
 // Data-parallel (a ProcessGroup of N > 1 ranks, nn/distributed.h): the loader yields the same
 // GLOBAL batches on every rank; rank r takes its contiguous share of rows, scales its loss by
-// its share of the global batch, and one Allreduce per step sums the gradients, so every rank
-// holds the global batch's gradient and takes the same optimizer step. Rank 0 alone writes.
+// its share of the global batch (apps/train/batch_shard.h), and one Allreduce per step sums the
+// gradients, so every rank holds the global batch's gradient and takes the same optimizer step.
+// Rank 0 alone writes.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +28,7 @@
 #include "apps/common/train_config.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/progress.h"
-#include "apps/train/trainer_hooks.h"
+#include "apps/train/run_observer.h"
 #include "data/data_loader.h"
 #include "models/encoder.h"
 #include "nn/distributed.h"
@@ -45,6 +47,8 @@ class Trainer {
 
   // Continues from <out_dir>/checkpoint (same settings and data, checked).
   void resume();
+  // Calls `observer` (not owned; null: none) at the fixed points of the run (run_observer.h).
+  void set_observer(RunObserver* observer) { observer_ = observer; }
   TrainOutcome run();
   // Copies the best evaluation's trainable tensors back into the model.
   void restore_best();
@@ -74,13 +78,9 @@ class Trainer {
 
   // --- the step (trainer.cpp) ---------------------------------------------------------------
   void start_session();  // progress bar, clock, model.train(), this epoch's data order
-  // Forward, loss and backward of up to grad_accum batches, gradients accumulated.
+  // Forward, loss and backward of up to grad_accum batches, gradients accumulated; stops at
+  // the first batch whose global mean loss is not finite (without its backward).
   StepLoss forward_backward();
-  // Forward and backward of one global batch (this rank's share); returns the global batch's
-  // mean loss, or NaN/inf without a backward pass when it is not finite.
-  double accumulate_batch(const data::Batch& global, int64_t micro_batches);
-  // This rank's rows [first, end) of a global batch of n rows.
-  std::pair<int64_t, int64_t> share_of(int64_t n) const;
   void allreduce_gradients();  // sums every trainable gradient over the ranks (one Allreduce)
   float current_lr() const;
   // A NaN/inf stop: "the <quantity> became NaN at step N<where>".
@@ -120,7 +120,7 @@ class Trainer {
   int64_t last_checkpoint_step_ = -1;
   double allreduce_seconds_ = 0;
   std::string stop_message_;
-  FaultHooks faults_;
+  RunObserver* observer_ = nullptr;
   std::optional<Progress> progress_;
   int64_t log_every_ = 1;
   double last_time_ = 0;        // the clock at the end of the last step, for training time

@@ -1,9 +1,7 @@
-// What the training loop does after each optimizer step, and the tests' fault hooks.
-#include <csignal>
+// What the training loop does after each optimizer step.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -18,26 +16,6 @@
 namespace fs = std::filesystem;
 
 namespace ag::apps {
-
-// --- the tests' fault hooks -------------------------------------------------------------------
-
-FaultHooks::FaultHooks(const TrainConfig& c)
-    : nan_at_step_(c.nan_at_step),
-      interrupt_at_step_(c.interrupt_at_step),
-      kill_at_step_(c.kill_at_step),
-      kill_rank_(c.kill_rank) {}
-
-double FaultHooks::loss_seen_at(int64_t step, double loss) const {
-  return nan_at_step_ == step ? std::numeric_limits<double>::quiet_NaN() : loss;
-}
-
-void FaultHooks::interrupt_if_due(int64_t step) const {
-  if (interrupt_at_step_ == step) std::raise(SIGINT);
-}
-
-void FaultHooks::kill_if_due(int64_t step, int64_t rank) const {
-  if (kill_at_step_ == step && (kill_rank_ < 0 || kill_rank_ == rank)) std::raise(SIGKILL);
-}
 
 // --- after each optimizer step ----------------------------------------------------------------
 

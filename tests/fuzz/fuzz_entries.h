@@ -33,6 +33,7 @@
 #include "data/data_error.h"
 #include "data/dataset.h"
 #include "data/polarity_corpus.h"
+#include "models/classifier_factory.h"
 #include "models/config.h"
 #include "models/pretrained.h"
 #include "nn/adapter_io.h"

@@ -16,10 +16,12 @@ Run from the repo root:  . .venv/bin/activate && python tools/reference/make_pef
 
 import copy
 import json
+import math
 import warnings
 
 import fixture_common as fc  # sets HF_HUB_OFFLINE before transformers is imported
 
+import numpy as np
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from peft.tuners.lora import LoraLayer
@@ -207,6 +209,32 @@ LAYER_CASES = {
 }
 
 
+# The dropout mask of the layer cases is adaptgrad's own (core/rng.h, core/ops_util.h), so that
+# the test runs the real layer: after ag::manual_seed(DROPOUT_GENERATOR_SEED) the layer's first
+# next_seed() is splitmix64(splitmix64(7)), and element i is kept iff
+# (splitmix64(seed ^ splitmix64(i)) >> 40) >= ceil(p * 2^24); kept values are scaled by the
+# float32 1 / (1 - p).
+DROPOUT_GENERATOR_SEED = 7
+U64 = (1 << 64) - 1
+
+
+def splitmix64(z):
+    z = (z + 0x9E3779B97F4A7C15) & U64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & U64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & U64
+    return z ^ (z >> 31)
+
+
+def adaptgrad_dropout_mask(shape, p_drop):
+    seed = splitmix64(splitmix64(DROPOUT_GENERATOR_SEED))
+    p32 = float(np.float32(p_drop))
+    threshold = math.ceil(p32 * 16777216.0)
+    n = math.prod(shape)
+    keep = [(splitmix64(seed ^ splitmix64(i)) >> 40) >= threshold for i in range(n)]
+    factor = np.float32(1.0) / (np.float32(1.0) - np.float32(p_drop))
+    return torch.tensor(keep, dtype=torch.float32).reshape(shape) * torch.tensor(factor)
+
+
 def manual_forward(x, xd, W, b, A, B, m, s, dora):
     """The same layer written out by hand (documents the formula PEFT implements).
 
@@ -241,8 +269,7 @@ def layer_case(case, seed):
     g = torch.randn(5, 7, generator=gen)
     mask = None
     if p_drop > 0:
-        keep = (torch.rand(5, 13, generator=gen) >= p_drop).to(torch.float32)
-        mask = keep / (1.0 - p_drop)
+        mask = adaptgrad_dropout_mask((5, 13), p_drop)
         layer.lora_dropout["default"] = FixedMask(mask)
         model.train()  # PEFT only applies lora_dropout in training mode
     else:
@@ -293,6 +320,7 @@ def layer_cases():
         cases=json.dumps(list(LAYER_CASES)),
         loss="L = sum(y * g); grad_* are dL/d*",
         mode="eval() for cases without dropout; train() with the stored dropout_mask for *_dropout_*",
+        dropout_mask=f"adaptgrad's counter-based mask after manual_seed({DROPOUT_GENERATOR_SEED})",
         **meta,
     )
     fc.write_fixture(OUT / "layer_cases.safetensors", tensors, metadata)

@@ -6,7 +6,7 @@
 // README's Performance section). The governor therefore runs one thread per core that other
 // processes leave free:
 //
-//   others  = cores' worth of CPU time other processes took on our cores (core/cpu_load.h)
+//   others  = cores' worth of CPU time other processes took on our cores (core/machine/cpu_load.h)
 //   taken   = floor(others + 0.6)      a core counts as taken once others use 0.4 of it
 //   threads = clamp(cores − taken, 1, max_threads)
 //
@@ -18,7 +18,7 @@
 #include <functional>
 #include <optional>
 
-#include "core/cpu_load.h"
+#include "core/machine/cpu_load.h"
 
 namespace ag {
 
@@ -39,8 +39,8 @@ class ThreadGovernor {
   using Clock = std::function<double()>;
 
   // max_threads: the most this process may run (its share of the cores); cores: how many cores
-  // it may run on; read: the counters (core/cpu_load.h), nullopt when unavailable; clock: the
-  // time the counters' `seconds` follow, so that poll() reads them only once per window.
+  // it may run on; read: the counters (core/machine/cpu_load.h), nullopt when unavailable; clock:
+  // the time the counters' `seconds` follow, so that poll() reads them only once per window.
   ThreadGovernor(int max_threads, int cores, Reader read, Clock clock, double ticks_per_second,
                  double window_seconds = 2.0);
   // The governor of this process: its affinity mask, /proc, and sysconf's clock ticks.

@@ -1,4 +1,4 @@
-#include "core/blas_selftest.h"
+#include "core/machine/blas_selftest.h"
 
 #include <cblas.h>
 

@@ -1,4 +1,4 @@
-#include "core/cpu_load.h"
+#include "core/machine/cpu_load.h"
 
 #include <sched.h>
 

@@ -2,14 +2,14 @@
 // recorded CPUs. OpenBLAS's DYNAMIC_ARCH build picks its kernels from the CPU model when it
 // loads; a model newer than the library falls back to an old family (OpenBLAS 0.3.21 runs
 // Prescott's SSE3 kernels on Intel family 6 model 207, 4-5x slower than SkylakeX's).
-// core/blas_startup.h acts on the decision (restart with OPENBLAS_CORETYPE set).
+// core/machine/blas_startup.h acts on the decision (restart with OPENBLAS_CORETYPE set).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "core/cpu_features.h"
+#include "core/machine/cpu_features.h"
 
 namespace ag {
 

@@ -2,21 +2,21 @@
 // and libgomp reads OMP_WAIT_POLICY / GOMP_SPINCOUNT only when they load, so the only way to
 // change them is to restart the process: check_blas_at_startup() re-executes the program once
 // (execv of /proc/self/exe, same arguments, same pid) when
-//   - OpenBLAS chose a weaker kernel family than the CPU runs (core/blas_check.h) and the user
+//   - OpenBLAS chose a weaker kernel family than the CPU runs (core/machine/blas_check.h) and the
+//   user
 //     did not set OPENBLAS_CORETYPE: restart with the better family, said in one line; after
-//     the restart a self-test (core/blas_selftest.h) guards it, and on failure the program
+//     the restart a self-test (core/machine/blas_selftest.h) guards it, and on failure the program
 //     restarts once more with OpenBLAS's own choice, said in one line;
 //   - the user set neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT: restart with
 //     OMP_WAIT_POLICY=passive, so that a thread waiting at a barrier sleeps at once instead of
 //     spinning (libgomp's default spins ~300,000 times): on a machine where another process
 //     keeps a core busy, the spinning thread holds the free core that its late partner needs.
 // A marker variable makes the restarted process skip the check: it never loops.
-// Environment: ADAPTGRAD_BLAS_CHECK=0 turns all of this off. For tests only,
-// ADAPTGRAD_BLAS_PRETEND_CHOSEN=<family> makes the check believe OpenBLAS chose <family> and the
-// user set no OPENBLAS_CORETYPE, and ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL=1 fails the self-test.
+// Environment: ADAPTGRAD_BLAS_CHECK=0 turns all of this off.
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +28,17 @@ constexpr const char* kDefaultWaitPolicy = "passive";
 // The kernel families the loaded OpenBLAS contains (its exported gotoblas_<FAMILY> tables).
 std::vector<std::string> available_kernel_families();
 
-// Call first thing in main(), before MPI_Init and before any thread starts.
-void check_blas_at_startup(char** argv);
+// What a caller may make the check believe, so that a test reaches every restart on any machine
+// (the tests' build/bin/train_faults passes it; the apps pass nothing).
+struct BlasCheckPretence {
+  // OpenBLAS chose this kernel family, and the user set no OPENBLAS_CORETYPE.
+  std::optional<std::string> chosen;
+  bool self_test_fails = false;  // the self-test after the restart fails
+};
+
+// Call first thing in main(), before MPI_Init and before any thread starts. A restart runs the
+// program again with the same arguments: its main() must pass the same `pretence`.
+void check_blas_at_startup(char** argv, const BlasCheckPretence& pretence = {});
 
 struct BlasRuntime {
   std::string library = "OpenBLAS";

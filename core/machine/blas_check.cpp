@@ -1,4 +1,4 @@
-#include "core/blas_check.h"
+#include "core/machine/blas_check.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "core/blas_startup.h"
+#include "core/machine/blas_startup.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -13,9 +13,9 @@
 #include <sstream>
 #include <vector>
 
-#include "core/blas_check.h"
-#include "core/blas_selftest.h"
-#include "core/cpu_features.h"
+#include "core/machine/blas_check.h"
+#include "core/machine/blas_selftest.h"
+#include "core/machine/cpu_features.h"
 
 extern "C" char* openblas_get_corename(void);
 extern "C" char* openblas_get_config(void);
@@ -133,8 +133,8 @@ void describe_wait(BlasRuntime& r, bool set_by_us) {
 }
 
 // The first process: decide, and restart when the kernels or the wait policy should change.
-void first_start(char** argv) {
-  const auto pretend = env("ADAPTGRAD_BLAS_PRETEND_CHOSEN");
+void first_start(char** argv, const BlasCheckPretence& pretence) {
+  const auto& pretend = pretence.chosen;
   BlasCheckInput in{detect_cpu_features(), pretend ? *pretend : openblas_get_corename(),
                     available_kernel_families(), pretend ? std::nullopt : env(kCoretype)};
   const BlasDecision decision = decide_blas_kernels(in);
@@ -159,14 +159,13 @@ void first_start(char** argv) {
 
 // The restarted process: guard the new kernels, then give the environment back to the user so
 // that programs started from here see what they would have seen.
-void restarted(char** argv, std::vector<std::string> items) {
+void restarted(char** argv, std::vector<std::string> items, const BlasCheckPretence& pretence) {
   BlasRuntime r;
   r.kernels_source = kernels_source_from_env();
   if (has_item(items, "coretype")) {
     const std::string wanted = *env(kCoretype), got = openblas_get_corename();
     std::string failure = got == wanted ? sgemm_self_test() : "OpenBLAS runs " + got;
-    if (failure.empty() && env("ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL") == "1")
-      failure = "failure pretended by ADAPTGRAD_BLAS_PRETEND_SELFTEST_FAIL";
+    if (failure.empty() && pretence.self_test_fails) failure = "a failure the caller pretended";
     if (!failure.empty()) {
       say("the self-test of " + wanted + " kernels failed (" + failure +
           "); restarted with OpenBLAS's own choice");
@@ -191,12 +190,12 @@ void restarted(char** argv, std::vector<std::string> items) {
 
 }  // namespace
 
-void check_blas_at_startup(char** argv) {
+void check_blas_at_startup(char** argv, const BlasCheckPretence& pretence) {
   if (env("ADAPTGRAD_BLAS_CHECK") == "0") return;
   if (const auto marker = env(kMarker))
-    restarted(argv, split(*marker));
+    restarted(argv, split(*marker), pretence);
   else
-    first_start(argv);
+    first_start(argv, pretence);
 }
 
 BlasRuntime blas_runtime() {

@@ -1,4 +1,4 @@
-#include "core/cpu_features.h"
+#include "core/machine/cpu_features.h"
 
 #include <cpuid.h>
 

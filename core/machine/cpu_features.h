@@ -1,5 +1,5 @@
 // What the CPU can run, read once with CPUID: the vendor, family/model and the SIMD extensions
-// that decide which OpenBLAS kernel family fits (see core/blas_check.h).
+// that decide which OpenBLAS kernel family fits (see core/machine/blas_check.h).
 #pragma once
 
 #include <string>

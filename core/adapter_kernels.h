@@ -1,4 +1,5 @@
-// What the LoRA op of ops_lora.cpp shares with the DoRA op (internal to core/).
+// What the LoRA op of ops_lora.cpp shares with the DoRA op of ops_dora.cpp (internal to core/;
+// the ops themselves, lora_linear and dora_linear, are declared in core/ops.h).
 #pragma once
 
 #include "core/ops.h"

@@ -1,4 +1,5 @@
-// The plain linear kernel of ops_linear.cpp, which the adapter ops reuse (internal to core/).
+// The plain linear kernel of ops_linear.cpp, which the adapter ops reuse (internal to core/;
+// the ops themselves, linear among them, are declared in core/ops.h).
 #pragma once
 
 #include "core/tensor.h"

@@ -1,4 +1,4 @@
-#include "core/thread_governor.h"
+#include "core/machine/thread_governor.h"
 
 #include <unistd.h>
 
