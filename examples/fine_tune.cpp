@@ -33,7 +33,7 @@ std::vector<float> fine_tune(const std::string& model_dir, int64_t num_labels,
   cfg.targets = {"query", "value"};      // BERT names; DistilBERT's are q_lin, v_lin
   cfg.modules_to_save = {"classifier"};  // train the head in full, as PEFT's SEQ_CLS
   ag::nn::apply_lora(*model, cfg);       // freeze everything, wrap the targets
-  std::cout << ag::nn::trainable_parameters_line(*model) << "\n";
+  std::cout << ag::nn::trainable_parameters_line(*model, cfg.modules_to_save) << "\n";
 
   ag::nn::AdamW opt(model->trainable_parameters(), {.lr = 1e-2f});
   std::vector<float> losses;

@@ -173,12 +173,44 @@ std::string with_commas(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
-std::string trainable_parameters_line(const Module& m) {
-  ParameterCount c = count_parameters(m);
-  char pct[32];
-  std::snprintf(pct, sizeof(pct), "%.4f", c.total ? 100.0 * double(c.trainable) / c.total : 0.0);
-  return "trainable params: " + with_commas(c.trainable) +
-         " || all params: " + with_commas(c.total) + " || trainable%: " + pct;
+namespace {
+
+std::string percent(int64_t part, int64_t whole) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", whole ? 100.0 * double(part) / double(whole) : 0.0);
+  return text;
+}
+
+}  // namespace
+
+PeftParameterCount count_parameters_like_peft(Module& m,
+                                              const std::vector<std::string>& modules_to_save) {
+  const ParameterCount own = count_parameters(m);
+  PeftParameterCount c;
+  c.trainable = own.trainable;
+  c.distinct = own.total;
+  for (const std::string& name : modules_to_save) {
+    const Module* saved = m.find_module(name);
+    if (!saved) throw Error("modules_to_save: no module '" + name + "' in the model");
+    c.saved_copies += count_parameters(*saved).total;
+  }
+  c.all = c.distinct + c.saved_copies;
+  return c;
+}
+
+std::string trainable_parameters_line(Module& m, const std::vector<std::string>& modules_to_save) {
+  const PeftParameterCount c = count_parameters_like_peft(m, modules_to_save);
+  return "trainable params: " + with_commas(c.trainable) + " || all params: " + with_commas(c.all) +
+         " || trainable%: " + percent(c.trainable, c.all);
+}
+
+std::string distinct_parameters_note(Module& m, const std::vector<std::string>& modules_to_save) {
+  const PeftParameterCount c = count_parameters_like_peft(m, modules_to_save);
+  if (c.saved_copies == 0) return "";
+  return "(distinct parameters: " + with_commas(c.distinct) +
+         ", trainable%: " + percent(c.trainable, c.distinct) + "; PEFT counts the " +
+         with_commas(c.saved_copies) +
+         " parameters of modules_to_save twice: the frozen original and the trained copy)";
 }
 
 }  // namespace ag::nn

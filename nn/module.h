@@ -120,8 +120,29 @@ struct ParameterCount {
   int64_t trainable = 0, total = 0;
 };
 ParameterCount count_parameters(const Module& m);
-// "trainable params: 147,456 || all params: 67,102,466 || trainable%: 0.2197" (PEFT's line).
-std::string trainable_parameters_line(const Module& m);
+
+// Counted as PEFT's print_trainable_parameters() counts: PEFT wraps each module of
+// modules_to_save (the head it trains in full) in a wrapper holding the frozen original and the
+// trained copy, and counts both, so its "all params" exceeds the model's own parameters by the
+// size of those modules. adaptgrad trains them in place: one copy.
+struct PeftParameterCount {
+  int64_t trainable = 0;
+  int64_t all = 0;           // PEFT's "all params": modules_to_save counted twice
+  int64_t distinct = 0;      // every parameter once: what the model holds
+  int64_t saved_copies = 0;  // the parameters of modules_to_save (PEFT's second copy)
+};
+// Throws ag::Error for a name in `modules_to_save` that is not a module of `m`.
+PeftParameterCount count_parameters_like_peft(Module& m,
+                                              const std::vector<std::string>& modules_to_save);
+// "trainable params: 739,586 || all params: 67,694,596 || trainable%: 1.0925", exactly as
+// PEFT 0.21's print_trainable_parameters() prints it when the adapter's modules_to_save are
+// `modules_to_save` (none: every parameter once, "147,456 || 67,102,466 || 0.2197").
+std::string trainable_parameters_line(Module& m,
+                                      const std::vector<std::string>& modules_to_save = {});
+// When modules_to_save are counted twice: "(distinct parameters: 67,102,466, trainable%:
+// 1.1022; PEFT counts the 592,130 parameters of modules_to_save twice: the frozen original
+// and the trained copy)". Empty otherwise.
+std::string distinct_parameters_note(Module& m, const std::vector<std::string>& modules_to_save);
 // Thousands separators, as Python's f"{n:,}".
 std::string with_commas(int64_t n);
 

@@ -1,5 +1,5 @@
 // count_params: which parameters train, and how many — the `name: True/False` printout and
-// PEFT's line (counted as PEFT counts it: modules_to_save twice, apps/common/peft_count.h),
+// PEFT's line (counted as PEFT counts it: modules_to_save twice, nn/module.h),
 // then the count of distinct parameters when the two differ.
 //
 //   build/bin/count_params --model distilbert-base-uncased --method lora --targets query,value
@@ -15,7 +15,6 @@
 
 #include "apps/common/app_util.h"
 #include "apps/common/model_setup.h"
-#include "apps/common/peft_count.h"
 #include "apps/common/train_config.h"
 #include "core/errors.h"
 #include "models/pretrained.h"
@@ -49,10 +48,10 @@ int main(int argc, char** argv) {
     if (!quiet)
       for (auto& [name, p] : model->named_parameters())
         std::cout << name << ": " << (p.requires_grad() ? "True" : "False") << "\n";
-    const ag::apps::PeftCount count = ag::apps::count_like_peft(
-        *model, lora ? lora->modules_to_save : std::vector<std::string>{});
-    std::cout << ag::apps::peft_trainable_line(count) << "\n";
-    if (const std::string note = ag::apps::distinct_count_note(count); !note.empty())
+    const std::vector<std::string> saved =
+        lora ? lora->modules_to_save : std::vector<std::string>{};
+    std::cout << ag::nn::trainable_parameters_line(*model, saved) << "\n";
+    if (const std::string note = ag::nn::distinct_parameters_note(*model, saved); !note.empty())
       std::cout << note << "\n";
     std::cout.flush();
     if (!std::cout) throw ag::Error("stdout: write failed");

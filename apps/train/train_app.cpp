@@ -11,7 +11,6 @@
 #include "apps/common/evaluate.h"
 #include "apps/common/glue_task.h"
 #include "apps/common/model_setup.h"
-#include "apps/common/peft_count.h"
 #include "apps/common/resume_check.h"
 #include "apps/common/run_data.h"
 #include "apps/common/run_folder.h"
@@ -170,10 +169,11 @@ int train_main(TrainConfig& c, const RunFlags& flags, nn::ProcessGroup& world,
     print_every_parameter(*model, std::cout);
   else if (!c.quiet_params)
     print_trainable_summary(*model, std::cout);
-  const PeftCount count =  // as PEFT prints it, and as count_params does
-      count_like_peft(*model, lora ? lora->modules_to_save : std::vector<std::string>{});
-  std::cout << peft_trainable_line(count) << std::endl;
-  if (const std::string note = distinct_count_note(count); !note.empty()) std::cout << note << "\n";
+  const std::vector<std::string> saved =  // counted as PEFT counts, as count_params does
+      lora ? lora->modules_to_save : std::vector<std::string>{};
+  std::cout << nn::trainable_parameters_line(*model, saved) << std::endl;
+  if (const std::string note = nn::distinct_parameters_note(*model, saved); !note.empty())
+    std::cout << note << "\n";
 
   data::DataLoader train_loader = make_loader(run.train, tok, c, true);
   const data::DataLoader val_loader = make_loader(run.validation, tok, c, false);
