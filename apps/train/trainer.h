@@ -3,7 +3,8 @@
 //
 //   for each optimizer step:                                        (Trainer::run, trainer.cpp)
 //     opt.lr = base_lr · lr_multiplier(step, warmup, total); opt.zero_grad()
-//     for each of grad_accum batches: (cross_entropy(model(x), y) / k).backward()
+//     for each of grad_accum batches: (loss(model(x), y) / k).backward()   (forward_backward;
+//       loss = cross_entropy, or mse_loss for a regression: transformers' problem_type)
 //     allreduce the gradients; clip_grad_norm(trainable, clip); opt.step()
 //     then the bookkeeping hooks (trainer_hooks.cpp): progress and metrics, the thread count,
 //     evaluation when due (model.eval() + NoGradGuard), Ctrl-C, checkpoints, and the calls of
