@@ -30,7 +30,7 @@ uint64_t generator_state();            // for checkpoints
 void set_generator_state(uint64_t s);  // for resume
 
 // Advances the generator exactly as `count` calls of next_seed() would (seeds are drawn from a
-// counter). In data-parallel training a process with no rows of a batch skips the seeds the
+// counter). In data-parallel training a process with no rows of a batch skips the random seeds the
 // others drew for it, so that every generator stays in step (apps/train/batch_shard.h).
 void skip_seeds(uint64_t count);
 

@@ -77,11 +77,13 @@ TEST_CASE("float_labels: a label that is not a finite float is a bad row naming 
   }
 }
 
-TEST_CASE("JSONL with float_labels: numbers and numeric strings; classification still refuses 3.5") {
+TEST_CASE(
+    "JSONL with float_labels: numbers and numeric strings; classification still refuses 3.5") {
   TempDir dir;
-  const std::string path = dir.write(
-      "stsb.jsonl", "{\"text\": \"a\", \"label\": 3.5}\n{\"text\": \"b\", \"label\": 2}\n"
-                    "{\"text\": \"c\", \"label\": \"4.25\"}\n");
+  const std::string path =
+      dir.write("stsb.jsonl",
+                "{\"text\": \"a\", \"label\": 3.5}\n{\"text\": \"b\", \"label\": 2}\n"
+                "{\"text\": \"c\", \"label\": \"4.25\"}\n");
   data::JsonlReadOptions o;
   o.float_labels = true;
   const data::Dataset d = data::read_jsonl(path, o);
@@ -109,8 +111,9 @@ TEST_CASE("config.json problem_type: regression read and written back, multi-lab
   // transformers would train a regression of 2 outputs against 2 targets: not what STS-B means.
   json two = bert;
   two["num_labels"] = 2;
-  CHECK(fixture::error_message([&] { read(two); })
-            .find("config.json: key \"problem_type\": \"regression\" needs num_labels 1, got 2") ==
+  CHECK(fixture::error_message([&] {
+          read(two);
+        }).find("config.json: key \"problem_type\": \"regression\" needs num_labels 1, got 2") ==
         0);
   json multi = bert;
   multi["problem_type"] = "multi_label_classification";

@@ -135,10 +135,14 @@ void check_metrics_fit_labels(const TrainConfig& c, const data::LabelMap& labels
                 labels.describe());
 }
 
+std::string metric_key(const std::string& metric) {
+  return metric == "accuracy" ? "acc" : metric;
+}
+
 void add_task_summary(nlohmann::json& summary, const TrainConfig& c, double best_value) {
   const std::string metric = run_metrics(c).front();
   summary["metric"] = metric;
-  summary[metric == "accuracy" ? "best_val_acc" : "best_val_" + metric] = best_value;
+  summary["best_val_" + metric_key(metric)] = best_value;
   summary["problem_type"] = c.is_regression() ? "regression" : "single_label_classification";
   if (!c.task.empty()) summary["task"] = c.task;
 }

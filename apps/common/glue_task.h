@@ -53,6 +53,10 @@ std::vector<std::string> run_metrics(const TrainConfig& config);
 void check_metrics_fit_labels(const TrainConfig& config, const data::LabelMap& labels,
                               const std::string& source);
 
+// How metrics.jsonl and summary.json name `metric` (val_<key>, test_<key>, best_val_<key>):
+// "acc" for accuracy, as runs named it before the task metrics; the metric's own name otherwise.
+std::string metric_key(const std::string& metric);
+
 // summary.json's task keys: "problem_type", "metric", "task" (with --task) and the best
 // validation value as "best_val_acc" (accuracy) or "best_val_<metric>".
 void add_task_summary(nlohmann::json& summary, const TrainConfig& config, double best_value);

@@ -164,7 +164,7 @@ CLI::Validator whole_int64() {
       "INT");
 }
 
-// The same for the unsigned settings (the seed): a negative number is refused rather than
+// The same for the unsigned settings (--seed): a negative number is refused rather than
 // wrapped around to 2^64 - n.
 CLI::Validator whole_uint64() {
   return CLI::Validator(

@@ -23,7 +23,7 @@ double BatchShard::global_mean_loss(const Tensor& loss) {
   // This rank's part of the global batch's mean loss.
   const double part = rows() > 0 ? double(loss.item()) * double(rows()) / double(global_rows_) : 0;
   if (!group_.distributed()) return part;
-  // The seeds this rank's forward drew (the same number on every rank with rows).
+  // The random seeds this rank's forward drew (the same number on every rank with rows).
   const double drawn = rows() > 0 ? double(generator_state() - generator_before_) : 0;
   const std::vector<double> sums = group_.sum({part, drawn, rows() > 0 ? 1.0 : 0.0});
   if (rows() == 0) skip_seeds(uint64_t(sums[1] / sums[2]));

@@ -33,7 +33,7 @@ class BatchShard {
   // generator's state before the forward (see global_mean_loss).
   void start_forward(nn::Module& model);
   // The global batch's mean loss on every rank, from this rank's mean `loss` over its rows
-  // (undefined without rows). A rank without rows also skips the seeds the others drew.
+  // (undefined without rows). A rank without rows also skips the random seeds the others drew.
   double global_mean_loss(const Tensor& loss);
   // What this rank's mean loss weighs in the gradient of the global batch's mean loss averaged
   // over `micro_batches` batches: rows / global rows / micro_batches.

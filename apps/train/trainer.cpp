@@ -112,7 +112,7 @@ Trainer::StepLoss Trainer::forward_backward() {
     Tensor loss;  // this rank's mean loss over its rows (undefined without rows)
     if (shard.rows() > 0) {
       const data::Batch batch = shard.local_rows(global);
-      const Tensor logits = model_.forward(models::to_encoder_input(batch));    // forward
+      const Tensor logits = model_.forward(models::to_encoder_input(batch));  // forward
       loss = config_.is_regression()                                          // loss
                  ? mse_loss(logits, batch.targets)  // problem_type regression
                  : cross_entropy(logits, Indices{{batch.batch_size}, batch.labels});

@@ -65,8 +65,6 @@ class Trainer {
   int64_t allreduce_bytes_per_step() const;
   // Seconds this session spent in the gradient Allreduce (waiting for the slowest rank included).
   double allreduce_seconds() const { return allreduce_seconds_; }
-  // (epoch, validation accuracy) of every evaluation, from the metrics.
-  std::vector<std::pair<double, double>> eval_points() const;
   void write_metrics_and_curves() const;
 
  private:

@@ -84,16 +84,6 @@ void Trainer::maybe_checkpoint(bool epoch_end) {
   }
 }
 
-std::vector<std::pair<double, double>> Trainer::eval_points() const {
-  std::vector<std::pair<double, double>> points;
-  // The curve of the metric that picks the best evaluation (accuracy unless --task/--metric).
-  const std::string metric = run_metrics(config_).front();
-  const std::string key = metric == "accuracy" ? "val_acc" : "val_" + metric;
-  for (auto& e : state_.metrics.events())
-    if (e.value("event", "") == "eval") points.emplace_back(e["epoch"], e.value(key, 0.0));
-  return points;
-}
-
 namespace {
 
 // The recipe in a few words, for the title of curves.svg: "lora r 8 alpha 16 on query,value,
@@ -117,7 +107,7 @@ void Trainer::write_metrics_and_curves() const {
   curves.losses = state_.step_losses;
   curves.metric = run_metrics(config_).front();
   curves.loss_name = config_.is_regression() ? "MSE" : "cross-entropy";
-  const std::string key = curves.metric == "accuracy" ? "acc" : curves.metric;
+  const std::string key = metric_key(curves.metric);
   for (auto& e : state_.metrics.events()) {
     if (e.value("event", "") == "eval") {
       curves.val_loss.emplace_back(e["step"], e["val_loss"]);
